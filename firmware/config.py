@@ -1,0 +1,385 @@
+"""The box's one config file (TOML), validated into frozen values.
+
+Validation collects every problem as `key: problem` (e.g. `campaign[2].number: not a phone
+number`) instead of stopping at the first, so `callbox check-config` can list them all.
+Indexes in keys are 1-based, as a person counts the [[campaign]] blocks in the file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_DEFAULT = """\
+# Embedded default: used when there is no callbox.toml. Demo values, loopback only.
+[box]
+name = "Callbox demo"
+timezone = "Europe/Warsaw"
+country = "PL"
+currency = "PLN"
+
+[sip]
+listen = "127.0.0.1:5060"
+rtp_ports = "10000-10999"
+
+[web]
+listen = "127.0.0.1:8080"
+
+[[extension]]
+number = "101"
+name = "Reception"
+password = "demo-101-change-me"
+
+[[extension]]
+number = "102"
+name = "Sales"
+password = "demo-102-change-me"
+
+[[campaign]]
+name = "Shop window"
+number = "+48221234567"
+source = "Outdoor"
+lead_value = 300
+ring = ["101", "102"]
+"""
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `problems` holds one `key: problem` line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Box:
+    name: str = "Callbox"
+    timezone: str = "UTC"
+    country: str = "PL"
+    currency: str = "PLN"
+
+
+@dataclass(frozen=True)
+class Sip:
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 5060
+    rtp_port_min: int = 10000
+    rtp_port_max: int = 10999
+    public_address: str = ""
+
+
+@dataclass(frozen=True)
+class Web:
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 8080
+
+
+@dataclass(frozen=True)
+class Trunk:
+    name: str
+    host: str
+    port: int = 5060
+    username: str = ""
+    password: str = ""
+    register: bool = True
+
+
+@dataclass(frozen=True)
+class Extension:
+    number: str
+    name: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    number: str               # E.164
+    source: str = ""
+    lead_value: float = 0.0
+    ring: tuple[str, ...] = ()
+    cost_per_month: float = 0.0
+
+
+@dataclass(frozen=True)
+class Tracking:
+    ring_timeout_seconds: int = 30
+    target_call_seconds: int = 30
+    unique_window_days: int = 30
+
+
+@dataclass(frozen=True)
+class Hw:
+    callback_led: int | None = None
+    status_led: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    box: Box = field(default_factory=Box)
+    sip: Sip = field(default_factory=Sip)
+    web: Web = field(default_factory=Web)
+    trunks: tuple[Trunk, ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
+    tracking: Tracking = field(default_factory=Tracking)
+    hw: Hw = field(default_factory=Hw)
+    source: str = "<embedded default>"   # where it was loaded from, for the log
+
+    def extension(self, number: str) -> Extension | None:
+        return next((e for e in self.extensions if e.number == number), None)
+
+    def campaign_for(self, e164: str) -> Campaign | None:
+        return next((c for c in self.campaigns if c.number == e164), None)
+
+
+def normalise_number(text: str, country: str) -> str | None:
+    """A phone number in E.164 ("+48221234567"), or None when it is not a possible number."""
+    try:
+        parsed = phonenumbers.parse(text, country or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+class _Checker:
+    """Reads a TOML table key by key, noting a problem instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, key: str, text: str) -> None:
+        self.problems.append(f"{key}: {text}")
+
+    def table(self, data: dict, name: str) -> dict:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            self.problem(name, "must be a table")
+            return {}
+        return value
+
+    def tables(self, data: dict, name: str) -> list[dict]:
+        value = data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.problem(name, f"must be [[{name}]] blocks")
+            return []
+        return value
+
+    def unknown(self, table: dict, prefix: str, known: set[str]) -> None:
+        for key in table:
+            if key not in known:
+                self.problem(f"{prefix}.{key}", "unknown key")
+
+    def string(self, table: dict, key: str, prefix: str, default: str | None = None) -> str:
+        value = table.get(key, default)
+        if value is None:
+            self.problem(f"{prefix}.{key}", "missing")
+            return ""
+        if not isinstance(value, str):
+            self.problem(f"{prefix}.{key}", "must be a string")
+            return default or ""
+        return value
+
+    def integer(self, table: dict, key: str, prefix: str, default: int | None,
+                low: int, high: int) -> int | None:
+        value = table.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(f"{prefix}.{key}", "must be a whole number")
+            return default
+        if not low <= value <= high:
+            self.problem(f"{prefix}.{key}", f"must be between {low} and {high}")
+            return default
+        return value
+
+    def number(self, table: dict, key: str, prefix: str, default: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            self.problem(f"{prefix}.{key}", "must be a number >= 0")
+            return default
+        return float(value)
+
+    def boolean(self, table: dict, key: str, prefix: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(f"{prefix}.{key}", "must be true or false")
+            return default
+        return value
+
+    def address(self, table: dict, key: str, prefix: str, default: str) -> tuple[str, int]:
+        text = self.string(table, key, prefix, default)
+        host, sep, port = text.rpartition(":")
+        host = host.strip("[]")
+        try:
+            ipaddress.ip_address(host)
+            number = int(port)
+            if not sep or not 1 <= number <= 65535:
+                raise ValueError(text)
+        except ValueError:
+            self.problem(f"{prefix}.{key}", "must be IP:port, like 0.0.0.0:5060")
+            host, _, port = default.rpartition(":")
+            return host, int(port)
+        return host, number
+
+
+def parse_config(text: str, source: str = "<string>") -> Config:
+    """Validate TOML text into a Config; raises ConfigError listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
+    check = _Checker()
+    check.unknown(data, "config", {"box", "sip", "web", "trunk", "extension", "campaign",
+                                   "tracking", "hw", "modem", "hours"})
+    box = _box(check, check.table(data, "box"))
+    sip = _sip(check, check.table(data, "sip"))
+    web_table = check.table(data, "web")
+    check.unknown(web_table, "web", {"listen"})
+    web = Web(*check.address(web_table, "listen", "web", "0.0.0.0:8080"))
+    trunks = _trunks(check, check.tables(data, "trunk"))
+    extensions = _extensions(check, check.tables(data, "extension"))
+    campaigns = _campaigns(check, check.tables(data, "campaign"), box.country,
+                           {e.number for e in extensions})
+    tracking = _tracking(check, check.table(data, "tracking"))
+    hw_table = check.table(data, "hw")
+    check.unknown(hw_table, "hw", {"callback_led", "status_led"})
+    hw = Hw(check.integer(hw_table, "callback_led", "hw", None, 0, 27),
+            check.integer(hw_table, "status_led", "hw", None, 0, 27))
+    if check.problems:
+        raise ConfigError(check.problems)
+    return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source)
+
+
+def _box(check: _Checker, table: dict[str, Any]) -> Box:
+    check.unknown(table, "box", {"name", "timezone", "country", "currency"})
+    name = check.string(table, "name", "box", "Callbox")
+    timezone = check.string(table, "timezone", "box", "UTC")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        check.problem("box.timezone", f"unknown time zone {timezone!r}")
+        timezone = "UTC"
+    country = check.string(table, "country", "box", "PL").upper()
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        check.problem("box.country", f"unknown country code {country!r} (ISO 3166, like PL)")
+    currency = check.string(table, "currency", "box", "PLN").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        check.problem("box.currency", "must be a 3-letter ISO 4217 code, like PLN")
+    return Box(name, timezone, country, currency)
+
+
+def _sip(check: _Checker, table: dict[str, Any]) -> Sip:
+    check.unknown(table, "sip", {"listen", "rtp_ports", "public_address"})
+    host, port = check.address(table, "listen", "sip", "0.0.0.0:5060")
+    ports = check.string(table, "rtp_ports", "sip", "10000-10999")
+    low, _, high = ports.partition("-")
+    try:
+        rtp_min, rtp_max = int(low), int(high)
+        if not (1024 <= rtp_min < rtp_max <= 65535) or rtp_min % 2:
+            raise ValueError(ports)
+    except ValueError:
+        check.problem("sip.rtp_ports", "must be an even LOW-HIGH range within 1024-65535")
+        rtp_min, rtp_max = 10000, 10999
+    public = check.string(table, "public_address", "sip", "")
+    return Sip(host, port, rtp_min, rtp_max, public)
+
+
+def _trunks(check: _Checker, tables: list[dict]) -> tuple[Trunk, ...]:
+    trunks = []
+    for index, table in enumerate(tables, 1):
+        key = f"trunk[{index}]"
+        check.unknown(table, key, {"name", "host", "port", "username", "password", "register"})
+        name = check.string(table, "name", key, f"trunk{index}")
+        host = check.string(table, "host", key)
+        port = check.integer(table, "port", key, 5060, 1, 65535) or 5060
+        username = check.string(table, "username", key, "")
+        password = check.string(table, "password", key, "")
+        register = check.boolean(table, "register", key, bool(username))
+        if register and not (username and password):
+            check.problem(f"{key}.register", "needs username and password")
+        if name in {t.name for t in trunks}:
+            check.problem(f"{key}.name", f"duplicate trunk name {name!r}")
+        trunks.append(Trunk(name, host, port, username, password, register))
+    return tuple(trunks)
+
+
+def _extensions(check: _Checker, tables: list[dict]) -> tuple[Extension, ...]:
+    extensions = []
+    for index, table in enumerate(tables, 1):
+        key = f"extension[{index}]"
+        check.unknown(table, key, {"number", "name", "password"})
+        number = str(table.get("number", "")) if isinstance(table.get("number"), int) \
+            else check.string(table, "number", key)
+        if number and not (number.isdigit() and 2 <= len(number) <= 6):
+            check.problem(f"{key}.number", "must be 2 to 6 digits")
+        password = check.string(table, "password", key)
+        if password and len(password) < 8:
+            check.problem(f"{key}.password", "must be at least 8 characters")
+        if number in {e.number for e in extensions}:
+            check.problem(f"{key}.number", f"duplicate extension {number}")
+        extensions.append(Extension(number, check.string(table, "name", key, ""), password))
+    return tuple(extensions)
+
+
+def _campaigns(check: _Checker, tables: list[dict], country: str,
+               extensions: set[str]) -> tuple[Campaign, ...]:
+    campaigns = []
+    for index, table in enumerate(tables, 1):
+        key = f"campaign[{index}]"
+        check.unknown(table, key, {"name", "number", "source", "lead_value", "ring",
+                                   "cost_per_month"})
+        name = check.string(table, "name", key)
+        raw = check.string(table, "number", key)
+        number = normalise_number(raw, country) if raw else None
+        if raw and number is None:
+            check.problem(f"{key}.number", "not a phone number")
+        elif number in {c.number for c in campaigns}:
+            check.problem(f"{key}.number", f"duplicate campaign number {number}")
+        ring = table.get("ring", [])
+        if not isinstance(ring, list) or not all(isinstance(r, (str, int)) for r in ring):
+            check.problem(f"{key}.ring", "must be a list of extension numbers")
+            ring = []
+        ring = [str(r) for r in ring]
+        for ext in ring:
+            if ext not in extensions:
+                check.problem(f"{key}.ring", f"no extension {ext}")
+        campaigns.append(Campaign(
+            name, number or "", check.string(table, "source", key, ""),
+            check.number(table, "lead_value", key, 0.0), tuple(ring),
+            check.number(table, "cost_per_month", key, 0.0)))
+    return tuple(campaigns)
+
+
+def _tracking(check: _Checker, table: dict[str, Any]) -> Tracking:
+    check.unknown(table, "tracking", {"ring_timeout_seconds", "target_call_seconds",
+                                      "unique_window_days"})
+    return Tracking(
+        check.integer(table, "ring_timeout_seconds", "tracking", 30, 5, 600) or 30,
+        check.integer(table, "target_call_seconds", "tracking", 30, 0, 3600) or 0,
+        check.integer(table, "unique_window_days", "tracking", 30, 1, 3650) or 30)
+
+
+def load_config(path: Path | None) -> Config:
+    """Load `path`, or the embedded default when path is None. Raises ConfigError."""
+    if path is None:
+        return parse_config(EMBEDDED_DEFAULT, "<embedded default>")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    return parse_config(text, str(path))

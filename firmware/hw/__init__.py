@@ -1,0 +1,1 @@
+"""Hardware behind factories: gpiozero LEDs and buttons, pyserial GSM modem."""

@@ -1,0 +1,1 @@
+"""The web panel: Flask app factory, one blueprint per area, JSON API."""
