@@ -1,0 +1,233 @@
+"""`callbox run`: the whole box in one process.
+
+One asyncio loop owns SIP and RTP; the tracker has its own writer thread; waitress serves
+the panel from its threads. SIGTERM/SIGINT stop everything in the reverse order, saving
+the phones' bindings and flushing the tracker, so nothing is lost on a clean stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+from firmware.config import Config
+from firmware.pbx.b2bua import B2BUA
+from firmware.pbx.bindings import BindingFile
+from firmware.pbx.endpoint import SipEndpoint
+from firmware.pbx.events import EventBus
+from firmware.pbx.registrar import Registrar
+from firmware.pbx.sip.digest import DigestServer
+from firmware.pbx.sip.message import new_tag
+from firmware.pbx.media import MediaRelay
+from firmware.pbx.transport import Address, SipTransport
+from firmware.pbx.trunk import TrunkClient, TrunkRegistration
+
+logger = logging.getLogger("callbox")
+
+REALM = "callbox"
+SAVE_INTERVAL = 1.0   # seconds between saves of changed phone bindings
+
+
+def read_secret(path: Path, size: int = 32) -> bytes:
+    """A random secret kept in the data folder (created once, mode 0600)."""
+    try:
+        data = path.read_bytes()
+        if len(data) >= 16:
+            return data
+    except FileNotFoundError:
+        pass
+    data = secrets.token_bytes(size)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return data
+
+
+class Box:
+    """The running parts, built from one Config and one data folder."""
+
+    def __init__(self, config: Config, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.bus = EventBus()
+        self.binding_file = BindingFile(data_dir / "bindings.json")
+        self.bindings = self.binding_file.read(time.time())
+        # MD5 only: SIPp answers the first challenge only, and baresip/libre fail the whole
+        # REGISTER (ENOSYS) on seeing any SHA-256 challenge, as do many desk phones. The
+        # digest code does SHA-256 (tested) for when phones catch up; RFC 8760 lets us choose.
+        self.digest = DigestServer(REALM, read_secret(data_dir / "sip_secret"),
+                                   algorithms=("MD5",))
+        self.registrar = Registrar(self.digest, self._password_for, self.bindings, new_tag)
+        self.transport = SipTransport(config.sip.listen_host, config.sip.listen_port,
+                                      self._receive)
+        self.endpoint = SipEndpoint(self.transport.send, self.registrar,
+                                    arm_timer=self._arm_timer)
+        host = config.sip.listen_host
+        if host == "0.0.0.0":
+            host = _primary_address()
+        self.media = MediaRelay(config.sip.listen_host, config.sip.rtp_port_min,
+                                config.sip.rtp_port_max)
+        trunk_hosts = {_resolve(t.host): t.name for t in config.trunks}
+        self.calls = B2BUA(config, self.endpoint, self.media, self.bindings, self.digest,
+                           self.bus, host=host, port=config.sip.listen_port,
+                           trunk_hosts=trunk_hosts)
+        self.endpoint.calls = self.calls
+        self.trunk_states: dict[str, str] = {
+            t.name: ("unregistered" if t.register else "ip-auth") for t in config.trunks}
+        contact_host = config.sip.public_address or host
+        self.trunk_client = TrunkClient(self.endpoint, {
+            t.name: (TrunkRegistration(t, contact_host, config.sip.listen_port),
+                     Address(_resolve(t.host), t.port, "UDP"))
+            for t in config.trunks if t.register}, self._trunk_state)
+        self.tracker = None
+        self.web = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+
+    def _arm_timer(self, deadline: float) -> None:
+        """Run the transaction timers at `deadline` (keeps the earliest one armed)."""
+        if self._timer_at is not None and self._timer_at <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - time.time()),
+                                                            self._fire_timer)
+
+    def _fire_timer(self) -> None:
+        self._timer = self._timer_at = None
+        self.endpoint.tick()
+
+    def _trunk_state(self, name: str, state: str) -> None:
+        if self.trunk_states.get(name) != state:
+            self.trunk_states[name] = state
+            if self.tracker is not None and hasattr(self.tracker, "set_trunk_state"):
+                self.tracker.set_trunk_state(name, state == "registered")
+
+    def _password_for(self, username: str) -> str | None:
+        extension = self.config.extension(username)
+        return extension.password if extension else None
+
+    def _receive(self, data, source) -> None:
+        self.endpoint.on_datagram(data, source)
+
+    def health(self) -> dict:
+        storage = "ok"
+        if self.tracker is not None:
+            storage = getattr(self.tracker, "storage_state", lambda: "ok")()
+        return {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage}
+
+    def start_tracker(self) -> None:
+        from firmware.tracker.service import Tracker
+
+        self.tracker = Tracker(self.config, self.data_dir)
+        self.tracker.start()
+        self.bus.subscribe(self.tracker.submit)
+
+    def start_web(self) -> None:
+        from firmware.webui.app import create_app, load_or_create_secret, serve
+        from firmware.webui.users import UserStore
+
+        users = UserStore(self.data_dir / "users.json")
+        app = create_app(self.config, self.tracker, users, health=self.health,
+                         secret_key=load_or_create_secret(self.data_dir))
+        self.web = serve(app, self.config.web.listen_host, self.config.web.listen_port)
+        threading.Thread(target=self.web.run, name="web", daemon=True).start()
+        logger.info("web: panel on http://%s:%d/", self.config.web.listen_host,
+                    self.config.web.listen_port)
+
+    async def save_bindings_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_INTERVAL)
+            self.save_bindings()
+
+    def save_bindings(self) -> None:
+        if self.bindings.changed:
+            try:
+                self.binding_file.write(self.bindings)
+            except OSError as exc:
+                logger.error("bindings: cannot save (%s)", exc)
+
+    def stop(self) -> None:
+        self.save_bindings()
+        if self.web is not None:
+            self.web.close()
+        if self.tracker is not None:
+            self.tracker.stop()
+
+
+async def _serve(box: Box) -> int:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await box.transport.start()
+    except OSError as exc:
+        logger.error("sip: cannot listen on %s:%d: %s", box.transport.host, box.transport.port,
+                     exc.strerror)
+        return 1
+    tasks = [asyncio.create_task(box.save_bindings_forever()),
+             asyncio.create_task(box.trunk_client.run())]
+    logger.info("callbox: ready")
+    await stopping.wait()
+    logger.info("callbox: stopping")
+    for task in tasks:
+        task.cancel()
+    await box.transport.close()
+    await box.media.close()
+    return 0
+
+
+def _resolve(host: str) -> str:
+    """A trunk host's IPv4 address (calls from the trunk are recognised by it)."""
+    try:
+        return socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+    except (socket.gaierror, IndexError):
+        logger.warning("trunk: cannot resolve %s; calls from it will be refused", host)
+        return host
+
+
+def _primary_address() -> str:
+    """The address other hosts reach this box on (for Via, Contact and SDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))   # TEST-NET: no packet is sent by connect()
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def run_box(config: Config, data_dir: Path) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    logger.info("callbox: config %s, data %s", config.source, data_dir)
+    if config.source == "<embedded default>":
+        logger.info("callbox: no callbox.toml found: running on the embedded default config "
+                    "(demo extensions 101/102, SIP on %s:%d)", config.sip.listen_host,
+                    config.sip.listen_port)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        logger.error("callbox: cannot create data folder %s: %s", data_dir, exc.strerror)
+        return 1
+    box = Box(config, data_dir)
+    try:
+        box.start_tracker()
+        box.start_web()
+        return asyncio.run(_serve(box))
+    except OSError as exc:
+        logger.error("callbox: cannot start: %s", exc)
+        return 1
+    finally:
+        box.stop()
+        logger.info("callbox: stopped")

@@ -1,0 +1,126 @@
+"""The registrar: desk phones REGISTER with digest auth and tell the box where they ring.
+
+Pure: `handle(request, source, now) -> Response`, no sockets. RFC 3261 section 10.3 with the
+choices a box on the internet needs:
+- an unknown extension and a wrong password get the same answer (403 after the challenge),
+  so a scanner cannot tell which extensions exist;
+- Expires below MIN_EXPIRES gets 423, above MAX_EXPIRES is capped;
+- the address the REGISTER came from is kept beside the Contact, and calls go there, so a
+  phone behind NAT (whose Contact is a private address) is still reached.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from firmware.pbx.bindings import Binding, Bindings
+from firmware.pbx.sip.digest import DigestServer
+from firmware.pbx.sip.errors import SipParseError
+from firmware.pbx.sip.message import Request, Response, make_response
+from firmware.pbx.sip.uri import parse_name_addr, parse_uri, split_header_list
+from firmware.pbx.transport import Address
+
+logger = logging.getLogger(__name__)
+
+MIN_EXPIRES = 60
+MAX_EXPIRES = 3600
+DEFAULT_EXPIRES = 3600
+MAX_CONTACTS = 10   # per extension; a phone, a softphone, a mobile app ... not a botnet
+
+
+class Registrar:
+    """Checks credentials and keeps `bindings` up to date."""
+
+    def __init__(self, digest: DigestServer, password_for: Callable[[str], str | None],
+                 bindings: Bindings, to_tag: Callable[[], str]) -> None:
+        self.digest = digest
+        self.password_for = password_for
+        self.bindings = bindings
+        self.to_tag = to_tag
+
+    def handle(self, request: Request, source: Address, now: float) -> Response:
+        try:
+            extension = parse_uri(request.to.uri).user or ""
+        except SipParseError:
+            return make_response(request, 400, "Bad To URI")
+        authorization = request.headers.get("Authorization")
+        if authorization is None:
+            return self._challenge(request, now)
+        result = self.digest.verify("REGISTER", authorization, self.password_for, now)
+        if not result.ok:
+            if result.stale:
+                return self._challenge(request, now, stale=True)
+            logger.warning("register: refused %s from %s (%s)", extension, source, result.reason)
+            return make_response(request, 403, "Forbidden", to_tag=self.to_tag())
+        if result.username != extension:
+            logger.warning("register: %s from %s authenticated as %s", extension, source,
+                           result.username)
+            return make_response(request, 403, "Forbidden", to_tag=self.to_tag())
+        return self._update(request, extension, source, now)
+
+    def _challenge(self, request: Request, now: float, stale: bool = False) -> Response:
+        headers = [("WWW-Authenticate", value) for value in self.digest.challenge(now, stale=stale)]
+        return make_response(request, 401, "Unauthorized", to_tag=self.to_tag(), headers=headers)
+
+    def _update(self, request: Request, extension: str, source: Address, now: float) -> Response:
+        contacts = [c for value in request.headers.get_all("Contact")
+                    for c in split_header_list(value)]
+        default = _int(request.headers.get("Expires"), DEFAULT_EXPIRES)
+        call_id = request.call_id
+        cseq, _ = request.cseq
+        if contacts == ["*"]:
+            if default != 0:
+                return make_response(request, 400, "Wildcard Contact needs Expires: 0")
+            self.bindings.remove(extension)
+            logger.info("register: %s unregistered every contact", extension)
+            return self._ok(request, extension, now)
+        if "*" in contacts:
+            return make_response(request, 400, "Wildcard Contact must stand alone")
+        changes: list[tuple[str, int]] = []
+        for text in contacts:
+            try:
+                contact = parse_name_addr(text)
+                parse_uri(contact.uri)
+            except SipParseError:
+                return make_response(request, 400, "Bad Contact")
+            expires = _int(contact.param("expires"), default)
+            if 0 < expires < MIN_EXPIRES:
+                return make_response(request, 423, "Interval Too Brief", to_tag=self.to_tag(),
+                                     headers=[("Min-Expires", str(MIN_EXPIRES))])
+            old = self.bindings.find(extension, contact.uri)
+            if old is not None and old.call_id == call_id and old.cseq >= cseq:
+                return make_response(request, 500, "Out of order REGISTER",
+                                     headers=[("Retry-After", "1")])
+            changes.append((contact.uri, min(expires, MAX_EXPIRES)))
+        current = {b.contact for b in self.bindings.contacts(extension, now)}
+        new = {uri for uri, expires in changes if expires and uri not in current}
+        if len(current) + len(new) > MAX_CONTACTS:
+            return make_response(request, 403, "Too many contacts", to_tag=self.to_tag())
+        user_agent = (request.headers.get("User-Agent") or "")[:100]
+        for uri, expires in changes:
+            if expires == 0:
+                self.bindings.remove(extension, uri)
+                logger.info("register: %s removed %s", extension, uri)
+                continue
+            self.bindings.put(extension, Binding(uri, now + expires, source.host, source.port,
+                                                 source.transport, call_id, cseq, user_agent))
+            if uri not in current:
+                logger.info("register: %s bound %s via %s for %d s", extension, uri, source,
+                            expires)
+        return self._ok(request, extension, now)
+
+    def _ok(self, request: Request, extension: str, now: float) -> Response:
+        headers = [("Contact", f"<{b.contact}>;expires={b.expires_in(now)}")
+                   for b in self.bindings.contacts(extension, now)]
+        return make_response(request, 200, "OK", to_tag=self.to_tag(), headers=headers)
+
+
+def _int(text: str | None, default: int) -> int:
+    """A delta-seconds value; junk or absurd values fall back to the default."""
+    if text is None:
+        return default
+    text = text.strip()
+    if not text.isdigit() or len(text) > 10:
+        return default
+    return int(text)

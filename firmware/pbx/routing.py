@@ -1,0 +1,86 @@
+"""Where a new call goes: a pure decision from the dialled number, the config and who is registered.
+
+`route_inbound` (a call from a trunk) and `route_outbound` (a call from a desk phone) return
+an action value; the B2BUA carries it out. Every rule is tested from a table in
+tests/pbx/test_routing.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from firmware.config import Config, normalise_number
+from firmware.pbx import events
+
+
+@dataclass(frozen=True)
+class RingExtensions:
+    """Ring every registered phone of these extensions at once; first to answer wins."""
+
+    extensions: tuple[str, ...]
+    dialled: str            # E.164 of the campaign number (or the extension dialled)
+    campaign: str = ""      # the campaign's name, "" for an internal call
+
+
+@dataclass(frozen=True)
+class DialTrunk:
+    """Send the call out through a trunk to an external number (E.164)."""
+
+    trunk: str
+    number: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Answer the caller with this final response; `end_reason` is what the tracker hears."""
+
+    status: int
+    reason: str
+    end_reason: str = events.FAILED
+
+
+Route = RingExtensions | DialTrunk | Reject
+
+
+def dialled_user(user: str | None) -> str:
+    """The digits a caller dialled, from the user part of a URI (visual separators removed)."""
+    return "".join(ch for ch in (user or "") if ch.isdigit() or ch in "+*#")
+
+
+def route_inbound(dialled: str, config: Config, is_registered: Callable[[str], bool],
+                  now: float) -> Route:
+    """A call from a trunk: a campaign number rings the campaign's extensions."""
+    number = normalise_number(dialled, config.box.country) if dialled else None
+    campaign = config.campaign_for(number) if number else None
+    if campaign is None:
+        # A trunk may also deliver an extension directly (DID to extension).
+        if config.extension(dialled):
+            return _ring((dialled,), dialled, "", is_registered)
+        return Reject(404, "Not Found", events.FAILED)
+    return _ring(campaign.ring, campaign.number, campaign.name, is_registered)
+
+
+def route_outbound(extension: str, dialled: str, config: Config,
+                   is_registered: Callable[[str], bool], now: float) -> Route:
+    """A call from a desk phone: another extension, or an external number via the trunk."""
+    if not dialled:
+        return Reject(484, "Address Incomplete")
+    if config.extension(dialled):
+        if dialled == extension:
+            return Reject(486, "Busy Here", events.BUSY)
+        return _ring((dialled,), dialled, "", is_registered)
+    number = normalise_number(dialled, config.box.country)
+    if number is None:
+        return Reject(484, "Address Incomplete")
+    if not config.trunks:
+        return Reject(503, "No Trunk Configured")
+    return DialTrunk(config.trunks[0].name, number)
+
+
+def _ring(extensions: tuple[str, ...], dialled: str, campaign: str,
+          is_registered: Callable[[str], bool]) -> Route:
+    reachable = tuple(ext for ext in extensions if is_registered(ext))
+    if not reachable:
+        return Reject(480, "Temporarily Unavailable", events.NOBODY_AVAILABLE)
+    return RingExtensions(reachable, dialled, campaign)

@@ -1,0 +1,154 @@
+"""The only owner of the SIP sockets: UDP and TCP on `sip.listen`, bytes in, bytes out.
+
+Everything above this module sees `Packet(data, source, transport)` and calls `send()`; no
+other module opens a SIP socket. TCP framing uses the pure `frame_stream`; a peer that sends
+junk, too much, or nothing at all is cut off without holding up anyone else (each connection
+is its own asyncio protocol, and an idle one is closed after IDLE_TIMEOUT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from firmware.pbx.sip.errors import SipParseError
+from firmware.pbx.sip.message import frame_stream
+
+logger = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 65535
+MAX_TCP_BUFFER = 256 * 1024
+IDLE_TIMEOUT = 600.0       # seconds a TCP connection may stay silent (phones keep-alive each 30-120 s)
+MAX_TCP_CONNECTIONS = 512
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where a message came from or goes to: host, port and transport ("UDP"/"TCP")."""
+
+    host: str
+    port: int
+    transport: str = "UDP"
+
+    def __str__(self) -> str:
+        return f"{self.transport.lower()}:{self.host}:{self.port}"
+
+
+Receiver = Callable[[bytes, Address], None]
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, owner: "SipTransport") -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self.owner.deliver(data, Address(addr[0], addr[1], "UDP"))
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and the like: the peer is gone; transactions time out by themselves.
+        logger.debug("udp error: %s", exc)
+
+
+class _TcpConnection(asyncio.Protocol):
+    def __init__(self, owner: "SipTransport") -> None:
+        self.owner = owner
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.address: Address | None = None
+        self.idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.address = Address(peer[0], peer[1], "TCP")
+        if len(self.owner.connections) >= MAX_TCP_CONNECTIONS:
+            logger.warning("tcp: too many connections, refusing %s", self.address)
+            transport.close()
+            return
+        self.owner.connections[self.address] = self
+        self._touch()
+
+    def _touch(self) -> None:
+        if self.idle:
+            self.idle.cancel()
+        loop = asyncio.get_running_loop()
+        self.idle = loop.call_later(IDLE_TIMEOUT, self._close, "idle")
+
+    def _close(self, why: str) -> None:
+        logger.info("tcp: closing %s (%s)", self.address, why)
+        if self.transport:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        self._touch()
+        self.buffer += data
+        if len(self.buffer) > MAX_TCP_BUFFER:
+            self._close("message too large")
+            return
+        while True:
+            try:
+                message = frame_stream(self.buffer)
+            except SipParseError as exc:
+                self._close(f"bad framing: {exc.reason}")
+                return
+            if message is None:
+                return
+            assert self.address is not None
+            self.owner.deliver(message, self.address)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.idle:
+            self.idle.cancel()
+        if self.address is not None and self.owner.connections.get(self.address) is self:
+            del self.owner.connections[self.address]
+
+
+class SipTransport:
+    """UDP and TCP listeners on one address; `receiver(data, source)` gets every message."""
+
+    def __init__(self, host: str, port: int, receiver: Receiver) -> None:
+        self.host = host
+        self.port = port
+        self.receiver = receiver
+        self.connections: dict[Address, _TcpConnection] = {}
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tcp: asyncio.base_events.Server | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._udp, _ = await loop.create_datagram_endpoint(
+            lambda: _Udp(self), local_addr=(self.host, self.port), reuse_port=False)
+        self._tcp = await loop.create_server(lambda: _TcpConnection(self), self.host, self.port,
+                                             reuse_address=True)
+        logger.info("sip: listening on %s:%d (UDP and TCP)", self.host, self.port)
+
+    def deliver(self, data: bytes, source: Address) -> None:
+        try:
+            self.receiver(data, source)
+        except Exception:  # a bug on one message must not stop the box answering the next
+            logger.exception("sip: failed to handle a message from %s", source)
+
+    def send(self, data: bytes, dest: Address) -> None:
+        """Send one message; over TCP only on an open connection (phones connect to us)."""
+        if dest.transport == "TCP":
+            connection = self.connections.get(dest)
+            if connection is None or connection.transport is None:
+                logger.warning("sip: no TCP connection to %s, dropping %d bytes", dest, len(data))
+                return
+            connection.transport.write(data)
+            return
+        if self._udp is not None:
+            self._udp.sendto(data, (dest.host, dest.port))
+
+    async def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+        if self._tcp is not None:
+            self._tcp.close()
+            for connection in list(self.connections.values()):
+                if connection.transport:
+                    connection.transport.close()
+            await self._tcp.wait_closed()

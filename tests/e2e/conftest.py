@@ -1,0 +1,54 @@
+"""Fixtures of the end-to-end rig: a running box with a test config, on its own ports."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.e2e.rig import BoxProcess, box_config, free_port_block
+
+pytestmark = pytest.mark.e2e
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="module")
+def box_ports():
+    base = free_port_block()
+    return {"sip": base, "web": base + 1, "phone": base + 2, "trunk": base + 3,
+            "rtp": 30000 + (base % 100) * 200}
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory, box_ports):
+    """`callbox run` with extensions 101-103, one campaign, trunk 127.0.0.2 (IP-authenticated)."""
+    folder = tmp_path_factory.mktemp("box")
+    config = folder / "callbox.toml"
+    trunk = f"""
+[[trunk]]
+name = "provider"
+host = "127.0.0.2"
+port = {box_ports['trunk']}
+register = false
+"""
+    config.write_text(box_config(box_ports["sip"], box_ports["web"], box_ports["rtp"], trunk))
+    process = BoxProcess(config, folder / "data")
+    process.sip_port = box_ports["sip"]
+    process.web_port = box_ports["web"]
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def need():
+    def check(*tools):
+        for tool in tools:
+            if shutil.which(tool) is None:
+                pytest.skip(f"{tool} is not installed")
+    return check
