@@ -124,7 +124,7 @@ class Box:
     def health(self) -> dict:
         storage = "ok"
         if self.tracker is not None:
-            storage = getattr(self.tracker, "storage_state", lambda: "ok")()
+            storage = self.tracker.storage_status()
         return {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage}
 
     def start_tracker(self) -> None:

@@ -148,7 +148,8 @@ class B2BUA:
         self.by_invite[key] = call
         self.by_dialog[call.caller.key] = (call, call.caller)
         txn.owner = call
-        asyncio.get_running_loop().create_task(self._start(call, decision, caller_number))
+        task = asyncio.get_running_loop().create_task(self._start(call, decision, caller_number))
+        task.add_done_callback(_log_failure)
 
     async def _start(self, call: Call, decision, caller_number: str) -> None:
         """Open the media relay, then ring the phones (or dial the trunk)."""
@@ -158,7 +159,7 @@ class B2BUA:
             offer = self._rewrite(invite.body, call, "b") if invite.body else b""
             if invite.body:
                 self._set_remote(call, "a", invite.body)
-        except (OSError, SdpError, RuntimeError) as exc:
+        except (OSError, SdpError, RuntimeError, ValueError) as exc:
             logger.warning("call: %s cannot start media: %s", call.id, exc)
             self._fail_caller(call, 488 if isinstance(exc, SdpError) else 503, events.FAILED)
             return
@@ -313,7 +314,7 @@ class B2BUA:
             try:
                 self._set_remote(call, "b", response.body)
                 body = self._rewrite(response.body, call, "a")
-            except SdpError as exc:
+            except ValueError as exc:   # SdpError, or an address the relay refuses
                 logger.warning("call: %s bad SDP in the answer: %s", call.id, exc)
         self.bus.publish(events.CallAnswered(call.id, leg.extension, now))
         logger.info("call: %s answered by %s", call.id, leg.extension or "the far end")
@@ -372,7 +373,7 @@ class B2BUA:
             try:
                 self._set_remote(call, _media_leg(call, leg), body)
                 body = self._rewrite(body, call, _media_leg(call, other))
-            except SdpError as exc:
+            except ValueError as exc:
                 self.endpoint.respond(txn, make_response(request, 488, "Not Acceptable Here"))
                 logger.warning("call: %s bad SDP in %s: %s", call.id, request.method, exc)
                 return
@@ -388,7 +389,7 @@ class B2BUA:
             try:
                 self._set_remote(call, _media_leg(call, other), body)
                 body = self._rewrite(body, call, _media_leg(call, leg))
-            except SdpError:
+            except ValueError:
                 body = b""
         if response.status >= 200 and response.cseq[1] == "INVITE" and other is not None:
             if response.status < 300:
@@ -492,7 +493,7 @@ class B2BUA:
         sd = SessionDescription.parse(body)
         host = self.host if media_leg == "b" or not self.config.sip.public_address \
             else self.config.sip.public_address
-        return rewrite_for_relay(sd, host, call.media.local_port(media_leg)).to_bytes()
+        return rewrite_for_relay(sd, host, getattr(call.media, media_leg).local_port).to_bytes()
 
     def _set_remote(self, call: Call, media_leg: str, body: bytes) -> None:
         endpoint = audio_endpoint(SessionDescription.parse(body))
@@ -511,6 +512,12 @@ class B2BUA:
             return extension
         user = _uri_user(invite.from_.uri) or ""
         return normalise_number(user, self.config.box.country) or user or "anonymous"
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    """A bug while setting up one call is logged with its traceback, never lost silently."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("call: set-up failed", exc_info=task.exception())
 
 
 def _media_leg(call: Call, leg: Leg) -> str:

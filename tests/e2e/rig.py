@@ -212,3 +212,23 @@ net_interface {ip}
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def sipp_background(scenario: str, target: str, *, local_ip: str, local_port: int,
+                    args: list[str] = (), calls: int = 1, timeout: float = 30.0,
+                    cwd: Path | None = None) -> subprocess.Popen:
+    """Start SIPp (a UAS phone, usually) and return at once; `finish()` collects it."""
+    command = ["sipp", target, "-sf", str(SIPP_DIR / scenario), "-i", local_ip,
+               "-p", str(local_port), "-m", str(calls), "-timeout", f"{int(timeout)}s",
+               "-timeout_error", "-nostdin", "-nd", "-trace_err", *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=cwd)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 40.0) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return proc.returncode, out[-3000:]

@@ -5,9 +5,11 @@ Sans-I/O in the h11 sense: `parse_message` takes one whole message (a UDP datagr
 carrying the status to answer with. No sockets, no clock.
 
 Speed matters (every call is ~14 messages through here), so headers are parsed once into a
-list of ``(lowercase name, canonical name, value)`` triples, and structured views (From, To,
-CSeq, top Via) are parsed on demand and memoised inside `Headers`; any mutation of the
-headers drops that memo, so a cached view can never go stale.
+list of ``(lowercase name, canonical name, value)`` triples. Structured views are memoised
+inside `Headers`: From, To, CSeq, Call-ID and the top Via are parsed by `parse_message` itself
+(every consumer reads them, and a message without them must be refused), the rest (Contact,
+Request-URI, ...) on first use. Any mutation of the headers drops the memo, so a cached view
+can never go stale. The only module state is a bounded cache of header-name spellings.
 """
 
 from __future__ import annotations
@@ -90,6 +92,13 @@ def _name_info(raw: str) -> tuple[str, str]:
     return info
 
 
+# Seed the cache with the usual spellings so a flood of odd names cannot crowd them out.
+for _name in (*_CANONICAL.values(), *_COMPACT):
+    for _spelling in {_name, _name.lower(), _name.upper()}:
+        _name_info(_spelling)
+del _name, _spelling
+
+
 def _check_value(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise SipBuildError(f"header value holds CR or LF: {value!r}")
@@ -114,29 +123,42 @@ class Headers:
         self._memo = {}
         return self
 
+    def _index(self) -> dict[str, list[str]]:
+        """Values per lookup key, built once per state of the headers."""
+        try:
+            return self._memo["_index"]
+        except KeyError:
+            index: dict[str, list[str]] = {}
+            for key, _, value in self._items:
+                if key in index:
+                    index[key].append(value)
+                else:
+                    index[key] = [value]
+            self._memo["_index"] = index
+            return index
+
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of header ``name`` (the whole line, not split at commas)."""
-        key = _name_info(name)[0]
-        for k, _, v in self._items:
-            if k == key:
-                return v
-        return default
+        values = self._index().get(_name_info(name)[0])
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``; a line of a list-valued header yields each element."""
         key = _name_info(name)[0]
-        values = [v for k, _, v in self._items if k == key]
+        values = self._index().get(key)
+        if not values:
+            return []
         if key in LIST_HEADERS:
             return [e for v in values for e in split_header_list(v)]
-        return values
+        return list(values)
 
     def count(self, name: str) -> int:
         """How many header lines named ``name`` there are."""
-        return self.name_counts().get(_name_info(name)[0], 0)
+        return len(self._index().get(_name_info(name)[0], ()))
 
     def name_counts(self) -> dict[str, int]:
-        """Lines per lowercase full header name (``{"via": 2, ...}``), memoised."""
-        return self.memo("name_counts", _count_names)
+        """Lines per lowercase full header name (``{"via": 2, ...}``)."""
+        return {key: len(values) for key, values in self._index().items()}
 
     def add(self, name: str, value: str) -> None:
         key, canonical = _name_info(name)
@@ -168,10 +190,7 @@ class Headers:
         self._memo.clear()
 
     def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        key = _name_info(name)[0]
-        return any(k == key for k, _, _ in self._items)
+        return isinstance(name, str) and _name_info(name)[0] in self._index()
 
     def items(self) -> list[tuple[str, str]]:
         return [(n, v) for _, n, v in self._items]
@@ -200,13 +219,6 @@ class Headers:
         except KeyError:
             value = self._memo[key] = compute(self)
             return value
-
-
-def _count_names(headers: Headers) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for key, _, _ in headers._items:
-        counts[key] = counts.get(key, 0) + 1
-    return counts
 
 
 # --- structured views of headers ---------------------------------------------------------------
@@ -262,9 +274,9 @@ def _max_forwards_of(headers: Headers) -> int | None:
     return int(value)
 
 
-def _contacts_of(headers: Headers) -> list[NameAddr]:
-    return [NameAddr(None, "*") if v == "*" else parse_name_addr(v)
-            for v in headers.get_all("Contact")]
+def _contacts_of(headers: Headers) -> tuple[NameAddr, ...]:
+    return tuple(NameAddr(None, "*") if v == "*" else parse_name_addr(v)
+                 for v in headers.get_all("Contact"))
 
 
 class _Message:
@@ -300,7 +312,7 @@ class _Message:
     @property
     def contacts(self) -> list[NameAddr]:
         """Every Contact element; the REGISTER wildcard ``*`` comes back with uri ``"*"``."""
-        return self.headers.memo("contacts", _contacts_of)
+        return list(self.headers.memo("contacts", _contacts_of))
 
     @property
     def max_forwards(self) -> int | None:
@@ -308,7 +320,9 @@ class _Message:
 
     def _serialise(self, start_line: str) -> bytes:
         # Content-Length is written where the first one was (else last), always len(body).
-        parts = [start_line]
+        if "\r" in start_line or "\n" in start_line:
+            raise SipBuildError(f"start line holds CR or LF: {start_line!r}")
+        parts = [start_line, "\r\n"]
         length = None
         for key, name, value in self.headers._items:
             if key != "content-length":
@@ -337,7 +351,7 @@ class Request(_Message):
 
     def to_bytes(self) -> bytes:
         """The message on the wire; Content-Length is always rewritten to len(body)."""
-        return self._serialise(f"{self.method} {self.uri} {self.version}\r\n")
+        return self._serialise(f"{self.method} {self.uri} {self.version}")
 
 
 @dataclass(eq=True)
@@ -350,7 +364,7 @@ class Response(_Message):
 
     def to_bytes(self) -> bytes:
         """The message on the wire; Content-Length is always rewritten to len(body)."""
-        return self._serialise(f"{self.version} {self.status} {self.reason}\r\n")
+        return self._serialise(f"{self.version} {self.status} {self.reason}")
 
 
 Message = Union[Request, Response]
@@ -369,15 +383,15 @@ _KNOWN_METHODS = frozenset((
 def _header_end(data: bytes, start: int) -> tuple[int, int]:
     """(end of header block, start of body); (-1, -1) when the blank line is missing.
 
-    Bare-LF messages are accepted (some phones send them); CRLF is looked for first.
+    Bare-LF messages are accepted (some phones send them): the end of the first line says
+    which convention the message uses.
     """
-    end = data.find(b"\r\n\r\n", start)
-    lf = data.find(b"\n\n", start, end if end >= 0 else len(data))
-    if lf >= 0:
-        return lf, lf + 2
-    if end >= 0:
-        return end, end + 4
-    return -1, -1
+    newline = data.find(b"\n", start)
+    if newline > start and data[newline - 1] == 13:  # CRLF, as RFC 3261 requires
+        end = data.find(b"\r\n\r\n", start)
+        return (end, end + 4) if end >= 0 else (-1, -1)
+    end = data.find(b"\n\n", start)
+    return (end, end + 2) if end >= 0 else (-1, -1)
 
 
 def _skip_crlf(data: bytes) -> int:
@@ -392,6 +406,13 @@ def _request_info(method: str, uri: str, items: list[tuple[str, str, str]]) -> R
     if not _TOKEN_RE.fullmatch(method) or not any(k == "via" for k, _, _ in items):
         return None
     return Request(method, uri, Headers._parsed([it for it in items if it[0] in _ECHO_KEYS]))
+
+
+def _failure(context: tuple, reason: str, status: int = 400) -> SipParseError:
+    """The error to raise; ``context`` is (is_request, method, uri, header items)."""
+    is_request, method, uri, items = context
+    info = _request_info(method, uri, items) if is_request else None
+    return SipParseError(reason, status, info)
 
 
 def parse_message(data: bytes) -> Message:
@@ -419,10 +440,14 @@ def parse_message(data: bytes) -> Message:
         text = _FOLD_RE.sub(" ", text)
     lines = text.split("\r\n")
     first = lines[0]
+    if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
+        # A lone CR or LF inside a line would be passed on by to_bytes(): header smuggling.
+        raise SipParseError("bare CR or LF inside a line")
 
     # Start line. Errors are remembered, not raised, until the headers are read: a request with
     # a bad version still gets a 505 that echoes its Via/From/To/Call-ID/CSeq.
     error: tuple[str, int] | None = None
+    method = uri = ""
     is_request = first[:4].upper() != "SIP/"
     if is_request:
         parts = first.split(" ")
@@ -468,12 +493,9 @@ def parse_message(data: bytes) -> Message:
         append((info[0], info[1], value.strip(" \t")))
     headers = Headers._parsed(items)
 
-    def fail(reason: str, status: int = 400) -> SipParseError:
-        info = _request_info(method, uri, items) if is_request else None
-        return SipParseError(reason, status, info)
-
+    context = (is_request, method, uri, items)
     if error:
-        raise fail(*error)
+        raise _failure(context, *error)
 
     # Body, by Content-Length (all copies must agree).
     rest = len(data) - body_start
@@ -481,14 +503,14 @@ def parse_message(data: bytes) -> Message:
     for key, _, value in items:
         if key == "content-length":
             if not value.isdigit() or not value.isascii():
-                raise fail(f"bad Content-Length {value!r}")
+                raise _failure(context, f"bad Content-Length {value!r}")
             if length is not None and int(value) != length:
-                raise fail("conflicting Content-Length headers")
+                raise _failure(context, "conflicting Content-Length headers")
             length = int(value)
     if length is None:
         body = data[body_start:]
     elif length > rest:
-        raise fail(f"Content-Length {length} but only {rest} bytes of body")
+        raise _failure(context, f"Content-Length {length} but {rest} bytes of body")
     else:
         body = data[body_start:body_start + length]
 
@@ -502,10 +524,10 @@ def parse_message(data: bytes) -> Message:
         if is_request:
             memo["max_forwards"] = _max_forwards_of(headers)
     except SipParseError as exc:
-        raise fail(exc.reason, exc.status) from None
+        raise _failure(context, exc.reason, exc.status) from None
     if is_request:
         if cseq_method != method:
-            raise fail(f"CSeq method {cseq_method!r} differs from request method {method!r}")
+            raise _failure(context, f"CSeq method {cseq_method!r} is not {method!r}")
         return Request(method, uri, headers, body, version)
     return Response(int(code), reason, headers, body, "SIP/2.0")
 

@@ -1,10 +1,10 @@
 """Header values: SIP URIs, name-addr, Via and comma-separated lists (RFC 3261 19.1, 20, 25).
 
 Values, not behaviour: `parse_uri`, `parse_name_addr` and `parse_via` turn text into frozen
-dataclasses and `str()` turns them back into text (message.py re-exports Via and parse_via). The grammar lives in a handful of regular expressions built
-from the RFC's own names (token, quoted-string, generic-param); each is linear (no nested
-quantifiers over overlapping classes) so a hostile header cannot make the parser backtrack for
-seconds. Nothing here touches sockets or the clock.
+dataclasses and `str()` turns them back into text (message.py re-exports Via and parse_via).
+The grammar lives in a handful of regular expressions built from the RFC's own names (token,
+quoted-string, generic-param); each is linear (no nested quantifiers over overlapping classes)
+so a hostile header cannot make the parser backtrack for seconds. No sockets, no clock.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ QUOTED = r'"[^"\\\r\n]*(?:\\[\x00-\x09\x0b\x0c\x0e-\x7f][^"\\\r\n]*)*"'
 IPV6REF = r"\[[0-9A-Fa-f:.]+\]"
 WS = r"[ \t]*"
 GEN_VALUE = rf"(?:{TOKEN}|{QUOTED}|{IPV6REF})"
-# *( SEMI generic-param ), SEMI and EQUAL allowing whitespace around them.
-PARAMS = rf"(?:{WS};{WS}{TOKEN}(?:{WS}={WS}{GEN_VALUE})?)*"
+# *( SEMI generic-param ), SEMI and EQUAL allowing whitespace around them. Repetitions are
+# possessive (*+, Python 3.11): a failed match never backtracks through thousands of params.
+PARAMS = rf"(?:{WS};{WS}{TOKEN}(?:{WS}={WS}{GEN_VALUE})?)*+"
 _PARAM_RE = re.compile(rf"{WS};{WS}({TOKEN})(?:{WS}={WS}({GEN_VALUE}))?")
 _TOKEN_RE = re.compile(TOKEN)
 # Any URI inside <...>: a scheme, a colon, then characters that are not space, <, > or ".
@@ -40,7 +41,7 @@ _BARE_URI = r'[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"\x7f;,?]+'
 
 _NAME_ADDR_RE = re.compile(
     rf'{WS}(?:"(?P<q>[^"\\\r\n]*(?:\\[\x00-\x09\x0b\x0c\x0e-\x7f][^"\\\r\n]*)*)"{WS}'
-    rf"|(?P<t>{TOKEN}(?:[ \t]+{TOKEN})*){WS})?"
+    rf"|(?P<t>{TOKEN}(?:[ \t]+{TOKEN})*+){WS})?"
     rf"<(?P<uri>{_ANY_URI})>(?P<p>{PARAMS}){WS}"
 )
 _ADDR_SPEC_RE = re.compile(rf"{WS}(?P<uri>{_BARE_URI})(?P<p>{PARAMS}){WS}")
@@ -92,12 +93,12 @@ _USER_RE = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
 _PASSWORD_RE = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,%]*")
 _HOSTPORT_RE = re.compile(
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?)(?::(\d{1,5}))?"
-    r"((?:;[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+(?:=[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+)?)*)"
+    r"((?:;[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+(?:=[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+)?)*+)"
     r"(?:\?([A-Za-z0-9\-_.!~*'()\[\]/?:+$%=&]*))?"
 )
 _TEL_RE = re.compile(
     r"([A-Za-z0-9\-_.!~*'()&=+$,/%#]+)"
-    r"((?:;[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+(?:=[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+)?)*)"
+    r"((?:;[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+(?:=[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+)?)*+)"
 )
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _BAD_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")

@@ -15,7 +15,7 @@ import re
 
 from .errors import SipParseError
 from .message import Request, parse_via
-from .uri import is_token, parse_name_addr, parse_uri
+from .uri import is_token, parse_uri
 
 logger = logging.getLogger(__name__)
 

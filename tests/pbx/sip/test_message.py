@@ -274,6 +274,14 @@ def test_garbage_raises_parse_error(data):
         parse_message(data)
 
 
+@pytest.mark.parametrize("junk", [b"\r", b"\n"])
+def test_lone_cr_or_lf_inside_a_line_is_refused(junk):
+    with pytest.raises(SipParseError, match="bare CR or LF"):
+        parse_message(invite("Subject: a" + junk.decode() + "Via: SIP/2.0/UDP evil"))
+    with pytest.raises(SipParseError):
+        parse_message(OK_200.replace(b"200 OK", b"200 O" + junk + b"K"))
+
+
 def test_utf8_values_and_names():
     req = parse_message(invite("Subject: żółć 大停電"))
     assert req.headers.get("subject") == "żółć 大停電"
@@ -334,6 +342,12 @@ def test_headers_multimap():
     assert copy == Headers(copy.items()) and copy != h
 
 
+def test_start_line_injection_is_refused():
+    resp = make_response(parse_message(invite()), 400, "Bad\r\nVia: evil")
+    with pytest.raises(SipBuildError):
+        resp.to_bytes()
+
+
 def test_headers_refuse_injection():
     h = Headers()
     with pytest.raises(SipBuildError):
@@ -344,7 +358,7 @@ def test_headers_refuse_injection():
 
 # --- Via -----------------------------------------------------------------------------------------
 def test_parse_via_with_whitespace_everywhere():
-    via = parse_via("SIP  / 2.0  / tcp     spindle.example.com :  5061 ; branch  =   z9hG4bK9ikj8  ")
+    via = parse_via("SIP  / 2.0  / tcp   spindle.example.com :  5061 ; branch  =   z9hG4bK9ikj8 ")
     assert (via.transport, via.host, via.port, via.branch) == (
         "TCP", "spindle.example.com", 5061, "z9hG4bK9ikj8")
     assert str(via) == "SIP/2.0/TCP spindle.example.com:5061;branch=z9hG4bK9ikj8"
@@ -366,8 +380,10 @@ def test_via_rfc2543_branch():
     assert parse_via("SIP/2.0/UDP h").rport is None
 
 
-@pytest.mark.parametrize("text", ["SIP/2.0/UDP", "SIP/2.0 h", "SIP/2.0/UDP h;;", "SIP/2.0/UDP h;branch=",
-                                  "SIP/2.0/UDP h:99999", "SIP/2.0/UDP h, SIP/2.0/UDP i"])
+@pytest.mark.parametrize("text", [
+    "SIP/2.0/UDP", "SIP/2.0 h", "SIP/2.0/UDP h;;", "SIP/2.0/UDP h;branch=", "SIP/2.0/UDP h:99999",
+    "SIP/2.0/UDP h, SIP/2.0/UDP i", "SIP/2.0/UDP 192.0.2.15;;,;,,",
+])
 def test_bad_via(text):
     with pytest.raises(SipParseError):
         parse_via(text)

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware.pbx.sip.errors import SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response, parse_message, parse_via
@@ -255,3 +257,33 @@ def test_require_is_ignored_on_ack():
     req.method = "ACK"
     req.headers.set("CSeq", "8 ACK")
     assert check_request(req) is None
+
+
+_NOISE = st.sampled_from(list(b' \t\r\n:;,<>"\\@=%/?[]*0123456789aSIP'))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(sorted(EXPECTED)),
+       edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 2), _NOISE), max_size=8))
+def test_mutated_messages_fail_only_with_parse_errors(name, edits):
+    """Whatever arrives, the only failure is SipParseError, and answers can be built."""
+    data = bytearray((TORTURE / f"{name}.dat").read_bytes())
+    for where, op, byte in edits:
+        i = int(where * len(data))
+        if op == 0:
+            data[i:i + 1] = bytes([byte])
+        elif op == 1:
+            data[i:i] = bytes([byte])
+        else:
+            del data[i:i + 3]
+    try:
+        msg = parse_message(bytes(data))
+    except SipParseError as exc:
+        if exc.request_info is not None:
+            make_response(exc.request_info, exc.status, to_tag="t").to_bytes()
+        return
+    msg.to_bytes()
+    if isinstance(msg, Request):
+        problem = check_request(msg, forwarding=True)
+        status, reason, headers = problem or (200, None, [])
+        parse_message(make_response(msg, status, reason, headers=headers, to_tag="t").to_bytes())

@@ -112,7 +112,7 @@ def test_any_user_round_trips(user):
 
 # --- parse_name_addr ---------------------------------------------------------------------------
 def test_quoted_display_name_with_escapes():
-    na = parse_name_addr('"J Rosenberg \\\\\\""       <sip:jdrosen@example.com>   ;   tag = 98asjd8')
+    na = parse_name_addr('"J Rosenberg \\\\\\""    <sip:jdrosen@example.com>  ;  tag = 98asjd8')
     assert na.display_name == 'J Rosenberg \\"'
     assert na.uri == "sip:jdrosen@example.com"
     assert na.tag == "98asjd8"

@@ -1,0 +1,100 @@
+"""The callback queue: missed callers waiting for someone to call them back. Pure, no I/O.
+
+Rules (see CONTRACT.md, "to call back"):
+- a missed inbound call on a campaign number from a real number (E.164) adds the number, or
+  counts one more missed call on its entry;
+- an answered call with that number, in either direction, answered after the last missed call,
+  clears the entry; the clearing is kept (when, by which extension, how) for recovery figures
+  and returned so the clearing call's record carries it;
+- an unanswered outbound call to a queued number counts as an attempt;
+- staff may dismiss an entry with a reason (spam, wrong number);
+- internal calls never touch the queue.
+
+The state is a fold over completed calls (in the order they ended) and dismissals, so it is
+rebuilt from the journal at start-up instead of being stored separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from firmware.tracker.records import (ANSWERED, INBOUND, MISSED, OUTBOUND, UNANSWERED, counted,
+                                      is_phone_number)
+
+
+@dataclass
+class Entry:
+    number: str
+    campaign: str
+    missed_calls: int
+    first_missed_at: float
+    last_missed_at: float
+    attempts: int = 0
+    last_attempt_at: float | None = None
+
+
+class CallbackQueue:
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self.closed: list[dict[str, Any]] = []   # cleared and dismissed entries, oldest first
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, number: object) -> bool:
+        return number in self._entries
+
+    def entries(self) -> list[Entry]:
+        """Waiting entries, the longest-waiting first."""
+        return sorted(self._entries.values(), key=lambda e: (e.first_missed_at, e.number))
+
+    def apply(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Fold one completed call in; returns the clearing details when it cleared an entry."""
+        direction, status = record["direction"], record["status"]
+        if direction == INBOUND:
+            number = record["caller"]
+        elif direction == OUTBOUND:
+            number = record["callee"]
+        else:
+            return None
+        if not is_phone_number(number):
+            return None
+        if status == MISSED and counted(record):
+            self._missed(number, record)
+            return None
+        entry = self._entries.get(number)
+        if entry is None:
+            return None
+        if status == ANSWERED and record["answered_at"] > entry.last_missed_at:
+            del self._entries[number]
+            how = "called_back" if direction == OUTBOUND else "called_again"
+            by = record["extension"] if direction == OUTBOUND else record["answered_by"]
+            info = {**asdict(entry), "cleared_at": record["answered_at"], "cleared_by": by,
+                    "how": how, "call_id": record["id"]}
+            self.closed.append(info)
+            return info
+        if direction == OUTBOUND and status == UNANSWERED:
+            entry.attempts += 1
+            entry.last_attempt_at = record["offered_at"]
+        return None
+
+    def dismiss(self, number: str, reason: str, by: str, at: float) -> dict[str, Any]:
+        """Take `number` off the queue; KeyError when it is not waiting."""
+        entry = self._entries.pop(number)
+        info = {**asdict(entry), "cleared_at": at, "cleared_by": by, "how": "dismissed",
+                "reason": reason}
+        self.closed.append(info)
+        return info
+
+    def _missed(self, number: str, record: dict[str, Any]) -> None:
+        at = record["offered_at"]
+        entry = self._entries.get(number)
+        if entry is None:
+            self._entries[number] = Entry(number, record["campaign"], 1, at, at)
+            return
+        entry.missed_calls += 1
+        entry.first_missed_at = min(entry.first_missed_at, at)
+        if at >= entry.last_missed_at:
+            entry.last_missed_at = at
+            entry.campaign = record["campaign"]

@@ -1,0 +1,51 @@
+"""Who called before, and when: the index behind the first-time and target flags.
+
+Pure and in memory, rebuilt from the records at start-up. Per number it keeps the sorted start
+times of inbound calls, and of the calls that qualified as target calls (answered and long
+enough), so "an earlier call within the window" is one bisect, whatever the history's size.
+The flags are decided once, when a call is recorded, and stored with it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from typing import Any
+
+from firmware.tracker.records import ANSWERED, INBOUND, is_phone_number
+
+
+class NumberHistory:
+    def __init__(self) -> None:
+        self._calls: dict[str, list[float]] = {}
+        self._targets: dict[str, list[float]] = {}
+
+    def add(self, record: dict[str, Any], target_call_seconds: float) -> None:
+        """Note an inbound call; `target_call_seconds` decides whether it qualified."""
+        number = record["caller"]
+        if record["direction"] != INBOUND or not is_phone_number(number):
+            return
+        _insert(self._calls.setdefault(number, []), record["offered_at"])
+        if record["status"] == ANSWERED and record["talk_seconds"] >= target_call_seconds:
+            _insert(self._targets.setdefault(number, []), record["offered_at"])
+
+    def called_within(self, number: str, at: float, seconds: float) -> bool:
+        """An inbound call from `number` started in [at - seconds, at)."""
+        return _within(self._calls.get(number), at, seconds)
+
+    def target_within(self, number: str, at: float, seconds: float) -> bool:
+        """A qualifying (answered, long enough) call from `number` started in [at - seconds, at)."""
+        return _within(self._targets.get(number), at, seconds)
+
+
+def _insert(times: list[float], at: float) -> None:
+    if not times or times[-1] <= at:
+        times.append(at)
+    else:
+        insort(times, at)
+
+
+def _within(times: list[float] | None, at: float, seconds: float) -> bool:
+    if not times:
+        return False
+    index = bisect_left(times, at)        # times[index - 1] is the latest start before `at`
+    return index > 0 and at - times[index - 1] < seconds

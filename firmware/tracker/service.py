@@ -1,0 +1,400 @@
+"""The Tracker: the one writer of call data, and the thread-safe place to read it.
+
+Why it is shaped like this: the PBX must never wait on a disk, and the store must have exactly
+one writer. So `submit` only queues the event; one writer thread turns events into records,
+makes each completed call durable (one appended line, fsync'd) before it takes the next item,
+and only then shows it to readers. Wrap-ups and dismissals from the web panel go through the
+same thread. Readers (the web server's threads) take the lock, copy what they need out of the
+in-memory index, and compute outside of it where they can.
+
+State held here: the in-memory index, the number history, the callback queue, the calls in
+progress (CallAssembler), the trunk states and the LEDs. All of it but the calls in progress
+is rebuilt from the journal at start-up.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import threading
+import time
+import zoneinfo
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from gpiozero import GPIOZeroError
+
+from firmware.config import Config, normalise_number
+from firmware.hw.leds import CallbackLed, StatusLed, default_pin_factory
+from firmware.pbx.events import CallEvent
+from firmware.tracker.callbacks import CallbackQueue, Entry
+from firmware.tracker.errors import BadInput, StoreError
+from firmware.tracker.history import NumberHistory
+from firmware.tracker.index import CallIndex
+from firmware.tracker.query import CallFilter, day_bounds, matches
+from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
+from firmware.tracker.stats import summarize
+from firmware.tracker.store import Store, month_of
+from firmware.tracker.wrapup import validate_wrapup
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON_LENGTH = 200
+WRITER_TIMEOUT = 10.0
+_STOP = object()
+
+
+class Tracker:
+    def __init__(self, config: Config, data_dir: Path, *, clock: Callable[[], float] = time.time,
+                 pin_factory=None):
+        self._config = config
+        self._tz = zoneinfo.ZoneInfo(config.box.timezone)
+        self._clock = clock
+        self._store = Store(Path(data_dir) / "calls")
+        self._pin_factory = pin_factory
+        self._lock = threading.RLock()
+        self._inbox: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._assembler = CallAssembler()
+        self._history = NumberHistory()
+        self._queue = CallbackQueue()
+        self._index = CallIndex(self._tz)
+        self._pending: list[tuple[str, dict[str, Any]]] = []   # appends that failed, to retry
+        self._storage_error: str | None = None
+        self._repaired: list[str] = []                          # files set aside at start-up
+        self._trunks = _initial_trunks(config)
+        self._callback_led = CallbackLed(None)
+        self._status_led = StatusLed(None)
+
+    # -- life ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the store, load the history, light the LEDs, start the writer thread."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            if self._stopped:
+                raise RuntimeError("a stopped Tracker cannot be started again")
+            try:
+                with _no_cyclic_gc():
+                    loaded = self._store.open()
+                    self._rebuild(loaded.records.values(), loaded.dismissals)
+            except BaseException:
+                self._store.close()            # release the folder lock for the next try
+                raise
+            self._repaired = list(loaded.damaged_files)
+            self._open_leds()
+            self._show_leds()
+            self._thread = threading.Thread(target=self._run, name="tracker-writer", daemon=True)
+            self._thread.start()
+        logger.info("tracker started: %d calls, %d to call back", len(self._index),
+                    len(self._queue))
+
+    def stop(self) -> None:
+        """Drain what was submitted, then close the store and the LEDs; idempotent."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            thread = self._thread
+        if thread is not None:
+            self._inbox.put(_STOP)
+            thread.join()
+        with self._lock:
+            self._retry_pending()
+            if self._pending:
+                logger.error("%d call records could not be written and are lost",
+                             len(self._pending))
+            self._store.close()
+            self._callback_led.close()
+            self._status_led.close()
+        logger.info("tracker stopped")
+
+    def __enter__(self) -> "Tracker":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- the writer thread ----------------------------------------------------------------
+
+    def submit(self, event: CallEvent) -> None:
+        """Queue a call event for the writer thread (what the EventBus calls); never blocks."""
+        if self._stopped:
+            logger.warning("tracker stopped; call event dropped: %s", event)
+            return
+        self._inbox.put((self._on_event, (event,), None))
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Block until everything submitted so far is processed and durable.
+
+        Raises StoreError when records are still waiting for the disk (they stay queued for
+        another try), TimeoutError when the writer did not get there within `timeout`.
+        """
+        if self._thread is None or not self._thread.is_alive():
+            return
+        self._through_writer(self._flush, timeout=timeout)
+
+    def _flush(self) -> None:
+        self._retry_pending()
+        if self._pending:
+            raise StoreError(f"{len(self._pending)} call records not yet written: "
+                             f"{self._storage_error}")
+
+    def _through_writer(self, func: Callable, *args: Any, timeout: float = WRITER_TIMEOUT) -> Any:
+        if self._thread is None or self._stopped:
+            raise RuntimeError("the tracker is not running")
+        future: Future = Future()
+        self._inbox.put((func, args, future))
+        return future.result(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is _STOP:
+                return
+            func, args, future = item
+            try:
+                with self._lock:
+                    result = func(*args)
+            except Exception as exc:  # the writer must outlive one bad item; it is reported
+                if future is None:
+                    logger.exception("tracker failed on %s", args)
+                else:
+                    future.set_exception(exc)
+            else:
+                if future is not None:
+                    future.set_result(result)
+
+    def _on_event(self, event: CallEvent) -> None:
+        finished = self._assembler.feed(event, self._config)
+        if finished is None:
+            return
+        record = build_record(finished, self._index.new_id(finished.offered_at), self._config,
+                              self._history)
+        record["callback"] = self._queue.apply(record)
+        self._write(month_of(record["offered_at"]), record)
+        self._index.add(record)
+        self._history.add(record, self._config.tracking.target_call_seconds)
+        self._callback_led.show_queue(len(self._queue))
+        logger.info("call %s recorded: %s %s -> %s, %s", record["id"], record["direction"],
+                    record["caller"], record["callee"], record["status"])
+
+    def _write(self, month: str, doc: dict[str, Any]) -> None:
+        """Append durably; a call record that cannot be written is kept for a retry."""
+        self._retry_pending()
+        if self._pending:
+            self._pending.append((month, doc))
+            return
+        try:
+            self._store.append(month, doc)
+        except StoreError as exc:
+            logger.error("call store: %s; will retry", exc)
+            self._storage_error = str(exc)
+            self._pending.append((month, doc))
+
+    def _retry_pending(self) -> None:
+        while self._pending:
+            month, doc = self._pending[0]
+            try:
+                self._store.append(month, doc)
+            except StoreError as exc:
+                self._storage_error = str(exc)
+                return
+            self._pending.pop(0)
+            if not self._pending:
+                logger.info("call store writable again")
+                self._storage_error = None
+
+    def _rebuild(self, records: Any, dismissals: list[dict[str, Any]]) -> None:
+        """Index, number history and callback queue from the journal."""
+        records = sorted(records, key=lambda r: (r["offered_at"], r["id"]))
+        self._index.load(records)
+        target_seconds = self._config.tracking.target_call_seconds
+        for record in records:
+            self._history.add(record, target_seconds)
+        timeline = [(r["ended_at"], 0, n, r) for n, r in enumerate(records)]
+        timeline += [(d["at"], 1, n, d) for n, d in enumerate(dismissals)]
+        for _, kind, _, item in sorted(timeline, key=lambda t: t[:3]):
+            if kind == 0:
+                self._queue.apply(item)
+            elif item["number"] in self._queue:
+                self._queue.dismiss(item["number"], item.get("reason", ""), item.get("by", ""),
+                                    item["at"])
+
+    # -- reading --------------------------------------------------------------------------
+
+    def calls(self, filter: CallFilter, *, limit: int | None = None) -> list[dict]:
+        """Calls matching the filter, newest first, in the /api/calls shape."""
+        low, high = day_bounds(filter.start, filter.end, self._tz)
+        out: list[dict] = []
+        with self._lock:
+            for record in self._index.newest_first(low, high):
+                if matches(record, filter):
+                    out.append(to_api(record, self._tz))
+                    if limit is not None and len(out) >= limit:
+                        break
+        return out
+
+    def call(self, call_id: str) -> dict | None:
+        with self._lock:
+            record = self._index.get(call_id)
+            return to_api(record, self._tz) if record else None
+
+    def summary(self, start: date, end: date) -> dict:
+        """The /api/summary figures for local days start..end (inclusive)."""
+        if start > end:
+            raise BadInput("from", "must not be after 'to'")
+        low, high = day_bounds(start, end, self._tz)
+        with self._lock:
+            columns = self._index.stats_between(low, high)
+            waiting = len(self._queue)
+        figures = summarize(columns, start, end, waiting)
+        figures["currency"] = self._config.box.currency
+        return figures
+
+    def callbacks(self) -> list[dict]:
+        """The callback queue, longest-waiting first, in the /api/callbacks shape."""
+        with self._lock:
+            return [self._render_entry(e) for e in self._queue.entries()]
+
+    def queue_size(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def recovered_callbacks(self) -> list[dict]:
+        """Cleared and dismissed queue entries (when, by whom, how), oldest first."""
+        with self._lock:
+            return [{**c, "first_missed_at": iso(c["first_missed_at"], self._tz),
+                     "last_missed_at": iso(c["last_missed_at"], self._tz),
+                     "cleared_at": iso(c["cleared_at"], self._tz)} for c in self._queue.closed]
+
+    def storage_state(self) -> str:
+        """"ok", or why writes are failing right now (the "storage" of /healthz)."""
+        with self._lock:
+            return "ok" if self._storage_error is None else f"error: {self._storage_error}"
+
+    storage_status = storage_state
+
+    def repaired_files(self) -> list[str]:
+        """Journal files found damaged at start-up (set aside, good lines kept; see the log)."""
+        with self._lock:
+            return list(self._repaired)
+
+    def _render_entry(self, entry: Entry) -> dict:
+        return {"number": entry.number, "missed_calls": entry.missed_calls,
+                "first_missed_at": iso(entry.first_missed_at, self._tz),
+                "last_missed_at": iso(entry.last_missed_at, self._tz),
+                "campaign": entry.campaign, "attempts": entry.attempts,
+                "last_attempt_at": iso(entry.last_attempt_at, self._tz)}
+
+    # -- changes from the panel -----------------------------------------------------------
+
+    def wrapup(self, call_id: str, fields: dict) -> dict:
+        """Merge a wrap-up into a call; BadInput on bad fields, KeyError for an unknown call."""
+        clean = validate_wrapup(fields, self._config)
+        return self._through_writer(self._apply_wrapup, call_id, clean)
+
+    def _apply_wrapup(self, call_id: str, clean: dict[str, Any]) -> dict:
+        record = self._index.get(call_id)
+        if record is None:
+            raise KeyError(call_id)
+        wrapup = {**(record["wrapup"] or {}), **clean, "at": self._clock()}
+        fields: dict[str, Any] = {"wrapup": wrapup}
+        if "answered_by" in clean:
+            fields["answered_by"] = clean["answered_by"]
+        fields["value"] = record_value({**record, **fields})
+        self._store.append(month_of(record["offered_at"]),
+                           {"op": "update", "id": call_id, "fields": fields})
+        return to_api(self._index.update(call_id, fields), self._tz)
+
+    def dismiss_callback(self, number: str, reason: str, by: str) -> None:
+        """Take a number off the queue (spam, wrong number); KeyError when it is not queued."""
+        e164 = normalise_number(number, self._config.box.country) if isinstance(number, str) \
+            else None
+        if e164 is None:
+            raise BadInput("number", "not a phone number")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_LENGTH:
+            raise BadInput("reason", f"must be text of 1 to {MAX_REASON_LENGTH} characters")
+        if not isinstance(by, str) or len(by) > MAX_REASON_LENGTH:
+            raise BadInput("by", "must be a user name")
+        self._through_writer(self._apply_dismiss, e164, reason.strip(), by)
+
+    def _apply_dismiss(self, number: str, reason: str, by: str) -> None:
+        if number not in self._queue:
+            raise KeyError(number)
+        at = self._clock()
+        self._store.append(month_of(at), {"op": "dismiss", "number": number, "reason": reason,
+                                          "by": by, "at": at})
+        self._queue.dismiss(number, reason, by, at)
+        self._callback_led.show_queue(len(self._queue))
+        logger.info("callback %s dismissed by %s: %s", number, by, reason)
+
+    # -- hardware and config --------------------------------------------------------------
+
+    def set_trunk_state(self, name: str, up: bool) -> None:
+        """A trunk registered (up) or was lost (down): drives the status LED."""
+        with self._lock:
+            self._trunks[name] = bool(up)
+            self._status_led.show_trunks(self._trunks)
+
+    def reload_config(self, config: Config) -> None:
+        """Use a new config from now on; past records keep what was decided when they ended."""
+        with self._lock:
+            old, self._config = self._config, config
+            if config.box.timezone != old.box.timezone:
+                self._tz = zoneinfo.ZoneInfo(config.box.timezone)
+                self._index.retime(self._tz)
+            trunks = _initial_trunks(config)
+            trunks.update({n: up for n, up in self._trunks.items() if n in trunks})
+            self._trunks = trunks
+            if config.hw != old.hw and self._thread is not None:
+                self._callback_led.close()
+                self._status_led.close()
+                self._open_leds()
+            self._show_leds()
+
+    def _open_leds(self) -> None:
+        hw = self._config.hw
+        if self._pin_factory is None and (hw.callback_led is not None
+                                          or hw.status_led is not None):
+            self._pin_factory = default_pin_factory()
+        self._callback_led = _led(CallbackLed, hw.callback_led, self._pin_factory)
+        self._status_led = _led(StatusLed, hw.status_led, self._pin_factory)
+
+    def _show_leds(self) -> None:
+        self._callback_led.show_queue(len(self._queue))
+        self._status_led.show_trunks(self._trunks)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cycle collector while loading: the history is ~100k new dicts that hold no
+    cycles, and collecting over and over while they pile up would double the start-up time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _led(kind: type, pin: int | None, pin_factory) -> Any:
+    """The LED, or a no-op one when the pin cannot be used: a lamp must not stop the tracker."""
+    try:
+        return kind(pin, pin_factory=pin_factory)
+    except GPIOZeroError as exc:
+        logger.error("%s on GPIO %s unusable, left dark: %s", kind.__name__, pin, exc)
+        return kind(None)
+
+
+def _initial_trunks(config: Config) -> dict[str, bool]:
+    """Trunks that register are down until they report in; IP-authenticated ones are up."""
+    return {t.name: not t.register for t in config.trunks}

@@ -1,0 +1,94 @@
+"""The dashboard's modules: each turns the /api/summary figures into a chart and a small table.
+
+A module is drawn at two sizes: in the dashboard grid, and alone on its own page (`large`).
+Both read the same summary dict the API returns, so the panel can never disagree with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from markupsafe import Markup
+
+from firmware.webui import charts
+from firmware.webui.i18n import Formatter, line_type_label
+from firmware.webui.i18n import gettext as _
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    title: str
+    chart: Markup | None          # None: nothing to draw in this period
+    table: list[tuple[str, str]]  # (label, formatted value) rows for the data table
+    note: str = ""
+
+
+def _width(large: bool) -> int:
+    return 960 if large else 480
+
+
+def _top(name: str, title: str, items: list[dict], fmt: Formatter, large: bool) -> Module:
+    rows = [(item["name"] or _("(none)"), item["calls"],
+             f'{fmt.number(item["calls"])} · {fmt.money(item["value"])}') for item in items]
+    chart = charts.rows(rows, title=title, width=_width(large)) if rows else None
+    return Module(name, title, chart, [(r[0], r[2]) for r in rows])
+
+
+def campaigns(summary: dict, fmt: Formatter, large: bool = False) -> Module:
+    return _top("campaigns", _("Top campaigns"), summary["top_campaigns"], fmt, large)
+
+
+def sources(summary: dict, fmt: Formatter, large: bool = False) -> Module:
+    return _top("sources", _("Top sources"), summary["top_sources"], fmt, large)
+
+
+def hours(summary: dict, fmt: Formatter, large: bool = False) -> Module:
+    counts = summary["calls_by_hour"]
+    title = _("Calls per hour")
+    labels = [f"{h}" for h in range(24)]
+    chart = None
+    if any(counts):
+        chart = charts.columns(counts, labels, title=title, width=_width(large),
+                               height=280 if large else 180,
+                               label_every=1 if large else 3,
+                               value_texts=[fmt.number(c) for c in counts],
+                               axis_text=lambda v: fmt.number(v), counts=True)
+    table = [(f"{h:02d}:00–{h:02d}:59", fmt.number(c)) for h, c in enumerate(counts) if c]
+    return Module("hours", title, chart, table)
+
+
+def value(summary: dict, fmt: Formatter, large: bool = False) -> Module:
+    points = summary["value_over_time"]
+    values = [p["value"] for p in points]
+    title = _("Value over time")
+    labels = [fmt.short_date(p["date"]) for p in points]
+    chart = None
+    if any(values):
+        shown = 16 if large else 7
+        chart = charts.columns(values, labels, title=title, width=_width(large),
+                               height=280 if large else 180,
+                               label_every=max(1, -(-len(values) // shown)),
+                               value_texts=[fmt.money(v) for v in values],
+                               axis_text=lambda v: fmt.money(v))
+    table = [(fmt.date(date.fromisoformat(p["date"])), fmt.money(p["value"])) for p in points
+             if p["value"]]
+    return Module("value", title, chart, table, note=_("Total: %(value)s",
+                                                       value=fmt.money(sum(values))))
+
+
+def lines(summary: dict, fmt: Formatter, large: bool = False) -> Module:
+    kinds = summary["caller_line_types"]
+    total = sum(kinds.values()) or 1
+    title = _("Caller line type")
+    rows = [(line_type_label(kind), count, f"{fmt.number(count)} · {round(100 * count / total)}%")
+            for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1])]
+    chart = charts.rows(rows, title=title, width=_width(large)) if rows else None
+    return Module("lines", title, chart, [(r[0], r[2]) for r in rows])
+
+
+MODULES: dict[str, Callable[..., Module]] = {
+    "campaigns": campaigns, "sources": sources, "hours": hours, "value": value, "lines": lines,
+}

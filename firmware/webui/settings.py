@@ -1,0 +1,68 @@
+"""Owner settings: the box's TOML config (edited as text, validated, written atomically,
+reloaded live) and the wrap-up categories the panel keeps itself."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from firmware.config import ConfigError, parse_config
+from firmware.webui.access import owner_required
+from firmware.webui.i18n import gettext as _
+from firmware.webui.panel import get_panel
+from firmware.webui.users import UserError, atomic_write
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+MAX_CONFIG = 50_000   # under the 64 KiB request limit, form-encoded
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@owner_required
+def categories():
+    panel = get_panel()
+    error = None
+    if request.method == "POST":
+        try:
+            panel.prefs.set_categories(request.form.get("categories", "").splitlines())
+        except UserError as exc:
+            error = _(exc.message)
+        else:
+            flash(_("Categories saved."))
+            return redirect(url_for("settings.categories")), 303
+    text = request.form.get("categories") if error else "\n".join(panel.prefs.categories())
+    return render_template("categories.html", text=text, error=error,
+                           users=panel.users.all()), 400 if error else 200
+
+
+@bp.route("/config", methods=["GET", "POST"])
+@owner_required
+def config():
+    """The config file as text. Saved only when it validates; then the box reloads it."""
+    panel = get_panel()
+    path = panel.config_path
+    problems: list[str] = []
+    if path is None:
+        text = None
+    elif request.method == "POST":
+        text = request.form.get("config", "").replace("\r\n", "\n")
+        try:
+            if len(text) > MAX_CONFIG:
+                raise ConfigError([f"config: longer than {MAX_CONFIG} characters"])
+            new = parse_config(text, str(path))
+        except ConfigError as exc:
+            problems = exc.problems
+        else:
+            atomic_write(path, text.encode("utf-8"), mode=0o600)
+            logger.info("config %s saved from the panel by %s", path, current_user.name)
+            panel.apply_config(new)
+            flash(_("Settings saved and applied."))
+            return redirect(url_for("settings.config")), 303
+    else:
+        text = path.read_text(encoding="utf-8")
+    return render_template("config.html", text=text, path=path, problems=problems), \
+        400 if problems else 200

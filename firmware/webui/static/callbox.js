@@ -1,0 +1,119 @@
+/* Callbox panel: the wrap-up pop-up (polls for the user's finished calls) and tag chips. */
+(function () {
+  "use strict";
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  var token = csrf ? csrf.content : "";
+
+  // Tag suggestions: a click adds the tag to the form's tag field.
+  document.addEventListener("click", function (event) {
+    var chip = event.target.closest && event.target.closest(".chip[data-tag]");
+    if (!chip) return;
+    var input = chip.closest("form").querySelector('input[name="tags"]');
+    var tags = input.value.split(",").map(function (t) { return t.trim(); }).filter(Boolean);
+    if (tags.indexOf(chip.dataset.tag) < 0) tags.push(chip.dataset.tag);
+    input.value = tags.join(", ");
+  });
+
+  // On a phone the call filters start folded unless a filter is in use.
+  if (window.matchMedia("(max-width: 560px)").matches) {
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-fold-on-phone]"), function (box) {
+      var used = /[?&](campaign|source|status|direction|extension|number)=[^&]/.test(location.search);
+      box.open = used;
+    });
+  }
+
+  var poll = document.body.dataset.wrapupPoll;
+  var dialog = document.getElementById("wrapup");
+  if (!poll || !dialog || typeof dialog.showModal !== "function") return;
+  var body = dialog.querySelector(".dialog-body");
+  var formUrl = document.body.dataset.wrapupForm;
+  var later = JSON.parse(sessionStorage.getItem("callbox.later") || "[]");
+  var shown = null, busy = false;
+
+  function remember(id) {
+    later.push(id);
+    sessionStorage.setItem("callbox.later", JSON.stringify(later.slice(-50)));
+  }
+
+  // "1 250,50" or "1,250.50" -> 1250.5 (as wrapup.parse_amount); junk is sent as typed.
+  function amount(text) {
+    var value = text.replace(/[\s\u00a0]/g, "");
+    if (value === "") return "";
+    if (value.indexOf(",") >= 0 && value.indexOf(".") >= 0) {
+      var group = value.lastIndexOf(",") < value.lastIndexOf(".") ? /,/g : /\./g;
+      value = value.replace(group, "");
+    }
+    value = value.replace(",", ".");
+    return isNaN(Number(value)) ? text : Number(value);
+  }
+
+  function fields(form) {
+    var data = new FormData(form), out = {};
+    if (data.get("rating") !== null) out.rating = parseInt(data.get("rating"), 10);
+    out.tags = String(data.get("tags") || "").split(",").map(function (t) { return t.trim(); }).filter(Boolean);
+    out.category = String(data.get("category") || "");
+    out.comment = String(data.get("comment") || "").trim();
+    out.value = amount(String(data.get("value") || ""));
+    if (out.value === "") delete out.value;
+    return out;
+  }
+
+  function close(id, keepForLater) {
+    if (keepForLater) remember(id);
+    shown = null;
+    if (dialog.open) dialog.close();
+    body.textContent = "";
+  }
+
+  function open(id) {
+    busy = true;
+    fetch(formUrl.replace("__ID__", encodeURIComponent(id)), {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        body.innerHTML = html;
+        shown = id;
+        var form = body.querySelector("form");
+        form.addEventListener("submit", function (event) {
+          event.preventDefault();
+          save(form, id);
+        });
+        form.querySelector("[data-later]").addEventListener("click", function () { close(id, true); });
+        dialog.showModal();
+      })
+      .catch(function () { remember(id); })
+      .then(function () { busy = false; });
+  }
+
+  function save(form, id) {
+    var error = form.querySelector("[data-error]");
+    fetch(form.dataset.api, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+      body: JSON.stringify(fields(form))
+    }).then(function (r) {
+      return r.json().then(function (answer) { return {ok: r.ok, answer: answer}; });
+    }).then(function (result) {
+      if (result.ok) { close(id, true); return; }
+      error.textContent = (result.answer.field ? result.answer.field + ": " : "") + result.answer.error;
+      error.hidden = false;
+    }).catch(function () {
+      error.textContent = dialog.dataset.networkError;
+      error.hidden = false;
+    });
+  }
+
+  dialog.addEventListener("cancel", function () { if (shown) remember(shown); shown = null; });
+
+  function tick() {
+    if (busy || dialog.open) return;
+    fetch(poll, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : {calls: []}; })
+      .then(function (answer) {
+        var next = (answer.calls || []).filter(function (c) { return later.indexOf(c.id) < 0; })[0];
+        if (next && !dialog.open && !busy) open(next.id);
+      })
+      .catch(function () {});
+  }
+  setInterval(tick, 1000);
+  tick();
+})();

@@ -1,0 +1,259 @@
+"""Panel users: users.json in the data folder, argon2 hashes, written atomically.
+
+Why state here: the file is shared by two processes (the running box and `callbox passwd`), so
+the store re-reads it whenever its stat signature changes and rewrites it whole (temp file,
+fsync, rename, fsync the folder) under a lock; a half-written users.json can never be read.
+A user's `generation` grows with every password change, so sessions made with an old password
+stop working (the session id carries it).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("owner", "staff")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_EXTENSION = re.compile(r"^[0-9]{2,6}$")
+_VERIFIED_FOR = 300.0  # seconds a verified Basic-auth password is remembered (argon2 is slow on a Pi)
+
+
+class UserError(ValueError):
+    """A user's name, role, extension or password is not acceptable; `field` names which."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class User:
+    """A panel user as Flask-Login sees it (always authenticated and active once loaded)."""
+
+    name: str
+    role: str
+    extension: str | None
+    generation: int
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return f"{self.generation}:{self.name}"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+
+def check_name(name: str) -> None:
+    if not _NAME.match(name or ""):
+        raise UserError("user", "user names are 1-32 letters, digits, dots, dashes or underscores")
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError("password", f"the password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise UserError("password", f"the password may have at most {MAX_PASSWORD} characters")
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace `path` with `data` so a reader sees the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+class UserStore:
+    """The panel's users, kept in `data_dir/users.json` (a path to a .json file works too)."""
+
+    def __init__(self, data_dir: Path, *, hasher: PasswordHasher | None = None,
+                 clock=time.monotonic):
+        where = Path(data_dir)
+        self.path = where if where.suffix == ".json" else where / "users.json"
+        self.data_dir = self.path.parent
+        self._hasher = hasher or PasswordHasher()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._signature: tuple | None = None
+        self._users: dict[str, dict] = {}
+        self._verified: dict[bytes, float] = {}
+        self._cache_key = secrets.token_bytes(32)
+        # A hash to verify against for unknown users, so their sign-in takes as long.
+        self._dummy = self._hasher.hash(secrets.token_hex(16))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _load(self) -> dict[str, dict]:
+        """The users as on disk now (re-read only when the file changed). Call under the lock."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._signature, self._users = None, {}
+            return self._users
+        signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if signature != self._signature:
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                users = data["users"]
+                if not isinstance(users, dict):
+                    raise TypeError("users")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                logger.error("cannot read %s (%s); keeping the users read before", self.path, exc)
+                return self._users
+            self._users, self._signature = users, signature
+            self._verified.clear()
+        return self._users
+
+    def _user(self, name: str, record: dict) -> User:
+        return User(name, record.get("role", "staff"), record.get("extension"),
+                    int(record.get("generation", 1)))
+
+    def has_users(self) -> bool:
+        with self._lock:
+            return bool(self._load())
+
+    def get(self, name: str) -> User | None:
+        with self._lock:
+            record = self._load().get(name)
+            return self._user(name, record) if record else None
+
+    def all(self) -> list[User]:
+        with self._lock:
+            return [self._user(n, r) for n, r in sorted(self._load().items())]
+
+    def load_session_id(self, session_id: str) -> User | None:
+        """The user for a Flask-Login id ("generation:name"), None when the password changed."""
+        generation, _, name = session_id.partition(":")
+        user = self.get(name)
+        if user is None or str(user.generation) != generation:
+            return None
+        return user
+
+    def verify(self, name: str, password: str) -> User | None:
+        """The user when `password` is theirs, else None (in about the same time either way)."""
+        with self._lock:
+            record = self._load().get(name)
+            user = self._user(name, record) if record else None
+            stored = record.get("hash", self._dummy) if record else self._dummy
+        key = hmac.new(self._cache_key, f"{name}\0{password}\0{stored}".encode(),
+                       hashlib.sha256).digest()
+        now = self._clock()
+        if user is not None and self._verified.get(key, 0.0) > now:
+            return user
+        try:
+            self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if user is None:
+            return None
+        if len(self._verified) > 64:
+            self._verified.clear()
+        self._verified[key] = now + _VERIFIED_FOR
+        return user
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def set_password(self, name: str, password: str, role: str = "owner",
+                     extension: str | None = None, *, only_if_empty: bool = False) -> User:
+        """Create `name` or change their password, role and extension; raises UserError.
+
+        With only_if_empty, refuses (UserError on "user") when any user exists: first-run setup.
+        """
+        check_name(name)
+        check_password(password)
+        if role not in ROLES:
+            raise UserError("role", "the role is owner or staff")
+        if extension is not None and not _EXTENSION.match(extension):
+            raise UserError("extension", "an extension is 2 to 6 digits")
+        if role == "staff" and extension is None:
+            raise UserError("extension", "a staff user needs an extension (their desk phone)")
+        hashed = self._hasher.hash(password)
+        with self._lock:
+            users = dict(self._load())
+            if only_if_empty and users:
+                raise UserError("user", "the owner has already been created")
+            generation = int(users.get(name, {}).get("generation", 0)) + 1
+            users[name] = {"hash": hashed, "role": role, "extension": extension,
+                           "generation": generation}
+            self._save(users)
+            return self._user(name, users[name])
+
+    def _save(self, users: dict[str, dict]) -> None:
+        data = json.dumps({"version": 1, "users": users}, indent=2, sort_keys=True) + "\n"
+        atomic_write(self.path, data.encode("utf-8"))
+        self._signature = None  # re-read and re-stat on next access
+        self._users = users
+        self._verified.clear()
+
+
+def _read_password(stdin: TextIO) -> str:
+    """One line, or the same line twice; a tty is asked twice without echo."""
+    if stdin.isatty():
+        first = getpass.getpass("New password: ")
+        second = getpass.getpass("Again: ")
+    else:
+        lines = stdin.read().splitlines()
+        first = lines[0] if lines else ""
+        second = lines[1] if len(lines) > 1 else first
+    if first != second:
+        raise UserError("password", "the two passwords differ")
+    if not first:
+        raise UserError("password", "no password given")
+    return first
+
+
+def passwd_command(data_dir: Path, user: str, role: str, extension: str | None,
+                   stdin: TextIO) -> int:
+    """`callbox passwd USER`: set a panel user's password (creating the user). Exit code 0/1."""
+    try:
+        check_name(user)
+        password = _read_password(stdin)
+        saved = UserStore(Path(data_dir)).set_password(user, password, role, extension)
+    except UserError as exc:
+        print(f"callbox passwd: {exc.field}: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"callbox passwd: cannot write {Path(data_dir) / 'users.json'}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    where = f", extension {saved.extension}" if saved.extension else ""
+    print(f"password set for {saved.name} ({saved.role}{where})")
+    return 0

@@ -1,0 +1,40 @@
+"""CSV and XLSX exports: the call list, safe to open in a spreadsheet."""
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from firmware.webui import exports
+
+CALL = {"id": "a1", "started_at": "2024-05-01T12:00:00+02:00", "direction": "inbound",
+        "caller": "+48501234567", "callee": "+48221234567", "campaign": "=HYPERLINK(\"x\")",
+        "source": "@evil", "status": "answered", "wait_seconds": 4.0, "talk_seconds": 60.0,
+        "answered_by": "101", "target": True, "first_time": True, "line_type": "mobile",
+        "value": 300.0, "wrapup": {"rating": 5, "tags": ["-1+1", "vip"], "category": "Sale",
+                                   "comment": "+SUM(A1)"}}
+
+
+def test_csv_neutralises_formulas_but_keeps_numbers():
+    rows = list(csv.DictReader(io.StringIO(exports.to_csv([CALL]))))
+    row = rows[0]
+    assert row["caller"] == "+48501234567"
+    assert row["campaign"] == "'=HYPERLINK(\"x\")" and row["source"] == "'@evil"
+    assert row["comment"] == "'+SUM(A1)" and row["tags"] == "'-1+1; vip"
+    assert row["rating"] == "5" and row["value"] == "300.0"
+
+
+def test_xlsx_cells_are_never_formulas():
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx([CALL]))).active
+    header, row = list(sheet.values)
+    cells = dict(zip(header, row))
+    assert cells["campaign"] == '=HYPERLINK("x")'          # shown as text, not run
+    assert all(c.data_type != "f" for c in sheet[2])
+    assert cells["started_at"].isoformat() == "2024-05-01T12:00:00"
+    assert cells["value"] == 300 and cells["caller"] == "+48501234567"
+
+
+def test_empty_exports_have_headers():
+    assert exports.to_csv([]).splitlines() == [",".join(exports.COLUMNS)]
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx([]))).active
+    assert list(sheet.values) == [exports.COLUMNS]
