@@ -62,16 +62,15 @@ def test_trunk_call_answered_by_101_with_audio_both_ways(rig):
     trunk_rtp.settimeout(0.05)
     phone = sipp_background("phone_answer.xml", f"127.0.0.1:{box.sip_port}",
                             local_ip="127.0.0.11", local_port=phone_port, args=[
-                                "-s", "101", "-key", "ring", "3000",
-                                "-key", "rtp", str(phone_rtp.getsockname()[1]),
-                                "-key", "portfile", str(box.folder / "phone.port")])
+                                "-s", "101", "-d", "3000",
+                                "-key", "rtp", str(phone_rtp.getsockname()[1])],
+                            cwd=box.folder)
     time.sleep(0.3)
     trunk = sipp_background("trunk_call.xml", f"127.0.0.1:{box.sip_port}",
                             local_ip="127.0.0.2", local_port=trunk_port, args=[
                                 "-key", "dialled", CAMPAIGN, "-key", "caller", "+48600111222",
                                 "-key", "rtp", str(trunk_rtp.getsockname()[1]),
-                                "-key", "portfile", str(box.folder / "trunk.port"),
-                                "-d", "3000"])
+                                "-d", "3000"], cwd=box.folder)
     box_b = wait_file(box.folder / "phone.port")   # the box's port offered to the phone
     box_a = wait_file(box.folder / "trunk.port")   # ... and to the trunk, once answered
     assert box_a != box_b
