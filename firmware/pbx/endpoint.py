@@ -104,7 +104,8 @@ class SipEndpoint:
             self.arm_timer(deadline)
 
     def _run(self, actions: list, source: Address | None) -> None:
-        for action in actions:
+        # Sends first: the ACK of a 407 must leave before the TU's re-sent INVITE does.
+        for action in sorted(actions, key=lambda a: not isinstance(a, Send)):
             if isinstance(action, Send):
                 self.send(action.message.to_bytes(), action.dest)
             elif isinstance(action, Deliver):

@@ -232,3 +232,13 @@ def finish(proc: subprocess.Popen, timeout: float = 40.0) -> tuple[int, str]:
         proc.kill()
         out, _ = proc.communicate()
     return proc.returncode, out[-3000:]
+
+
+def scenario(name: str, folder: Path, **values: str) -> Path:
+    """A copy of tests/sipp/NAME with {{KEY}} filled in (SIPp reads no keys in some places)."""
+    text = (SIPP_DIR / name).read_text()
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    path = folder / f"filled-{name}"
+    path.write_text(text)
+    return path

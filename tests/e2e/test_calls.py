@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import socket
 import struct
 import time
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, sipp, sipp_background
+from tests.e2e.rig import (
+    BoxProcess, box_config, finish, free_port_block, scenario, sipp, sipp_background)
 
 CAMPAIGN = "+48221234567"
 
@@ -21,7 +24,8 @@ def rig(tmp_path, need):
     need("sipp")
     base = free_port_block()
     trunk = f'\n[[trunk]]\nname = "provider"\nhost = "127.0.0.2"\nport = {base + 3}\n' \
-            'register = false\n[tracking]\nring_timeout_seconds = 6\n'
+            'username = "48221234567"\npassword = "trunk-secret"\nregister = false\n' \
+            '[tracking]\nring_timeout_seconds = 6\n'
     config = tmp_path / "callbox.toml"
     config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200, trunk))
     box = BoxProcess(config, tmp_path / "data").start()
@@ -98,3 +102,116 @@ def test_trunk_call_answered_by_101_with_audio_both_ways(rig):
                for data, source in from_phone)
     box.wait_for(r"call: \S+ answered by 101")
     box.wait_for(r"CallEnded\(call_id='\S+', reason='completed'")
+
+
+def trunk_call(box, script, *args, calls=1):
+    return sipp_background(script, f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.2",
+                           local_port=box.base + 3, calls=calls, cwd=box.folder, args=[
+                               "-key", "dialled", CAMPAIGN, "-key", "caller", "+48600111222",
+                               "-key", "rtp", "40000", *args])
+
+
+def phone(box, script, extension, ip, port, *args):
+    return sipp_background(script, f"127.0.0.1:{box.sip_port}", local_ip=ip, local_port=port,
+                           cwd=box.folder, args=["-s", extension, "-key", "rtp", "40100", *args])
+
+
+def ok(proc):
+    code, out = finish(proc)
+    assert code == 0, out
+
+
+def test_caller_hangs_up_while_two_phones_ring(rig):
+    box = rig
+    register(box, "101", "127.0.0.11", box.base + 4)
+    register(box, "102", "127.0.0.12", box.base + 5)
+    phones = [phone(box, "phone_ring_cancel.xml", "101", "127.0.0.11", box.base + 4),
+              phone(box, "phone_ring_cancel.xml", "102", "127.0.0.12", box.base + 5)]
+    time.sleep(0.3)
+    ok(trunk_call(box, "trunk_cancel.xml", "-d", "1000"))   # it gets 487 and ACKs it
+    for each in phones:
+        ok(each)                                                # both got CANCEL
+    box.wait_for(r"reason='caller_hangup'")
+
+
+def test_102_answers_and_101_gets_cancel(rig):
+    box = rig
+    register(box, "101", "127.0.0.11", box.base + 4)
+    register(box, "102", "127.0.0.12", box.base + 5)
+    slow = phone(box, "phone_ring_cancel.xml", "101", "127.0.0.11", box.base + 4)
+    fast = phone(box, "phone_answer.xml", "102", "127.0.0.12", box.base + 5, "-d", "1000")
+    time.sleep(0.3)
+    ok(trunk_call(box, "trunk_call.xml", "-d", "1000"))
+    ok(fast)
+    ok(slow)
+    box.wait_for(r"answered by 102")
+    box.wait_for(r"reason='completed'")
+
+
+@pytest.mark.parametrize("case", ["ring_timeout", "nobody_registered", "unknown_number"])
+def test_calls_nobody_takes(rig, case):
+    box = rig
+    status, dialled = "480", CAMPAIGN
+    procs = []
+    if case == "ring_timeout":
+        register(box, "101", "127.0.0.11", box.base + 4)
+        procs.append(phone(box, "phone_ring_cancel.xml", "101", "127.0.0.11", box.base + 4))
+    elif case == "unknown_number":
+        status, dialled = "404", "+48229999999"
+    time.sleep(0.3)
+    script = scenario("trunk_rejected.xml", box.folder, STATUS=status)
+    ok(sipp_background(str(script), f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.2",
+                       local_port=box.base + 3, cwd=box.folder,
+                       args=["-key", "dialled", dialled, "-key", "caller", "+48600111222"]))
+    for each in procs:
+        ok(each)
+    if case == "ring_timeout":
+        box.wait_for(r"reason='ring_timeout'")
+    elif case == "nobody_registered":
+        box.wait_for(r"reason='nobody_available'")
+
+
+VERIFY = """<recv request="INVITE">
+    <action>
+      <verifyauth assign_to="authvalid" username="48221234567" password="trunk-secret" />
+    </action>
+  </recv>
+  <nop hide="true" test="authvalid" next="good" />"""
+ACCEPT = """<recv request="INVITE" next="good" />"""
+
+
+def _check_proxy_authorization(folder: Path) -> None:
+    """RFC 2617 by hand (hashlib, not our digest code) over what SIPp received."""
+    log = "".join(p.read_text() for p in folder.glob("*trunk_answer_auth*_messages.log"))
+    match = re.search(r"^Proxy-Authorization: Digest (.+)$", log, re.M)
+    assert match, "the box sent no Proxy-Authorization"
+    fields = {key: quoted or bare for key, quoted, bare
+              in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]+))', match.group(1))}
+    md5 = lambda text: hashlib.md5(text.encode()).hexdigest()
+    ha1 = md5(f"48221234567:{fields['realm']}:trunk-secret")
+    ha2 = md5(f"INVITE:{fields['uri']}")
+    expected = md5(f"{ha1}:{fields['nonce']}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
+    assert fields["username"] == "48221234567" and fields["response"] == expected
+
+
+@pytest.mark.parametrize("code", ["407", "401"])
+def test_101_calls_out_and_answers_the_trunks_challenge(rig, code):
+    box = rig
+    register(box, "101", "127.0.0.11", box.base + 4)
+    values = {"407": dict(CODE="407", REASON="Proxy Authentication Required",
+                          HEADER="Proxy-Authenticate", CHECK=ACCEPT),
+              "401": dict(CODE="401", REASON="Unauthorized", HEADER="WWW-Authenticate",
+                          CHECK=VERIFY)}[code]
+    script = scenario("trunk_answer_auth.xml", box.folder, **values)
+    provider = sipp_background(str(script), f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.2",
+                               local_port=box.base + 3, cwd=box.folder, args=["-trace_msg"])
+    time.sleep(0.3)
+    caller = phone(box, "phone_call_out.xml", "101", "127.0.0.11", box.base + 4,
+                   "-au", "101", "-ap", "secret-101-pw", "-key", "dialled", "+48600000000",
+                   "-d", "500")
+    ok(caller)
+    ok(provider)
+    if code == "407":
+        _check_proxy_authorization(box.folder)
+    box.wait_for(r"DialledOut\(call_id='\S+', extension='101', number='\+48600000000'")
+    box.wait_for(r"reason='completed'")
