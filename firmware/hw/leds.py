@@ -42,6 +42,8 @@ def default_pin_factory(model_file: Path = DEVICE_TREE_MODEL):
 class Led:
     """One LED on a BCM pin, or nothing when `pin` is None."""
 
+    name = "led"
+
     def __init__(self, pin: int | None, *, pin_factory=None):
         self.pin = pin
         self._led = LED(pin, pin_factory=pin_factory) if pin is not None else None
@@ -58,6 +60,7 @@ class Led:
         if mode == self._mode or self._led is None:
             self._mode = mode
             return
+        logger.info("led: %s (pin %d) %s", self.name, self.pin, mode)
         if mode == ON:
             self._led.on()
         elif mode == OFF:
@@ -85,12 +88,16 @@ class Led:
 class CallbackLed(Led):
     """Lit while the callback queue is not empty."""
 
+    name = "callback"
+
     def show_queue(self, waiting: int) -> None:
         self.show(ON if waiting > 0 else OFF)
 
 
 class StatusLed(Led):
     """Steady while every trunk is up; blinking while one is down."""
+
+    name = "status"
 
     def show_trunks(self, trunks_up: Mapping[str, bool]) -> None:
         self.show(ON if all(trunks_up.values()) else BLINK)

@@ -489,9 +489,14 @@ class TransactionTable:
 
     def receive_request(self, request: Request, source: tuple[str, int], now: float,
                         reliable: bool = False) -> list[Action]:
-        """Absorb a retransmission, match an ACK, or open a new server transaction."""
+        """Absorb a retransmission, match an ACK, or open a new server transaction.
+
+        A match must also come from the transaction's own peer: RFC 3261 17.2.3 matches on
+        branch and sent-by alone, which lets one host's request (a copied branch, or a forged
+        one) be taken for another's retransmission and answered to the wrong address.
+        """
         txn = self.server_for(request)
-        if txn is not None:
+        if txn is not None and txn.peer == source:
             return txn.receive(request, now)
         if request.method == "ACK":
             return [Deliver(request, None)]  # the ACK for a 2xx belongs to the dialog
