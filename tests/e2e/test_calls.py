@@ -215,3 +215,24 @@ def test_101_calls_out_and_answers_the_trunks_challenge(rig, code):
         _check_proxy_authorization(box.folder)
     box.wait_for(r"DialledOut\(call_id='\S+', extension='101', number='\+48600000000'")
     box.wait_for(r"reason='completed'")
+
+
+def test_bye_from_the_phone_side_ends_both_legs(rig):
+    box = rig
+    register(box, "101", "127.0.0.11", box.base + 4)
+    answering = phone(box, "phone_answer_bye.xml", "101", "127.0.0.11", box.base + 4,
+                      "-d", "500")
+    time.sleep(0.3)
+    ok(trunk_call(box, "trunk_call_gets_bye.xml"))   # the trunk receives the BYE
+    ok(answering)                                     # the phone's BYE got its 200
+    box.wait_for(r"reason='completed'")
+
+
+def test_hold_re_invite_is_relayed_with_the_box_in_the_media_path(rig):
+    box = rig
+    register(box, "101", "127.0.0.11", box.base + 4)
+    holding = phone(box, "phone_hold.xml", "101", "127.0.0.11", box.base + 4, "-d", "300")
+    time.sleep(0.3)
+    ok(trunk_call(box, "trunk_call_held.xml"))   # got a=sendonly on the box's address
+    ok(holding)                                   # got a=recvonly back, then BYE -> 200
+    box.wait_for(r"reason='completed'")
