@@ -1,0 +1,57 @@
+"""The box's own registration to its provider, driven by hand-made responses."""
+
+from firmware.config import Trunk
+from firmware.pbx.sip.message import make_response
+from firmware.pbx.trunk import FAILED, REGISTERED, RETRY_FIRST, TrunkRegistration
+
+TRUNK = Trunk("provider", "sip.provider.example", 5060, "48221234567", "trunk-secret", True)
+
+
+def challenge(request, status=401):
+    header = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
+    return make_response(request, status, None, to_tag="p1", headers=[
+        (header, 'Digest realm="provider", nonce="n0nce", qop="auth", algorithm=MD5')])
+
+
+def ok(request, expires="300"):
+    contact = request.headers.get("Contact")
+    return make_response(request, 200, "OK", to_tag="p1",
+                         headers=[("Contact", f"{contact};expires={expires}")])
+
+
+def test_register_answers_401_then_refreshes_at_80_percent():
+    reg = TrunkRegistration(TRUNK, "198.51.100.7", 5060)
+    first = reg.request(0.0)
+    assert first.uri == "sip:sip.provider.example" and "Authorization" not in first.headers
+    second = reg.on_response(challenge(first), 0.1)
+    assert second is not None and second.cseq[0] == first.cseq[0] + 1
+    assert second.call_id == first.call_id
+    assert 'username="48221234567"' in second.headers.get("Authorization")
+    assert reg.on_response(ok(second), 0.2) is None
+    assert reg.state == REGISTERED
+    assert reg.next_at == 0.2 + 300 * 0.8
+
+
+def test_407_is_answered_with_proxy_authorization():
+    reg = TrunkRegistration(TRUNK, "198.51.100.7", 5060)
+    first = reg.request(0.0)
+    second = reg.on_response(challenge(first, 407), 0.1)
+    assert second.headers.get("Proxy-Authorization", "").startswith("Digest ")
+
+
+def test_wrong_credentials_do_not_loop_and_back_off_doubles():
+    reg = TrunkRegistration(TRUNK, "198.51.100.7", 5060)
+    request = reg.request(0.0)
+    request = reg.on_response(challenge(request), 0.0)
+    request = reg.on_response(challenge(request), 0.0)   # challenged again: one more try
+    assert reg.on_response(challenge(request), 0.0) is None   # then it gives up
+    assert reg.state == FAILED and reg.next_at == RETRY_FIRST
+    reg.on_timeout(100.0)
+    assert reg.next_at == 100.0 + 2 * RETRY_FIRST
+
+
+def test_timeout_retries_later():
+    reg = TrunkRegistration(TRUNK, "198.51.100.7", 5060)
+    reg.request(0.0)
+    reg.on_timeout(32.0)
+    assert reg.state == FAILED and reg.next_at == 32.0 + RETRY_FIRST
