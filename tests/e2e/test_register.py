@@ -111,3 +111,19 @@ def test_pyvoip_phone_registers_as_103(box):
         assert phone.get_status() == PhoneStatus.REGISTERED
     finally:
         phone.stop()
+
+
+def test_sipp_registers_over_tcp(box, need):
+    need("sipp")
+    result = sipp("register.xml", f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.19",
+                  local_port=box.sip_port + 8, args=["-t", "t1", "-s", "102", "-au", "102",
+                                                      "-ap", "secret-102-pw"])
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    box.wait_for(r"register: 102 bound sip:102@127\.0\.0\.19:\d+ via tcp:127\.0\.0\.19")
+
+
+def test_a_slow_tcp_peer_does_not_block_udp(box):
+    """A TCP connection that sends half a message and stalls holds up nobody else."""
+    with socket.create_connection(("127.0.0.1", box.sip_port), timeout=3) as stalled:
+        stalled.sendall(b"REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.20")
+        test_options_keepalive_is_answered(box)
