@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from firmware.config import Config, normalise_number
-from firmware.pbx import events, legs, routing
+from firmware.pbx import events, legs, routing, tollfraud
 from firmware.pbx.bindings import Bindings
 from firmware.pbx.legs import Leg
 from firmware.pbx.sdp import SdpError, SessionDescription, audio_endpoint, rewrite_for_relay
@@ -50,6 +50,7 @@ class Call:
     acked: bool = False                  # the caller ACKed our 2xx
     pending: dict = field(default_factory=dict)   # relayed in-dialog requests: txn id -> (txn, leg)
     auth_tries: int = 0
+    ringback_sent: bool = False          # 180 already sent to the caller
 
     def other(self, leg: Leg) -> Leg | None:
         if leg is self.caller:
@@ -76,6 +77,8 @@ class B2BUA:
         self.calls: dict[str, Call] = {}
         self.by_dialog: dict[tuple[str, str], tuple[Call, Leg]] = {}
         self.by_invite: dict[tuple[str, str], Call] = {}   # caller (Call-ID, From tag)
+        # Told of every INVITE refused 403 for its credentials (pbx/defence.py).
+        self.on_auth_failure: Callable[[Address, float], None] = lambda source, now: None
 
     # -- requests -------------------------------------------------------------------------
     def on_request(self, request: Request, txn, source: Address) -> None:
@@ -121,6 +124,8 @@ class B2BUA:
             dialled = routing.dialled_user(_uri_user(invite.uri))
             decision = routing.route_outbound(extension, dialled, self.config,
                                               self._registered, now)
+            decision = tollfraud.guard(extension, decision, self.config, sum(
+                c.direction == "outbound" and c.state != "ended" for c in self.calls.values()))
             direction = "internal" if isinstance(decision, routing.RingExtensions) else "outbound"
         call = Call(id=_call_id(now), caller=legs.caller_leg(invite, source, self.host,
                                                                self.port), direction=direction)
@@ -211,6 +216,7 @@ class B2BUA:
                    for b in self.bindings.contacts(ext, now)):
             logger.warning("call: 403 to INVITE from %s: neither a trunk nor a registered phone",
                            source)
+            self.on_auth_failure(source, now)
             self.endpoint.respond(txn, make_response(invite, 403, "Forbidden"))
             return None
         header = invite.headers.get("Proxy-Authorization")
@@ -230,6 +236,7 @@ class B2BUA:
             return None
         if not result.ok or result.username != from_user:
             logger.warning("call: 403 to INVITE from %s (%s)", source, result.reason)
+            self.on_auth_failure(source, now)
             self.endpoint.respond(txn, make_response(invite, 403, "Forbidden"))
             return None
         return result.username
@@ -289,8 +296,8 @@ class B2BUA:
         if leg.state == "new":
             leg.state = "ringing"
             self.bus.publish(events.CallRinging(call.id, leg.extension, self.clock()))
-        if call.state == "ringing" and not getattr(call, "_ringback_sent", False):
-            call._ringback_sent = True
+        if call.state == "ringing" and not call.ringback_sent:
+            call.ringback_sent = True
             self.endpoint.respond(call.caller.txn,
                                   legs.answer(call.caller, call.caller.invite, 180, "Ringing"))
 
@@ -466,6 +473,17 @@ class B2BUA:
         self.by_invite.pop((call.caller.call_id, call.caller.remote_tag), None)
         for leg in [call.caller, *call.callees]:
             self.by_dialog.pop(leg.key, None)
+
+    def sweep(self) -> None:
+        """Hang up answered calls whose audio stopped (a lost BYE must not hold ports forever)."""
+        for call in list(self.calls.values()):
+            if call.state == "answered" and call.media is not None and call.media.idle():
+                logger.warning("call: %s no audio for %d s; hanging up both sides", call.id,
+                               call.media.idle_timeout)
+                if call.answered_by is not None:
+                    self._send_bye(call.answered_by)
+                self._send_bye(call.caller)
+                self._end(call, events.COMPLETED)
 
     # -- helpers ----------------------------------------------------------------------------
     def _retransmit_2xx(self, call: Call, ok: Response) -> None:
