@@ -126,7 +126,8 @@ def record_calls(tracker: Tracker, count: int, start: float) -> list[float]:
     return times
 
 
-def run(size: int, calls: int, base: Path, config) -> dict:
+def measure(size: int, calls: int, base: Path, config) -> dict:
+    """One size: record `calls` calls with `size` already stored; see the module docstring."""
     folder = base / f"h{size}"
     write_history(folder / "calls", history(size, random.Random(size)))
     begin = time.perf_counter()
@@ -152,6 +153,18 @@ def run(size: int, calls: int, base: Path, config) -> dict:
             "p95": sorted(times)[int(len(times) * 0.95)] * 1000, "bytes": per_call_bytes,
             "load": load, "summary": min(summaries) * 1000, "week": week_ms,
             "week_calls": len(week)}
+
+
+def run(sizes=(1_000, 10_000, 100_000), calls: int = 200, folder: Path | None = None
+        ) -> list[dict]:
+    """Measure each size of `sizes` in a temporary folder (under `folder`); one dict per size
+    (see measure()). For `python -m benchmarks`."""
+    base = Path(tempfile.mkdtemp(prefix="callbox-bench-", dir=folder))
+    try:
+        config = parse_config(CONFIG)
+        return [measure(size, calls, base, config) for size in sizes]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def tinydb_baseline(size: int, base: Path, inserts: int = 10) -> tuple[float, float]:
@@ -186,7 +199,7 @@ def main() -> int:
               f"{'calls(week) ms':>14}")
         print("-" * 104)
         for size in (1_000, 10_000, 100_000):
-            r = run(size, args.calls, base, config)
+            r = measure(size, args.calls, base, config)
             print(f"{r['size']:>12,} | {r['ms']:>16.2f} | {r['p95']:>7.2f} | "
                   f"{r['bytes']:>10.0f} | {r['load']:>10.2f} | {r['summary']:>16.1f} | "
                   f"{r['week']:>9.1f} ({r['week_calls']})")
