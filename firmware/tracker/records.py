@@ -275,6 +275,7 @@ def to_api(record: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
         "answered_at": iso(record["answered_at"], tz),
         "ended_at": iso(record["ended_at"], tz),
         "callback": _render_callback(record.get("callback"), tz),
+        "rang": list(record.get("rang") or ()),
     }
 
 
