@@ -9,7 +9,7 @@ APT_RUN  = python3 python3-venv python3-pip
 APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd
 PYTEST_ARGS ?= -rs
 
-.PHONY: run test bench lint apt-run apt-test clean
+.PHONY: run test bench lint apt-run apt-test clean image
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,24 @@ lint: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
+
+# The SD card image (README.md, "Flashing the image and first boot"): pi-gen's stages 0-2
+# (Raspberry Pi OS Lite) plus image/stage-callbox. pi-gen needs root, debootstrap, qemu-user
+# and ~20 GB, so it is not run by `make test`; PIGEN_DIR names a checkout of it.
+PIGEN_DIR ?=
+CALLBOX_READONLY_ROOT ?= 0
+image:
+	@if [ -z "$(PIGEN_DIR)" ] || [ ! -x "$(PIGEN_DIR)/build.sh" ]; then \
+		echo "make image needs pi-gen (https://github.com/RPi-Distro/pi-gen, branch bookworm):"; \
+		echo "  git clone --depth 1 -b bookworm https://github.com/RPi-Distro/pi-gen ../pi-gen"; \
+		echo "  make image PIGEN_DIR=../pi-gen [CALLBOX_READONLY_ROOT=1]"; \
+		echo "It needs root (sudo), debootstrap, qemu-user-static and about 20 GB of disk."; \
+		exit 2; \
+	fi
+	$(MAKE) $(BIN)/.installed
+	rm -rf build/image && mkdir -p build/image
+	$(BIN)/pip wheel -q --no-deps -w build/image .
+	touch "$(PIGEN_DIR)/stage2/SKIP_IMAGES"
+	cd "$(PIGEN_DIR)" && $(SUDO) env CALLBOX_REPO="$(CURDIR)" \
+		CALLBOX_READONLY_ROOT="$(CALLBOX_READONLY_ROOT)" ./build.sh -c "$(CURDIR)/image/pi-gen.config"
+	@echo "image: $(PIGEN_DIR)/deploy/ (flash it with rpi-imager or dd; README.md)"

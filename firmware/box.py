@@ -15,11 +15,15 @@ import signal
 import socket
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from firmware.config import Config
+from firmware.hw.systemd import Notifier
 from firmware.pbx.b2bua import B2BUA
 from firmware.pbx.bindings import BindingFile
+from firmware.pbx.defence import BanFile, Defence
 from firmware.pbx.endpoint import SipEndpoint
 from firmware.pbx.events import EventBus
 from firmware.pbx.registrar import Registrar
@@ -33,6 +37,7 @@ logger = logging.getLogger("callbox")
 
 REALM = "callbox"
 SAVE_INTERVAL = 1.0   # seconds between saves of changed phone bindings
+MAX_LISTED_BANS = 100   # bans shown in /healthz (all are kept in data/bans.json)
 
 
 def read_secret(path: Path, size: int = 32) -> bytes:
@@ -82,6 +87,12 @@ class Box:
                            self.bus, host=host, port=config.sip.listen_port,
                            trunk_hosts=trunk_hosts)
         self.endpoint.calls = self.calls
+        # Per-address defences: the gate drops banned and flooding sources before parsing.
+        self.defence = Defence(config.security, trusted_hosts=trunk_hosts)
+        self.ban_file = BanFile(data_dir / "bans.json")
+        self.ban_file.read(self.defence, time.time())
+        self.endpoint.gate = self.defence
+        self.registrar.on_auth_failure = self.calls.on_auth_failure = self.defence.on_auth_failure
         self.trunk_states: dict[str, str] = {
             t.name: ("unregistered" if t.register else "ip-auth") for t in config.trunks}
         contact_host = config.sip.public_address or host
@@ -91,7 +102,10 @@ class Box:
             for t in config.trunks if t.register}, self._trunk_state)
         self.tracker = None
         self.web = None
+        self.alerter = None     # SMS alerts (firmware/hw/modem.py), when [modem] is set
+        self.night = None       # NightSwitch: inbound routing takes night=self.night.on
         self._timer: asyncio.TimerHandle | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None   # set once the box is serving
         self._timer_at: float | None = None
 
     def _arm_timer(self, deadline: float) -> None:
@@ -125,7 +139,12 @@ class Box:
         storage = "ok"
         if self.tracker is not None:
             storage = self.tracker.storage_status()
-        return {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage}
+        zone = ZoneInfo(self.config.box.timezone)
+        bans = [{"address": ban.address, "reason": ban.reason,
+                 "until": datetime.fromtimestamp(ban.until, zone).isoformat(timespec="seconds")}
+                for ban in self.defence.bans(time.time())[:MAX_LISTED_BANS]]
+        return {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
+                "bans": bans}
 
     def start_tracker(self) -> None:
         from firmware.tracker.service import Tracker
@@ -139,17 +158,69 @@ class Box:
         from firmware.webui.users import UserStore
 
         users = UserStore(self.data_dir / "users.json")
+        editable = None if self.config.source == "<embedded default>" else Path(self.config.source)
         app = create_app(self.config, self.tracker, users, health=self.health,
-                         secret_key=load_or_create_secret(self.data_dir))
+                         secret_key=load_or_create_secret(self.data_dir),
+                         config_path=editable, on_config=self.apply_config)
         self.web = serve(app, self.config.web.listen_host, self.config.web.listen_port)
         threading.Thread(target=self.web.run, name="web", daemon=True).start()
         logger.info("web: panel on http://%s:%d/", self.config.web.listen_host,
                     self.config.web.listen_port)
 
+    def apply_config(self, config: Config) -> None:
+        """A config saved from the panel (a web thread): used by the call path from the next
+        call on, without dropping the calls in progress. Listening addresses, RTP ports and
+        trunk registrations are set up at start only: changing them asks for a restart."""
+        old = self.config
+        restart = [key for key, before, after in (
+            ("sip", old.sip, config.sip), ("web", old.web, config.web),
+            ("trunk", old.trunks, config.trunks)) if before != after]
+        if self.tracker is not None:
+            self.tracker.reload_config(config)
+
+        def swap() -> None:
+            self.config = config
+            self.calls.config = config
+            logger.info("config: reloaded from %s", config.source)
+            if restart:
+                logger.warning("config: %s changed; restart the box to apply it",
+                               ", ".join(restart))
+
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(swap)
+        else:
+            swap()
+
+    def start_hw(self) -> None:
+        """The night-mode button and LED; SMS alerts for missed calls when [modem] is set."""
+        from gpiozero import GPIOZeroError
+
+        from firmware.hw.leds import default_pin_factory
+        from firmware.hw.night import NightSwitch
+
+        hw, state = self.config.hw, self.data_dir / "night"
+        fitted = hw.night_button is not None or hw.night_led is not None
+        try:
+            self.night = NightSwitch(hw.night_button, hw.night_led, state_file=state,
+                                     pin_factory=default_pin_factory() if fitted else None)
+        except GPIOZeroError as exc:
+            logger.error("night mode: GPIO unusable, button and LED ignored: %s", exc)
+            self.night = NightSwitch(None, None, state_file=state)
+        night = self.night
+        self.calls.night = lambda: night.on
+        if self.config.modem is not None:
+            from firmware.hw.modem import Alerter
+
+            self.alerter = Alerter(self.config, self.data_dir)
+            self.alerter.start()
+            self.bus.subscribe(self.alerter.submit)
+
     async def save_bindings_forever(self) -> None:
         while True:
             await asyncio.sleep(SAVE_INTERVAL)
             self.save_bindings()
+            self.save_bans()
+            self.calls.sweep()
 
     def save_bindings(self) -> None:
         if self.bindings.changed:
@@ -158,16 +229,30 @@ class Box:
             except OSError as exc:
                 logger.error("bindings: cannot save (%s)", exc)
 
+    def save_bans(self) -> None:
+        now = time.time()
+        self.defence.expire(now)
+        if self.defence.changed:
+            try:
+                self.ban_file.write(self.defence, now)
+            except OSError as exc:
+                logger.error("defence: cannot save the bans (%s)", exc)
+
     def stop(self) -> None:
         self.save_bindings()
+        self.save_bans()
         if self.web is not None:
             self.web.close()
         if self.tracker is not None:
             self.tracker.stop()
+        if self.alerter is not None:
+            self.alerter.stop()
+        if self.night is not None:
+            self.night.close()
 
 
 async def _serve(box: Box) -> int:
-    loop = asyncio.get_running_loop()
+    loop = box.loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
@@ -177,11 +262,15 @@ async def _serve(box: Box) -> int:
         logger.error("sip: cannot listen on %s:%d: %s", box.transport.host, box.transport.port,
                      exc.strerror)
         return 1
+    notifier = Notifier.from_environment()   # systemd Type=notify; does nothing elsewhere
     tasks = [asyncio.create_task(box.save_bindings_forever()),
-             asyncio.create_task(box.trunk_client.run())]
+             asyncio.create_task(box.trunk_client.run()),
+             asyncio.create_task(notifier.watchdog_forever())]
     logger.info("callbox: ready")
+    notifier.ready()
     await stopping.wait()
     logger.info("callbox: stopping")
+    notifier.stopping()
     for task in tasks:
         task.cancel()
     await box.transport.close()
@@ -223,6 +312,7 @@ def run_box(config: Config, data_dir: Path) -> int:
     box = Box(config, data_dir)
     try:
         box.start_tracker()
+        box.start_hw()
         box.start_web()
         return asyncio.run(_serve(box))
     except OSError as exc:

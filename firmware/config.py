@@ -17,6 +17,8 @@ from typing import Any
 
 import phonenumbers
 
+from firmware.pbx.hours import WEEKDAYS, parse_day
+
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DEFAULT = """\
@@ -109,6 +111,8 @@ class Campaign:
     lead_value: float = 0.0
     ring: tuple[str, ...] = ()
     cost_per_month: float = 0.0
+    after_hours_ring: tuple[str, ...] | None = None      # None: [hours] after_hours_ring
+    after_hours_forward: tuple[str, ...] | None = None   # E.164; None: [hours] default
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,52 @@ class Tracking:
 class Hw:
     callback_led: int | None = None
     status_led: int | None = None
+    night_button: int | None = None     # BCM pin of the night-mode button (to ground)
+    night_led: int | None = None        # BCM pin of the LED lit in night mode
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Opening hours (firmware/pbx/hours.py): per weekday, Monday first, the open minute
+    ranges; `week` None when [hours] names no weekday (always open)."""
+
+    week: tuple[tuple[tuple[int, int], ...], ...] | None = None
+    after_hours_ring: tuple[str, ...] = ()
+    after_hours_forward: tuple[str, ...] = ()     # E.164, dialled through the first trunk
+
+
+@dataclass(frozen=True)
+class Modem:
+    """A GSM modem sending an SMS for missed calls (firmware/hw/modem.py)."""
+
+    device: str                          # serial port or pyserial URL: "/dev/ttyUSB2"
+    alert_numbers: tuple[str, ...]       # E.164
+    pin: str = ""
+    batch_minutes: int = 0               # 0: one SMS per missed call
+
+
+# User-Agents of SIP scanners and crackers (matched case-insensitively, anywhere in the value).
+SCANNER_USER_AGENTS = (
+    "friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipscan", "VaxSIPUserAgent",
+    "pplsip", "iWar", "sundayddr", "siparmyknife",
+)
+
+
+@dataclass(frozen=True)
+class Security:
+    """Per-address defences of the SIP port and the toll-fraud guard (docs/config.md)."""
+
+    trusted: tuple[str, ...] = ()            # networks never banned, like "192.168.0.0/16"
+    auth_failures: int = 10                  # failed digest answers ...
+    auth_window_seconds: int = 600           # ... within this long: ban
+    ban_seconds: int = 3600                  # first ban; doubles for each repeat offence
+    max_ban_seconds: int = 7 * 86400
+    flood_requests: int = 30                 # more than this many messages ...
+    flood_window_seconds: int = 2            # ... within this long: a flood
+    flood_ban_seconds: int = 60
+    scanner_user_agents: tuple[str, ...] = SCANNER_USER_AGENTS
+    allowed_prefixes: tuple[str, ...] | None = None   # None: the box's country ("+48")
+    max_outbound_calls: int = 4
 
 
 @dataclass(frozen=True)
@@ -135,6 +185,9 @@ class Config:
     tracking: Tracking = field(default_factory=Tracking)
     hw: Hw = field(default_factory=Hw)
     source: str = "<embedded default>"   # where it was loaded from, for the log
+    hours: Hours = field(default_factory=Hours)
+    modem: Modem | None = None
+    security: Security = field(default_factory=Security)
 
     def extension(self, number: str) -> Extension | None:
         return next((e for e in self.extensions if e.number == number), None)
@@ -243,7 +296,7 @@ def parse_config(text: str, source: str = "<string>") -> Config:
         raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
     check = _Checker()
     check.unknown(data, "config", {"box", "sip", "web", "trunk", "extension", "campaign",
-                                   "tracking", "hw", "modem", "hours"})
+                                   "tracking", "hw", "modem", "hours", "security"})
     box = _box(check, check.table(data, "box"))
     sip = _sip(check, check.table(data, "sip"))
     web_table = check.table(data, "web")
@@ -255,12 +308,17 @@ def parse_config(text: str, source: str = "<string>") -> Config:
                            {e.number for e in extensions})
     tracking = _tracking(check, check.table(data, "tracking"))
     hw_table = check.table(data, "hw")
-    check.unknown(hw_table, "hw", {"callback_led", "status_led"})
-    hw = Hw(check.integer(hw_table, "callback_led", "hw", None, 0, 27),
-            check.integer(hw_table, "status_led", "hw", None, 0, 27))
+    check.unknown(hw_table, "hw", {"callback_led", "status_led", "night_button", "night_led"})
+    hw = Hw(*(check.integer(hw_table, key, "hw", None, 0, 27)
+              for key in ("callback_led", "status_led", "night_button", "night_led")))
+    hours = _hours(check, check.table(data, "hours"), box.country,
+                   {e.number for e in extensions}, campaigns, bool(trunks))
+    modem = _modem(check, check.table(data, "modem"), box.country) if "modem" in data else None
+    security = _security(check, check.table(data, "security"), box.country)
     if check.problems:
         raise ConfigError(check.problems)
-    return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source)
+    return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source,
+                  security=security, hours=hours, modem=modem)
 
 
 def _box(check: _Checker, table: dict[str, Any]) -> Box:
@@ -340,7 +398,7 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
     for index, table in enumerate(tables, 1):
         key = f"campaign[{index}]"
         check.unknown(table, key, {"name", "number", "source", "lead_value", "ring",
-                                   "cost_per_month"})
+                                   "cost_per_month", "after_hours_ring", "after_hours_forward"})
         name = check.string(table, "name", key)
         raw = check.string(table, "number", key)
         number = normalise_number(raw, country) if raw else None
@@ -359,7 +417,9 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
         campaigns.append(Campaign(
             name, number or "", check.string(table, "source", key, ""),
             check.number(table, "lead_value", key, 0.0), tuple(ring),
-            check.number(table, "cost_per_month", key, 0.0)))
+            check.number(table, "cost_per_month", key, 0.0),
+            _extension_list(check, table, "after_hours_ring", key, extensions),
+            _number_list(check, table, "after_hours_forward", key, country)))
     return tuple(campaigns)
 
 
@@ -370,6 +430,137 @@ def _tracking(check: _Checker, table: dict[str, Any]) -> Tracking:
         check.integer(table, "ring_timeout_seconds", "tracking", 30, 5, 600) or 30,
         check.integer(table, "target_call_seconds", "tracking", 30, 0, 3600) or 0,
         check.integer(table, "unique_window_days", "tracking", 30, 1, 3650) or 30)
+
+
+def _strings(check: _Checker, table: dict[str, Any], key: str, prefix: str,
+             default: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    value = table.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        check.problem(f"{prefix}.{key}", "must be a list of non-empty strings")
+        return default
+    return tuple(value)
+
+
+def _security(check: _Checker, table: dict[str, Any], country: str) -> Security:
+    check.unknown(table, "security", {
+        "trusted", "auth_failures", "auth_window_seconds", "ban_seconds", "max_ban_seconds",
+        "flood_requests", "flood_window_seconds", "flood_ban_seconds", "scanner_user_agents",
+        "allowed_prefixes", "max_outbound_calls"})
+    default = Security()
+    trusted = _strings(check, table, "trusted", "security", ()) or ()
+    for network in trusted:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            check.problem("security.trusted", f"{network!r} is not an address or network "
+                          "(like 192.168.0.0/16)")
+    prefixes = _strings(check, table, "allowed_prefixes", "security", None)
+    if prefixes is None:
+        prefixes = (f"+{phonenumbers.country_code_for_region(country)}",)
+    for prefix in prefixes:
+        if not (prefix.startswith("+") and prefix[1:].isdigit() and prefix[1:].isascii()
+                and len(prefix) <= 16) and prefix != "+":
+            check.problem("security.allowed_prefixes", f"{prefix!r} is not a prefix like +48")
+
+    def whole(key: str, low: int, high: int) -> int:
+        value = check.integer(table, key, "security", getattr(default, key), low, high)
+        return getattr(default, key) if value is None else value
+
+    ban = whole("ban_seconds", 1, 365 * 86400)
+    longest = whole("max_ban_seconds", 1, 365 * 86400)
+    if longest < ban:
+        check.problem("security.max_ban_seconds", "must be at least security.ban_seconds")
+    return Security(
+        trusted=tuple(trusted),
+        auth_failures=whole("auth_failures", 0, 10000),
+        auth_window_seconds=whole("auth_window_seconds", 1, 7 * 86400),
+        ban_seconds=ban,
+        max_ban_seconds=longest,
+        flood_requests=whole("flood_requests", 0, 1000000),
+        flood_window_seconds=whole("flood_window_seconds", 1, 3600),
+        flood_ban_seconds=whole("flood_ban_seconds", 1, 365 * 86400),
+        scanner_user_agents=_strings(check, table, "scanner_user_agents", "security",
+                                     default.scanner_user_agents) or (),
+        allowed_prefixes=prefixes,
+        max_outbound_calls=whole("max_outbound_calls", 0, 1000))
+
+
+def _extension_list(check: _Checker, table: dict[str, Any], key: str, prefix: str,
+                    extensions: set[str]) -> tuple[str, ...] | None:
+    """A list of configured extensions, or None when the key is absent."""
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        check.problem(f"{prefix}.{key}", "must be a list of extension numbers")
+        return ()
+    for ext in map(str, value):
+        if ext not in extensions:
+            check.problem(f"{prefix}.{key}", f"no extension {ext}")
+    return tuple(str(v) for v in value)
+
+
+def _number_list(check: _Checker, table: dict[str, Any], key: str, prefix: str,
+                 country: str) -> tuple[str, ...] | None:
+    """A list of phone numbers in E.164, or None when the key is absent."""
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        check.problem(f"{prefix}.{key}", "must be a list of phone numbers in quotes")
+        return ()
+    numbers = []
+    for text in value:
+        number = normalise_number(text, country)
+        if number is None:
+            check.problem(f"{prefix}.{key}", f"{text!r} is not a phone number")
+        else:
+            numbers.append(number)
+    return tuple(numbers)
+
+
+def _hours(check: _Checker, table: dict[str, Any], country: str, extensions: set[str],
+           campaigns: tuple[Campaign, ...], has_trunk: bool) -> Hours:
+    check.unknown(table, "hours", {*WEEKDAYS, "after_hours_ring", "after_hours_forward"})
+    week = None
+    if any(day in table for day in WEEKDAYS):
+        days = []
+        for day in WEEKDAYS:        # a weekday left out is closed all day
+            try:
+                days.append(parse_day(check.string(table, day, "hours", "")))
+            except ValueError as exc:
+                check.problem(f"hours.{day}", f"{exc}; like \"08:00-18:00\", \"\" when closed")
+                days.append(())
+        week = tuple(days)
+    ring = _extension_list(check, table, "after_hours_ring", "hours", extensions) or ()
+    forward = _number_list(check, table, "after_hours_forward", "hours", country) or ()
+    if not has_trunk:
+        if forward:
+            check.problem("hours.after_hours_forward", "needs a [[trunk]] to forward through")
+        for index, campaign in enumerate(campaigns, 1):
+            if campaign.after_hours_forward:
+                check.problem(f"campaign[{index}].after_hours_forward",
+                              "needs a [[trunk]] to forward through")
+    return Hours(week, ring, forward)
+
+
+def _modem(check: _Checker, table: dict[str, Any], country: str) -> Modem:
+    check.unknown(table, "modem", {"device", "pin", "alert_numbers", "batch_minutes"})
+    device = check.string(table, "device", "modem")
+    if "device" in table and not device.strip():
+        check.problem("modem.device", "must name the serial port, like /dev/ttyUSB2")
+    pin = check.string(table, "pin", "modem", "")
+    if pin and not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
+        check.problem("modem.pin", "must be 4 to 8 digits in quotes, like \"1234\"")
+    numbers = _number_list(check, table, "alert_numbers", "modem", country)
+    if numbers is None:
+        check.problem("modem.alert_numbers", "missing")
+    elif table["alert_numbers"] == []:
+        check.problem("modem.alert_numbers", "must name at least one phone number")
+    batch = check.integer(table, "batch_minutes", "modem", 0, 0, 1440) or 0
+    return Modem(device.strip(), numbers or (), pin, batch)
 
 
 def load_config(path: Path | None) -> Config:

@@ -77,6 +77,7 @@ class B2BUA:
         self.calls: dict[str, Call] = {}
         self.by_dialog: dict[tuple[str, str], tuple[Call, Leg]] = {}
         self.by_invite: dict[tuple[str, str], Call] = {}   # caller (Call-ID, From tag)
+        self.night: Callable[[], bool] = lambda: False     # night mode (hw/night.py button)
         # Told of every INVITE refused 403 for its credentials (pbx/defence.py).
         self.on_auth_failure: Callable[[Address, float], None] = lambda source, now: None
 
@@ -114,7 +115,8 @@ class B2BUA:
         now = self.clock()
         if trunk is not None:
             dialled = routing.dialled_user(_uri_user(invite.uri) or _uri_user(invite.to.uri))
-            decision = routing.route_inbound(dialled, self.config, self._registered, now)
+            decision = routing.route_inbound(dialled, self.config, self._registered, now,
+                                             night=self.night())
             direction = "inbound"
             extension = ""
         else:
@@ -191,18 +193,25 @@ class B2BUA:
                                       extension)
                 self._send_invite(call, leg, legs.build_invite(leg, offer,
                                                                max_forwards=max_forwards))
+        for number in decision.forward_to:   # after hours: mobiles through the trunk too
+            self._dial_trunk(call, routing.DialTrunk(decision.forward_trunk, number),
+                             caller_number, offer, display)
         if not call.callees:
             self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
 
     def _dial_trunk(self, call: Call, decision: routing.DialTrunk, caller_number: str,
-                    offer: bytes) -> None:
+                    offer: bytes, display: str = "") -> None:
+        """A leg to an external number. From is the trunk's own user (providers refuse other
+        caller IDs); a forwarded call shows "campaign: caller" as the display name."""
         trunk = next(t for t in self.config.trunks if t.name == decision.trunk)
         host = self.config.sip.public_address or self.host
         ip = next((ip for ip, name in self.trunk_hosts.items() if name == trunk.name), trunk.host)
         user = trunk.username or _user(caller_number)
+        name = f'"{_quote(display)}" ' if display else ""
         leg = legs.callee_leg(f"sip:{decision.number}@{trunk.host}:{trunk.port}",
-                              Address(ip, trunk.port, "UDP"), f"<sip:{user}@{trunk.host}>",
-                              f"<sip:{decision.number}@{trunk.host}>", host, self.port)
+                              Address(ip, trunk.port, "UDP"), f"{name}<sip:{user}@{trunk.host}>",
+                              f"<sip:{decision.number}@{trunk.host}>", host, self.port,
+                              extension=decision.number if display else "")
         self._send_invite(call, leg, legs.build_invite(leg, offer))
 
     def _send_invite(self, call: Call, leg: Leg, invite: Request) -> None:
@@ -331,7 +340,7 @@ class B2BUA:
 
     def _on_failure(self, call: Call, leg: Leg, response: Response) -> None:
         status = response.status
-        if status in (401, 407) and leg.extension == "" and call.auth_tries < 2:
+        if status in (401, 407) and call.auth_tries < 2:
             if self._answer_trunk_challenge(call, leg, response):
                 return
         leg.state = "failed"

@@ -46,7 +46,7 @@ class CallHandler(Protocol):
 class Gate(Protocol):
     """Per-address defences (pbx/defence.py): may drop a message before it is parsed."""
 
-    def allow(self, source: Address, now: float) -> bool: ...
+    def allow(self, source: Address, now: float, data: bytes = b"") -> bool: ...
 
 
 class SipEndpoint:
@@ -69,7 +69,7 @@ class SipEndpoint:
     def on_datagram(self, data: bytes, source: Address) -> None:
         self.counters["received"] += 1
         now = self.clock()
-        if self.gate is not None and not self.gate.allow(source, now):
+        if self.gate is not None and not self.gate.allow(source, now, data):
             self.counters["dropped"] += 1
             return
         if not data.strip(b"\r\n"):

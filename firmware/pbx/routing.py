@@ -11,16 +11,22 @@ from dataclasses import dataclass
 from typing import Callable
 
 from firmware.config import Config, normalise_number
-from firmware.pbx import events
+from firmware.pbx import events, hours
 
 
 @dataclass(frozen=True)
 class RingExtensions:
-    """Ring every registered phone of these extensions at once; first to answer wins."""
+    """Ring every registered phone of these extensions at once; first to answer wins.
+
+    After hours, `forward_to` adds external numbers (E.164) rung at the same time through
+    trunk `forward_trunk`; the call stays the campaign's call whoever answers.
+    """
 
     extensions: tuple[str, ...]
     dialled: str            # E.164 of the campaign number (or the extension dialled)
     campaign: str = ""      # the campaign's name, "" for an internal call
+    forward_to: tuple[str, ...] = ()
+    forward_trunk: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,12 @@ def dialled_user(user: str | None) -> str:
 
 
 def route_inbound(dialled: str, config: Config, is_registered: Callable[[str], bool],
-                  now: float) -> Route:
-    """A call from a trunk: a campaign number rings the campaign's extensions."""
+                  now: float, *, night: bool = False) -> Route:
+    """A call from a trunk: a campaign number rings the campaign's extensions.
+
+    Outside the opening hours, or in night mode (`night`, the button), a campaign with
+    after-hours targets rings those instead (docs/config.md, [hours]).
+    """
     number = normalise_number(dialled, config.box.country) if dialled else None
     campaign = config.campaign_for(number) if number else None
     if campaign is None:
@@ -58,6 +68,15 @@ def route_inbound(dialled: str, config: Config, is_registered: Callable[[str], b
         if config.extension(dialled):
             return _ring((dialled,), dialled, "", is_registered)
         return Reject(404, "Not Found", events.FAILED)
+    if night or not hours.is_open(config.hours, config.box.timezone, now):
+        ring, forward = hours.after_hours_targets(config.hours, campaign)
+        forward = forward if config.trunks else ()
+        if ring or forward:
+            reachable = tuple(ext for ext in ring if is_registered(ext))
+            if not (reachable or forward):
+                return Reject(480, "Temporarily Unavailable", events.NOBODY_AVAILABLE)
+            return RingExtensions(reachable, campaign.number, campaign.name, forward,
+                                  config.trunks[0].name if forward else "")
     return _ring(campaign.ring, campaign.number, campaign.name, is_registered)
 
 
