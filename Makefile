@@ -33,7 +33,7 @@ bench: apt-test $(BIN)/.installed
 	$(BIN)/python -m benchmarks
 
 lint: $(BIN)/.installed
-	$(BIN)/python -m compileall -q firmware tests
+	$(BIN)/python -m pyflakes firmware tests benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts

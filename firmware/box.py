@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import signal
 import socket
@@ -19,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from firmware.atomic import atomic_write
 from firmware.config import Config
 from firmware.hw.systemd import Notifier
 from firmware.pbx.b2bua import B2BUA
@@ -49,12 +49,7 @@ def read_secret(path: Path, size: int = 32) -> bytes:
     except FileNotFoundError:
         pass
     data = secrets.token_bytes(size)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(path, data)
     return data
 
 
@@ -181,6 +176,7 @@ class Box:
         def swap() -> None:
             self.config = config
             self.calls.config = config
+            self.defence.reconfigure(config.security)
             logger.info("config: reloaded from %s", config.source)
             if restart:
                 logger.warning("config: %s changed; restart the box to apply it",

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 import serial
 
+from firmware.atomic import atomic_write
 from firmware.config import Config
 from firmware.pbx.events import COMPLETED, CallAnswered, CallEnded, CallEvent, CallOffered
 
@@ -423,19 +424,7 @@ class AlertFile:
               pin_rejected: str) -> None:
         data = {"missed": [vars(m) for m in missed], "outbox": outbox,
                 "pin_rejected": pin_rejected}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, json.dumps(data, indent=1).encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write(self.path, json.dumps(data, indent=1).encode("utf-8"))
 
 
 def _fingerprint(pin: str) -> str:       # which PIN was refused, without keeping it twice

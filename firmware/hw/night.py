@@ -12,12 +12,13 @@ Like every gpiozero device: keyword-only `pin_factory`, a context manager, an id
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Callable
 
 from gpiozero import LED, Button
+
+from firmware.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +86,8 @@ class NightSwitch:
     def _save(self) -> None:
         if self._state_file is None:
             return
-        tmp = self._state_file.with_name(self._state_file.name + ".tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, b"on\n" if self._on else b"off\n")
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self._state_file)
+            atomic_write(self._state_file, b"on\n" if self._on else b"off\n")
         except OSError as exc:   # the switch still works; only a restart would forget it
             logger.error("night mode: cannot save %s: %s", self._state_file, exc)
 

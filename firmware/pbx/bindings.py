@@ -14,6 +14,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from firmware.atomic import atomic_write
+
 logger = logging.getLogger(__name__)
 
 
@@ -108,18 +110,5 @@ class BindingFile:
         return bindings
 
     def write(self, bindings: Bindings) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        data = json.dumps(bindings.dump(), separators=(",", ":")).encode()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write(self.path, json.dumps(bindings.dump(), separators=(",", ":")).encode())
         bindings.changed = False

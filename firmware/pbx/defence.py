@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Protocol
 
+from firmware.atomic import atomic_write
 from firmware.config import Security
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,18 @@ class Defence:
         self._recent: dict[str, deque[float]] = {}          # host -> times of latest messages
         self._failures: dict[str, deque[float]] = {}        # host -> times of latest failures
         self.changed = False
+
+    def reconfigure(self, settings: Security) -> None:
+        """New thresholds (a config saved in the panel): bans in force stay, except those of
+        addresses now trusted (adding an address to `trusted` lifts its ban); counts restart."""
+        self.settings = settings
+        self._networks = tuple(ipaddress.ip_network(n, strict=False) for n in settings.trusted)
+        self._trusted_cache.clear()
+        self._scanner = scanner_pattern(settings.scanner_user_agents)
+        self._recent.clear()
+        self._failures.clear()
+        for ban in [b for b in list(self._bans.values()) if self.is_trusted(b.address)]:
+            self._lift(ban)
 
     # -- the hot path -------------------------------------------------------------------
     def allow(self, source: Source, now: float, data: bytes = b"") -> bool:
@@ -256,7 +269,7 @@ def _prune(table: dict[str, deque[float]], older_than: float) -> None:
 
 
 class BanFile:
-    """bans.json in the data folder, replaced atomically (write, fsync, rename)."""
+    """bans.json in the data folder, replaced atomically (firmware/atomic.py)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -278,18 +291,5 @@ class BanFile:
             logger.info("defence: %d ban(s) restored from %s", count, self.path)
 
     def write(self, defence: Defence, now: float) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        data = json.dumps(defence.dump(now), separators=(",", ":")).encode()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write(self.path, json.dumps(defence.dump(now), separators=(",", ":")).encode())
         defence.changed = False

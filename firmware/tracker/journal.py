@@ -18,6 +18,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from firmware.atomic import fsync_dir  # noqa: F401 (store.py calls journal.fsync_dir)
 from typing import Any, Iterable
 
 logger = logging.getLogger(__name__)
@@ -121,15 +123,6 @@ def replay(docs: Iterable[dict[str, Any]], records: dict[str, dict[str, Any]],
                 record.update(doc["fields"])
         else:
             dismissals.append(doc)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a file's creation, rename or removal in `folder` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: Path, lines: Iterable[bytes]) -> int:

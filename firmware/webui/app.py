@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Callable
@@ -17,6 +16,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from firmware.atomic import atomic_write
 from firmware.config import Config
 from firmware.tracker.errors import StoreError
 from firmware.webui import api, auth, callbacks, dashboard, history, reports, settings, wrapup
@@ -44,15 +44,8 @@ def load_or_create_secret(data_dir: Path) -> bytes:
         logger.warning("%s is too short; making a new one (sessions restart)", path)
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode("ascii")
-    tmp = path.with_name(".secret_key.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, key)
     return key
 
 

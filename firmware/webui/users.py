@@ -14,15 +14,15 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from firmware.atomic import atomic_write  # noqa: F401 (settings, prefs, reports use it from here)
 from typing import TextIO
 
 from argon2 import PasswordHasher
@@ -78,27 +78,6 @@ def check_password(password: str) -> None:
         raise UserError("password", f"the password needs at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise UserError("password", f"the password may have at most {MAX_PASSWORD} characters")
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace `path` with `data` so a reader sees the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 class UserStore:

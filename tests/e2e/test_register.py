@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 import socket
-import subprocess
 import time
 
 import pytest
@@ -99,7 +97,7 @@ def test_options_keepalive_is_answered(box):
 
 
 def test_pyvoip_phone_registers_as_103(box):
-    pyVoIP = pytest.importorskip("pyVoIP")
+    pytest.importorskip("pyVoIP")
     from pyVoIP.VoIP import PhoneStatus, VoIPPhone
 
     phone = VoIPPhone("127.0.0.1", box.sip_port, "103", "secret-103-pw", myIP="127.0.0.17",

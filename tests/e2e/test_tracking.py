@@ -16,7 +16,7 @@ import zoneinfo
 
 import pytest
 
-from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, scenario, sipp, \
+from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, scenario, \
     sipp_background
 from tests.e2e.test_calls import ACCEPT, CAMPAIGN, ok, phone, register
 

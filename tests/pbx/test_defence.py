@@ -162,6 +162,20 @@ def test_trusted_networks_and_trunk_hosts_are_never_banned():
     assert not defence.is_trusted("10.1.2.4") and defence.is_trusted("192.168.255.1")
 
 
+def test_reconfigure_takes_new_thresholds_and_trusting_an_address_lifts_its_ban():
+    defence = make()
+    defence.allow(ATTACKER, T0, SCANNER_OPTIONS)
+    defence.allow(PHONE, T0, SCANNER_OPTIONS)
+    defence.reconfigure(replace(Security(), trusted=("198.51.100.0/24",), flood_requests=5,
+                                scanner_user_agents=()))
+    assert [b.address for b in defence.bans(T0)] == ["203.0.113.66"]
+    assert defence.allow(PHONE, T0 + 1, SCANNER_OPTIONS)
+    other = Address("203.0.113.99", 5060)
+    assert defence.allow(other, T0 + 1, SCANNER_OPTIONS)         # no scanner check now
+    assert all(flood(defence, other, 4, T0 + 1.5, 0.01))          # 5 requests in 2 s ...
+    assert not defence.allow(other, T0 + 2, OPTIONS)              # ... and the 6th is a flood
+
+
 # -- listing, saving, restoring -------------------------------------------------------------
 def test_bans_are_listed_soonest_to_end_first_and_expire():
     defence = make()
