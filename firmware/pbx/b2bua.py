@@ -568,7 +568,8 @@ def _quote(text: str) -> str:
 
 def _max_forwards(invite: Request) -> int:
     value = invite.headers.get("Max-Forwards") or "70"
-    return max(1, min(70, int(value) - 1)) if value.strip().isdigit() else 70
+    value = value.strip()
+    return max(1, min(70, int(value) - 1)) if value.isascii() and value.isdigit() else 70
 
 
 def _call_id(now: float) -> str:

@@ -72,8 +72,8 @@ def scanner_pattern(names: Iterable[str]) -> re.Pattern[bytes] | None:
 def is_scanner(data: bytes, pattern: re.Pattern[bytes]) -> bool:
     """Does the User-Agent header of this raw message match `pattern` (see scanner_pattern)?
 
-    Looks at the first 4 KB, unparsed: a few C-level passes (lower, find), no regex over the
-    whole message, so ordinary traffic pays about a microsecond for the check.
+    Looks at the first 4 KB, unparsed: a few C-level passes (lower, find) and a regex over
+    one line only; with the flood count, `allow` costs ordinary traffic ~2.5 us a message.
     """
     head = data[:4096].lower()
     start = head.find(b"\nuser-agent")
@@ -92,16 +92,14 @@ class Defence:
     """
 
     def __init__(self, settings: Security, *, trusted_hosts: Iterable[str] = ()) -> None:
-        self.settings = settings
-        self._networks = tuple(ipaddress.ip_network(n, strict=False) for n in settings.trusted)
         self._trusted_hosts = frozenset(trusted_hosts)
         self._trusted_cache: dict[str, bool] = {}
-        self._scanner = scanner_pattern(settings.scanner_user_agents)
         self._bans: dict[str, Ban] = {}
         self._offences: dict[str, tuple[int, float]] = {}   # host -> (bans so far, last until)
-        self._recent: dict[str, deque[float]] = {}          # host -> times of latest messages
+        self._recent: dict[str, deque[float]] = {}          # host -> times of latest requests
         self._failures: dict[str, deque[float]] = {}        # host -> times of latest failures
         self.changed = False
+        self.reconfigure(settings)
 
     def reconfigure(self, settings: Security) -> None:
         """New thresholds (a config saved in the panel): bans in force stay, except those of

@@ -137,6 +137,6 @@ def _int(text: str | None, default: int) -> int:
     if text is None:
         return default
     text = text.strip()
-    if not text.isdigit() or len(text) > 10:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return default
     return int(text)

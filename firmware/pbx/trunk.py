@@ -134,7 +134,8 @@ class TrunkRegistration:
 
 
 def _seconds(text: str | None, default: int) -> int:
-    return int(text) if text and text.strip().isdigit() else default
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else default
 
 
 class TrunkClient:

@@ -1,8 +1,9 @@
 """Issue 8 end to end: real attacker tools against the running box, on loopback.
 
 The attacker is 127.0.0.66 (SIPVicious svmap, svwar, svcrack) or 127.0.0.77 (a SIPp flood);
-legitimate phones register from 127.0.0.11 meanwhile; the trunk is 127.0.0.2. Each test
-runs its own box (bans are per box and survive restarts), and is bounded in time.
+meanwhile a legitimate phone registers from 127.0.0.11 and the trunk (127.0.0.2) places
+calls that it answers. Each test runs its own box (bans are per box and survive restarts)
+and is bounded in time (the whole file takes about a minute).
 
 SIPVicious 0.3.8's svwar and svcrack accept -b (bind address) but never pass it on, so they
 would send from 127.0.0.1; `sipvicious()` runs the tool's own main() with the address passed
@@ -194,6 +195,33 @@ def test_svcrack_as_itself_is_banned_on_its_first_packet(make_box, tmp_path):
     box.wait_for(r"defence: banned 127\.0\.0\.66 for 3600 s \(scanner")
     assert "register: refused" not in box.log()
     assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
+
+
+def test_trunk_calls_all_succeed_while_svcrack_and_svwar_attack(make_box, tmp_path):
+    """The provider (127.0.0.2) calls the campaign 10 times; 101 answers each one."""
+    box = make_box(NO_SCANNER_FILTER)
+    assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
+    answering = sipp_background("phone_answer.xml", f"127.0.0.1:{box.sip_port}",
+                                local_ip=PHONE, local_port=box.sip_port + 5, calls=10,
+                                timeout=30, cwd=tmp_path,
+                                args=["-s", "101", "-d", "200", "-key", "rtp", "40100"])
+    attacks = [subprocess.Popen(
+        [sys.executable, "-c", _LAUNCH, tool, ATTACKER, *args, "--maximumtime", "2",
+         f"udp://127.0.0.1:{box.sip_port}"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, cwd=tmp_path)
+        for tool, args in (("svcrack", ["-u", "101", "-r", "1000-1300"]),
+                           ("svwar", ["-e100-300", "-m", "INVITE", "--force"]))]
+    time.sleep(0.3)
+    calls = sipp("trunk_call.xml", f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.2",
+                 local_port=box.sip_port + 3, calls=10, rate=2, timeout=30, trace_dir=tmp_path,
+                 args=["-key", "dialled", "+48221234567", "-key", "caller", "+48600111222",
+                       "-key", "rtp", "40000", "-d", "200"])
+    for attack in attacks:
+        attack.wait(30)
+    assert sipp_counts(calls.stdout) == (10, 0), calls.stdout[-3000:]
+    code, out = finish(answering)
+    assert code == 0, out
+    box.wait_for(r"defence: banned 127\.0\.0\.66 for 3600 s \(auth")
 
 
 # -- flooding ----------------------------------------------------------------------------------

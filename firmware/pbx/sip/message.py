@@ -563,7 +563,7 @@ def frame_stream(buffer: bytearray) -> bytes | None:
     if len(values) > 1:
         raise SipParseError("conflicting Content-Length headers")
     value = values.pop()
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):   # "\xb2" is a digit to str.isdigit
         raise SipParseError(f"bad Content-Length {value!r}")
     length = int(value)
     if length > MAX_BODY_BYTES:

@@ -479,3 +479,10 @@ def test_frame_stream_header_block_limit():
         frame_stream(buffer)
     assert info.value.status == 513
     assert frame_stream(bytearray(b"INVITE sip:a@b SIP/2.0\r\nX: aaa")) is None
+
+
+def test_stream_framing_refuses_a_non_ascii_digit_length():
+    """str.isdigit() says yes to "\xb2" (superscript two); int() does not."""
+    buffer = bytearray(b"OPTIONS sip:a SIP/2.0\r\nContent-Length: \xb2\r\n\r\n")
+    with pytest.raises(SipParseError):
+        frame_stream(buffer)
