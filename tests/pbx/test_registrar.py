@@ -22,7 +22,7 @@ def make():
 def register(registrar, *, user="101", password="secret-101-pw", contact="<sip:101@10.0.0.7:5060>",
              expires=None, cseq=1, now=1000.0, call_id="reg-1"):
     """Send a REGISTER, answer the 401 with `password`, return the final response."""
-    lines = [f"REGISTER sip:box SIP/2.0", f"Via: SIP/2.0/UDP 10.0.0.7;branch=z9hG4bK{cseq}",
+    lines = ["REGISTER sip:box SIP/2.0", f"Via: SIP/2.0/UDP 10.0.0.7;branch=z9hG4bK{cseq}",
              f"From: <sip:{user}@box>;tag=f", f"To: <sip:{user}@box>", f"Call-ID: {call_id}",
              f"CSeq: {cseq} REGISTER", f"Contact: {contact}", "Max-Forwards: 70"]
     if expires is not None:
