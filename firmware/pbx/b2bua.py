@@ -129,7 +129,8 @@ class B2BUA:
             decision = tollfraud.guard(extension, decision, self.config, sum(
                 c.direction == "outbound" and c.state != "ended" for c in self.calls.values()))
             direction = "internal" if isinstance(decision, routing.RingExtensions) else "outbound"
-        call = Call(id=_call_id(now), caller=legs.caller_leg(invite, source, self.host,
+        contact_host = (self.config.sip.public_address or self.host) if trunk else self.host
+        call = Call(id=_call_id(now), caller=legs.caller_leg(invite, source, contact_host,
                                                                self.port), direction=direction)
         call.caller.txn = txn
         caller_number = self._caller_number(invite, extension)
@@ -518,8 +519,11 @@ class B2BUA:
 
     def _rewrite(self, body: bytes, call: Call, media_leg: str) -> bytes:
         sd = SessionDescription.parse(body)
-        host = self.host if media_leg == "b" or not self.config.sip.public_address \
-            else self.config.sip.public_address
+        # The trunk is leg "a" of an inbound call and leg "b" of an outbound one; only it is
+        # told the public address (the box behind NAT), the phones on the LAN get the local one.
+        toward_trunk = (media_leg == "a") == (call.direction == "inbound") \
+            and call.direction != "internal"
+        host = (self.config.sip.public_address or self.host) if toward_trunk else self.host
         return rewrite_for_relay(sd, host, getattr(call.media, media_leg).local_port).to_bytes()
 
     def _set_remote(self, call: Call, media_leg: str, body: bytes) -> None:

@@ -236,3 +236,17 @@ def test_hold_re_invite_is_relayed_with_the_box_in_the_media_path(rig):
     ok(trunk_call(box, "trunk_call_held.xml"))   # got a=sendonly on the box's address
     ok(holding)                                   # got a=recvonly back, then BYE -> 200
     box.wait_for(r"reason='completed'")
+
+
+def test_101_dials_102_and_the_desk_phone_rings(rig):
+    box = rig
+    register(box, "101", "127.0.0.11", box.base + 4)
+    register(box, "102", "127.0.0.12", box.base + 5)
+    callee = phone(box, "phone_answer.xml", "102", "127.0.0.12", box.base + 5, "-d", "200")
+    time.sleep(0.3)
+    ok(phone(box, "phone_call_out.xml", "101", "127.0.0.11", box.base + 4, "-au", "101",
+             "-ap", "secret-101-pw", "-key", "dialled", "102", "-d", "300"))
+    ok(callee)
+    box.wait_for(r"DialledOut\(call_id='\S+', extension='101', number='102'")
+    box.wait_for(r"answered by 102")
+    box.wait_for(r"recorded: internal")

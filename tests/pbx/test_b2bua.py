@@ -13,7 +13,7 @@ from firmware.pbx.sip.digest import DigestServer, answer_challenge
 from firmware.pbx.sip.message import make_response, parse_message
 from firmware.pbx.transport import Address
 
-CONFIG = parse_config("""
+CONFIG_TEXT = """
 [[trunk]]
 name = "provider"
 host = "127.0.0.2"
@@ -30,7 +30,8 @@ number = "+48221234567"
 ring = ["101", "102"]
 [tracking]
 ring_timeout_seconds = 5
-""")
+"""
+CONFIG = parse_config(CONFIG_TEXT)
 TRUNK = Address("127.0.0.2", 5060)
 SDP = b"v=0\r\no=x 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n" \
       b"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
@@ -214,3 +215,21 @@ def test_extension_dialling_out_is_challenged_then_checked():
                    for e in p.events)
     asyncio.run(scenario())
 
+
+
+def test_public_address_is_announced_to_the_trunk_only():
+    async def scenario():
+        p = make_pbx()
+        public = '[sip]\npublic_address = "198.51.100.20"\n[[trunk]]'
+        p.b2bua.config = parse_config(CONFIG_TEXT.replace("[[trunk]]", public))
+        request = invite()
+        p.b2bua.on_request(request, Txn(request=request, owner=None), TRUNK)
+        await settle()
+        leg1, leg2 = [t for t in p.endpoint.requests if t.request.method == "INVITE"]
+        assert b"c=IN IP4 127.0.0.1" in leg1.request.body          # to the desk phone: LAN
+        assert "127.0.0.1" in leg1.request.headers.get("Contact")
+        p.b2bua.on_response(reply(leg1, 200, "a", SDP), leg1, None)
+        answer = p.endpoint.responses[-1]
+        assert b"c=IN IP4 198.51.100.20" in answer.body                # to the trunk: public
+        assert "198.51.100.20" in answer.headers.get("Contact")
+    asyncio.run(scenario())
