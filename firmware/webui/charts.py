@@ -64,12 +64,14 @@ def columns(values: Sequence[float], labels: Sequence[str], *, title: str,
     slot = plot_w / count
     gap = min(slot * 0.25, 6)
     texts = value_texts or [_num(v) for v in values]
-    body = []
+    body, gridline_labels = [], []
     for fraction in (1.0, 0.5):
         y = top + plot_h * (1 - fraction)
         body.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" '
-                    f'y2="{y:.1f}"/><text class="axis" x="{left}" y="{y - 4:.1f}">'
-                    f'{escape(axis_text(top_value * fraction))}</text>')
+                    f'y2="{y:.1f}"/>')
+        # drawn after the bars, with a halo, so a tall first bar never hides them
+        gridline_labels.append(f'<text class="axis halo" x="{left}" y="{y - 4:.1f}">'
+                               f'{escape(axis_text(top_value * fraction))}</text>')
     for index, value in enumerate(values):
         x = left + index * slot + gap / 2
         h = plot_h * (value / top_value) if value > 0 else 0
@@ -85,7 +87,7 @@ def columns(values: Sequence[float], labels: Sequence[str], *, title: str,
                 f'text-anchor="middle">{escape(labels[index])}</text>')
     body.append(f'<line class="base" x1="{left}" y1="{top + plot_h}" x2="{width - right}" '
                 f'y2="{top + plot_h}"/>')
-    return _svg(width, height, title, body)
+    return _svg(width, height, title, body + gridline_labels)
 
 
 def rows(items: Sequence[tuple[str, float, str]], *, title: str, width: int = 480,
