@@ -28,6 +28,7 @@ from pathlib import Path
 from benchmarks.bench_register import (
     BOX_IP, box_problems, cpu_seconds, failed, first_sipp_error, have_sipp, row, security_section,
     sipp_errors, sipp_stats, verdict)
+from benchmarks.table import log_rows
 from tests.e2e.rig import BoxProcess, finish, free_port_block, sipp_background
 
 logger = logging.getLogger("bench_calls")
@@ -163,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=100, help="calls started per second")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    for line in run(args.calls, args.rate):
-        logger.info("%s: %s (target %s) %s", line["what"], line["measured"], line["target"],
-                    line["note"])
+    log_rows(logger, run(args.calls, args.rate))
     return 0
 
 

@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.table import format_table
+
 logger = logging.getLogger("bench_flood")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,15 +199,6 @@ COLUMNS = [("scenario", "scenario"), ("flood_rate", "flood msg/s"), ("seconds", 
            ("us_per_flood_msg", "CPU us/flood msg"), ("banned", "flooder banned")]
 
 
-def format_table(rows: list[dict]) -> str:
-    widths = [max(len(title), *(len(str(row[key])) for row in rows)) for key, title in COLUMNS]
-    lines = [" | ".join(title.rjust(w) for (_, title), w in zip(COLUMNS, widths))]
-    lines.append("-+-".join("-" * w for w in widths))
-    for row in rows:
-        lines.append(" | ".join(str(row[key]).rjust(w) for (key, _), w in zip(COLUMNS, widths)))
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=int, default=2000)
@@ -214,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     began = time.perf_counter()
     rows = run(args.rate, args.seconds)
-    logger.info("%s", format_table(rows))
+    logger.info("%s", format_table(rows, COLUMNS))
     logger.info("target: >= 99%% of REGISTERs succeed during the flood; whole run %.1f s",
                 time.perf_counter() - began)
     return 0

@@ -31,6 +31,7 @@ import struct
 import sys
 import time
 
+from benchmarks.table import format_table
 from firmware.pbx.media import MediaRelay
 
 logger = logging.getLogger("bench_media")
@@ -198,15 +199,6 @@ COLUMNS = [("calls", "calls"), ("seconds", "window s"), ("packets_per_s", "pkt/s
            ("us_per_packet", "us/packet"), ("delivered", "delivered")]
 
 
-def format_table(rows: list[dict]) -> str:
-    widths = [max(len(title), *(len(str(row[key])) for row in rows)) for key, title in COLUMNS]
-    lines = [" | ".join(title.rjust(w) for (_, title), w in zip(COLUMNS, widths))]
-    lines.append("-+-".join("-" * w for w in widths))
-    for row in rows:
-        lines.append(" | ".join(str(row[key]).rjust(w) for (key, _), w in zip(COLUMNS, widths)))
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, nargs="+", default=[10, 50])
@@ -215,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     began = time.perf_counter()
     rows = run(args.calls, args.seconds)
-    logger.info("%s", format_table(rows))
+    logger.info("%s", format_table(rows, COLUMNS))
     logger.info("target: <= 0.5%% of a core per call; whole run %.1f s",
                 time.perf_counter() - began)
     return 0

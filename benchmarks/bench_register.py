@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.table import log_rows
 from firmware.config import Config
 from tests.e2e.rig import BoxProcess, finish, free_port_block, sipp_background
 
@@ -211,9 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=1000, help="registrations started per s")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    for line in run(args.count, args.rate):
-        logger.info("%s: %s (target %s) %s", line["what"], line["measured"], line["target"],
-                    line["note"])
+    log_rows(logger, run(args.count, args.rate))
     return 0
 
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks.bench_register import box_problems, failed, row, verdict
+from benchmarks.table import log_rows
 from tests.e2e.rig import BoxProcess, box_config, free_port_block
 
 logger = logging.getLogger("bench_startup")
@@ -136,9 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    for line in run(args.runs):
-        logger.info("%s: %s (target %s) %s", line["what"], line["measured"], line["target"],
-                    line["note"])
+    log_rows(logger, run(args.runs))
     return 0
 
 
