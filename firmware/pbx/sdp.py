@@ -17,7 +17,6 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from dataclasses import dataclass, field, replace
@@ -160,6 +159,11 @@ class MediaDescription:
         """The value of the first a=name line ("" for a flag), or None when there is none."""
         return _find(self.attributes, name)
 
+    def copy(self) -> MediaDescription:
+        return replace(self, formats=list(self.formats),
+                       connection=_copy_connection(self.connection), lines=list(self.lines),
+                       attributes=[replace(a) for a in self.attributes])
+
     @property
     def direction(self) -> str | None:
         """sendrecv/sendonly/recvonly/inactive when this section says so, else None."""
@@ -238,8 +242,16 @@ class SessionDescription:
         return self.origin.session_version
 
     def copy(self) -> SessionDescription:
-        """A deep copy that can be changed without touching this one."""
-        return copy.deepcopy(self)
+        """A copy that can be changed without touching this one: every mutable part copied,
+        field by field (copy.deepcopy took 0.3 ms a call, an eighth of the B2BUA's CPU)."""
+        return SessionDescription(
+            replace(self.origin), self.name, _copy_connection(self.connection),
+            list(self.lines), [replace(a) for a in self.attributes],
+            [media.copy() for media in self.media])
+
+
+def _copy_connection(connection: Connection | None) -> Connection | None:
+    return replace(connection) if connection is not None else None
 
 
 def _split_lines(text: str) -> list[tuple[str, str]]:
