@@ -141,11 +141,12 @@ class Box:
         return {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
                 "bans": bans}
 
-    def start_tracker(self) -> None:
+    def create_tracker(self) -> None:
+        """The tracker, subscribed to the bus; its history is loaded later (`start`), while
+        SIP already answers: events of calls in the meantime wait in its queue, in order."""
         from firmware.tracker.service import Tracker
 
         self.tracker = Tracker(self.config, self.data_dir)
-        self.tracker.start()
         self.bus.subscribe(self.tracker.submit)
 
     def start_web(self) -> None:
@@ -258,6 +259,16 @@ async def _serve(box: Box) -> int:
         logger.error("sip: cannot listen on %s:%d: %s", box.transport.host, box.transport.port,
                      exc.strerror)
         return 1
+    # Phones can register while the call history loads (seconds on a Pi with a big history).
+    from firmware.tracker.errors import TrackerError
+
+    try:
+        await loop.run_in_executor(None, box.tracker.start)
+    except (TrackerError, OSError) as exc:
+        logger.error("tracker: cannot open the call store in %s: %s", box.data_dir, exc)
+        await box.transport.close()
+        return 1
+    box.start_web()
     notifier = Notifier.from_environment()   # systemd Type=notify; does nothing elsewhere
     tasks = [asyncio.create_task(box.save_bindings_forever()),
              asyncio.create_task(box.trunk_client.run()),
@@ -307,9 +318,8 @@ def run_box(config: Config, data_dir: Path) -> int:
         return 1
     box = Box(config, data_dir)
     try:
-        box.start_tracker()
+        box.create_tracker()
         box.start_hw()
-        box.start_web()
         return asyncio.run(_serve(box))
     except OSError as exc:
         logger.error("callbox: cannot start: %s", exc)
