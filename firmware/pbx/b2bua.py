@@ -50,7 +50,7 @@ class Call:
     acked: bool = False                  # the caller ACKed our 2xx
     pending: dict = field(default_factory=dict)   # relayed in-dialog requests: txn id -> (txn, leg)
     auth_tries: int = 0
-    ringback_sent: bool = False          # 180 already sent to the caller
+    ringback_sent: bool = False          # 180 (or 183 with early media) sent to the caller
 
     def other(self, leg: Leg) -> Leg | None:
         if leg is self.caller:
@@ -283,6 +283,12 @@ class B2BUA:
         if response.cseq[1] != "INVITE":
             return   # answers to our BYE / CANCEL: nothing more to do
         status = response.status
+        if status < 200:
+            leg.provisional = True
+            if leg.cancel_pending:
+                leg.cancel_pending = False
+                self.endpoint.send_request(legs.cancel_for(leg), leg.dest, owner=None)
+                return
         if status == 100:
             return
         if status < 200:
@@ -306,8 +312,21 @@ class B2BUA:
         if leg.state == "new":
             leg.state = "ringing"
             self.bus.publish(events.CallRinging(call.id, leg.extension, self.clock()))
-        if call.state == "ringing" and not call.ringback_sent:
-            call.ringback_sent = True
+        if call.state != "ringing" or call.ringback_sent:
+            return
+        call.ringback_sent = True
+        early = b""
+        if response.status == 183 and response.body:
+            # early media (a provider's ringback or "number unavailable"): relay it now
+            try:
+                self._set_remote(call, "b", response.body)
+                early = self._rewrite(response.body, call, "a")
+            except ValueError as exc:
+                logger.warning("call: %s bad SDP in 183: %s", call.id, exc)
+        if early:
+            self.endpoint.respond(call.caller.txn, legs.answer(
+                call.caller, call.caller.invite, 183, "Session Progress", early))
+        else:
             self.endpoint.respond(call.caller.txn,
                                   legs.answer(call.caller, call.caller.invite, 180, "Ringing"))
 
@@ -446,8 +465,12 @@ class B2BUA:
 
     def _cancel_leg(self, leg: Leg) -> None:
         leg.state = "ended"
-        if leg.invite is not None:
+        if leg.invite is None:
+            return
+        if leg.provisional:
             self.endpoint.send_request(legs.cancel_for(leg), leg.dest, owner=None)
+        else:
+            leg.cancel_pending = True   # RFC 3261 9.1: not before the phone's first 1xx
 
     def on_timeout(self, txn) -> None:
         owner = getattr(txn, "owner", None)

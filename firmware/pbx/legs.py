@@ -40,6 +40,8 @@ class Leg:
     txn: object | None = None        # its INVITE transaction
     state: str = "new"           # new -> ringing -> answered -> ended (or failed)
     final_status: int = 0
+    provisional: bool = False    # a 1xx came: only then may a CANCEL go (RFC 3261 9.1)
+    cancel_pending: bool = False # to CANCEL as soon as a 1xx comes
     contact_host: str = ""       # the box's address as this leg's peer sees it
     contact_port: int = 0
 

@@ -233,3 +233,26 @@ def test_public_address_is_announced_to_the_trunk_only():
         assert b"c=IN IP4 198.51.100.20" in answer.body                # to the trunk: public
         assert "198.51.100.20" in answer.headers.get("Contact")
     asyncio.run(scenario())
+
+
+def test_cancel_waits_for_the_first_provisional_response():
+    async def scenario():
+        p = make_pbx()
+        _, (leg1, leg2) = await ring_both(p)
+        p.b2bua.on_response(reply(leg2, 200, "b", SDP), leg2, None)
+        cancels = lambda: [t for t in p.endpoint.requests if t.request.method == "CANCEL"]
+        assert cancels() == []                      # 101 has not said a word yet
+        p.b2bua.on_response(reply(leg1, 100), leg1, None)
+        assert [c.dest.host for c in cancels()] == ["127.0.0.11"]
+    asyncio.run(scenario())
+
+
+def test_early_media_of_a_183_reaches_the_caller_through_the_relay():
+    async def scenario():
+        p = make_pbx()
+        _, (leg1, _) = await ring_both(p)
+        p.b2bua.on_response(reply(leg1, 183, "a", SDP), leg1, None)
+        progress = p.endpoint.responses[-1]
+        assert progress.status == 183
+        assert b"c=IN IP4 127.0.0.1" in progress.body and b"m=audio 30000 " in progress.body
+    asyncio.run(scenario())
