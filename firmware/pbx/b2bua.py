@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from firmware.config import Config, normalise_number
-from firmware.pbx import events, legs, routing, tollfraud
+from firmware.pbx import credentials, events, legs, routing, tollfraud
 from firmware.pbx.bindings import Bindings
 from firmware.pbx.legs import Leg
 from firmware.pbx.sdp import SdpError, SessionDescription, audio_endpoint, rewrite_for_relay
@@ -229,27 +229,22 @@ class B2BUA:
             self.on_auth_failure(source, now)
             self.endpoint.respond(txn, make_response(invite, 403, "Forbidden"))
             return None
-        header = invite.headers.get("Proxy-Authorization")
-        if header is None:
-            challenge = [("Proxy-Authenticate", v) for v in self.digest.challenge(now)]
+        verdict = credentials.check(self.digest, invite.headers.get("Proxy-Authorization"),
+                                    "INVITE", _uri_user(invite.from_.uri), self._password_for,
+                                    now)
+        if verdict.outcome == credentials.CHALLENGE:
+            challenge = [("Proxy-Authenticate", v)
+                         for v in self.digest.challenge(now, stale=verdict.stale)]
             self.endpoint.respond(txn, make_response(invite, 407,
                                                      "Proxy Authentication Required",
                                                      headers=challenge))
             return None
-        result = self.digest.verify("INVITE", header, self._password_for, now)
-        from_user = _uri_user(invite.from_.uri)
-        if result.stale:
-            challenge = [("Proxy-Authenticate", v) for v in self.digest.challenge(now, stale=True)]
-            self.endpoint.respond(txn, make_response(invite, 407,
-                                                     "Proxy Authentication Required",
-                                                     headers=challenge))
-            return None
-        if not result.ok or result.username != from_user:
-            logger.warning("call: 403 to INVITE from %s (%s)", source, result.reason)
+        if verdict.outcome == credentials.REFUSE:
+            logger.warning("call: 403 to INVITE from %s (%s)", source, verdict.reason)
             self.on_auth_failure(source, now)
             self.endpoint.respond(txn, make_response(invite, 403, "Forbidden"))
             return None
-        return result.username
+        return verdict.username
 
     def _on_cancel(self, cancel: Request, txn) -> None:
         invite_txn = self.endpoint.table.invite_for_cancel(cancel)

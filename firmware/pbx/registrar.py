@@ -15,7 +15,8 @@ import logging
 from typing import Callable
 
 from firmware.pbx.bindings import Binding, Bindings
-from firmware.pbx.sip.digest import DigestServer, parse_auth_header
+from firmware.pbx import credentials
+from firmware.pbx.sip.digest import DigestServer
 from firmware.pbx.sip.errors import SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response
 from firmware.pbx.sip.uri import parse_name_addr, parse_uri, split_header_list
@@ -46,34 +47,16 @@ class Registrar:
             extension = parse_uri(request.to.uri).user or ""
         except SipParseError:
             return make_response(request, 400, "Bad To URI")
-        authorization = request.headers.get("Authorization")
-        if authorization is None:
-            return self._challenge(request, now)
-        result = self.digest.verify("REGISTER", authorization, self.password_for, now)
-        if not result.ok:
-            if result.stale:
-                return self._challenge(request, now, stale=True)
-            if not self._our_nonce(authorization):
-                # Credentials for some other realm or an old nonce (RFC 4475 3.3.9, or a
-                # phone that kept one from before a reset): challenge, don't refuse.
-                return self._challenge(request, now)
-            logger.warning("register: refused %s from %s (%s)", extension, source, result.reason)
-            self.on_auth_failure(source, now)
-            return make_response(request, 403, "Forbidden", to_tag=self.to_tag())
-        if result.username != extension:
-            logger.warning("register: %s from %s authenticated as %s", extension, source,
-                           result.username)
+        verdict = credentials.check(self.digest, request.headers.get("Authorization"),
+                                    "REGISTER", extension, self.password_for, now)
+        if verdict.outcome == credentials.CHALLENGE:
+            return self._challenge(request, now, stale=verdict.stale)
+        if verdict.outcome == credentials.REFUSE:
+            logger.warning("register: refused %s from %s (%s)", extension, source,
+                           verdict.reason)
             self.on_auth_failure(source, now)
             return make_response(request, 403, "Forbidden", to_tag=self.to_tag())
         return self._update(request, extension, source, now)
-
-    def _our_nonce(self, authorization: str) -> bool:
-        try:
-            _, params = parse_auth_header(authorization)
-        except SipParseError:
-            return False
-        return (params.get("realm") == self.digest.realm
-                and self.digest.nonce_time(params.get("nonce", "")) is not None)
 
     def _challenge(self, request: Request, now: float, stale: bool = False) -> Response:
         headers = [("WWW-Authenticate", value) for value in self.digest.challenge(now, stale=stale)]
