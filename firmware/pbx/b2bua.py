@@ -22,7 +22,7 @@ from firmware.config import Config, normalise_number
 from firmware.pbx import credentials, events, legs, routing, tollfraud
 from firmware.pbx.bindings import Bindings
 from firmware.pbx.legs import Leg
-from firmware.pbx.sdp import SdpError, SessionDescription, audio_endpoint, rewrite_for_relay
+from firmware.pbx.sdp import SessionDescription, audio_endpoint, rewrite_for_relay
 from firmware.pbx.sip.digest import DigestServer, answer_challenge
 from firmware.pbx.sip.errors import SipError
 from firmware.pbx.sip.message import Request, Response, make_response
@@ -163,16 +163,23 @@ class B2BUA:
         """Open the media relay, then ring the phones (or dial the trunk)."""
         invite = call.caller.invite
         try:
-            call.media = await self.media.open_session(call.id)
+            session = await self.media.open_session(call.id)
+        except (OSError, RuntimeError, ValueError) as exc:
+            logger.warning("call: %s cannot open media ports: %s", call.id, exc)
+            self._fail_caller(call, 503, events.FAILED)
+            return
+        if call.state != "ringing":   # cancelled while the relay opened: give the ports back
+            session.close()
+            return
+        call.media = session
+        try:
             offer = self._rewrite(invite.body, call, "b") if invite.body else b""
             if invite.body:
                 self._set_remote(call, "a", invite.body)
-        except (OSError, SdpError, RuntimeError, ValueError) as exc:
-            logger.warning("call: %s cannot start media: %s", call.id, exc)
-            self._fail_caller(call, 488 if isinstance(exc, SdpError) else 503, events.FAILED)
+        except ValueError as exc:   # SdpError, or an address the relay refuses
+            logger.warning("call: %s unusable SDP offer: %s", call.id, exc)
+            self._fail_caller(call, 488, events.FAILED)
             return
-        if call.state != "ringing":
-            return   # cancelled while the relay opened
         if isinstance(decision, routing.DialTrunk):
             self._dial_trunk(call, decision, caller_number, offer)
         else:

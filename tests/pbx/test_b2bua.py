@@ -256,3 +256,29 @@ def test_early_media_of_a_183_reaches_the_caller_through_the_relay():
         assert progress.status == 183
         assert b"c=IN IP4 127.0.0.1" in progress.body and b"m=audio 30000 " in progress.body
     asyncio.run(scenario())
+
+
+def test_caller_cancelling_while_the_relay_opens_gives_the_ports_back():
+    async def scenario():
+        p = make_pbx()
+        gate, sessions = asyncio.Event(), []
+
+        async def slow_open(key):
+            await gate.wait()
+            sessions.append(FakeSession())
+            return sessions[-1]
+
+        p.b2bua.media.open_session = slow_open
+        request = invite()
+        txn = Txn(request=request, owner=None)
+        p.b2bua.on_request(request, txn, TRUNK)
+        p.endpoint.cancels[request.call_id] = txn
+        cancel = parse_message(request.to_bytes().replace(b"INVITE sip:", b"CANCEL sip:", 1)
+                               .replace(b"CSeq: 1 INVITE", b"CSeq: 1 CANCEL"))
+        p.b2bua.on_request(cancel, Txn(request=cancel, owner=None), TRUNK)
+        assert p.endpoint.statuses()[-2:] == [200, 487]
+        gate.set()
+        await settle()
+        assert sessions[0].closed
+        assert not [t for t in p.endpoint.requests if t.request.method == "INVITE"]
+    asyncio.run(scenario())
