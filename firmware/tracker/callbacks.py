@@ -17,9 +17,10 @@ rebuilt from the journal at start-up instead of being stored separately.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Mapping
 
-from firmware.tracker.records import (ANSWERED, INBOUND, MISSED, OUTBOUND, UNANSWERED, counted,
+from firmware.tracker.callrecord import CallRecord, as_record
+from firmware.tracker.records import (ANSWERED, INBOUND, MISSED, OUTBOUND, UNANSWERED,
                                       is_phone_number)
 
 
@@ -49,34 +50,35 @@ class CallbackQueue:
         """Waiting entries, the longest-waiting first."""
         return sorted(self._entries.values(), key=lambda e: (e.first_missed_at, e.number))
 
-    def apply(self, record: dict[str, Any]) -> dict[str, Any] | None:
+    def apply(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         """Fold one completed call in; returns the clearing details when it cleared an entry."""
-        direction, status = record["direction"], record["status"]
+        r = as_record(record)
+        direction, status = r.direction, r.status
         if direction == INBOUND:
-            number = record["caller"]
+            number = r.caller
         elif direction == OUTBOUND:
-            number = record["callee"]
+            number = r.callee
         else:
             return None
         if not is_phone_number(number):
             return None
-        if status == MISSED and counted(record):
-            self._missed(number, record)
+        if status == MISSED and direction == INBOUND and r.campaign:    # records.counted
+            self._missed(number, r)
             return None
         entry = self._entries.get(number)
         if entry is None:
             return None
-        if status == ANSWERED and record["answered_at"] > entry.last_missed_at:
+        if status == ANSWERED and r.answered_at > entry.last_missed_at:
             del self._entries[number]
             how = "called_back" if direction == OUTBOUND else "called_again"
-            by = record["extension"] if direction == OUTBOUND else record["answered_by"]
-            info = {**asdict(entry), "cleared_at": record["answered_at"], "cleared_by": by,
-                    "how": how, "call_id": record["id"]}
+            by = r.extension if direction == OUTBOUND else r.answered_by
+            info = {**asdict(entry), "cleared_at": r.answered_at, "cleared_by": by,
+                    "how": how, "call_id": r.id}
             self.closed.append(info)
             return info
         if direction == OUTBOUND and status == UNANSWERED:
             entry.attempts += 1
-            entry.last_attempt_at = record["offered_at"]
+            entry.last_attempt_at = r.offered_at
         return None
 
     def dismiss(self, number: str, reason: str, by: str, at: float) -> dict[str, Any]:
@@ -87,14 +89,14 @@ class CallbackQueue:
         self.closed.append(info)
         return info
 
-    def _missed(self, number: str, record: dict[str, Any]) -> None:
-        at = record["offered_at"]
+    def _missed(self, number: str, record: CallRecord) -> None:
+        at = record.offered_at
         entry = self._entries.get(number)
         if entry is None:
-            self._entries[number] = Entry(number, record["campaign"], 1, at, at)
+            self._entries[number] = Entry(number, record.campaign, 1, at, at)
             return
         entry.missed_calls += 1
         entry.first_missed_at = min(entry.first_missed_at, at)
         if at >= entry.last_missed_at:
             entry.last_missed_at = at
-            entry.campaign = record["campaign"]
+            entry.campaign = record.campaign

@@ -9,8 +9,9 @@ The flags are decided once, when a call is recorded, and stored with it.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from typing import Any
+from typing import Any, Mapping
 
+from firmware.tracker.callrecord import as_record
 from firmware.tracker.records import ANSWERED, INBOUND, is_phone_number
 
 
@@ -19,14 +20,15 @@ class NumberHistory:
         self._calls: dict[str, list[float]] = {}
         self._targets: dict[str, list[float]] = {}
 
-    def add(self, record: dict[str, Any], target_call_seconds: float) -> None:
+    def add(self, record: Mapping[str, Any], target_call_seconds: float) -> None:
         """Note an inbound call; `target_call_seconds` decides whether it qualified."""
-        number = record["caller"]
-        if record["direction"] != INBOUND or not is_phone_number(number):
+        r = as_record(record)
+        number = r.caller
+        if r.direction != INBOUND or not is_phone_number(number):
             return
-        _insert(self._calls.setdefault(number, []), record["offered_at"])
-        if record["status"] == ANSWERED and record["talk_seconds"] >= target_call_seconds:
-            _insert(self._targets.setdefault(number, []), record["offered_at"])
+        _insert(self._calls.setdefault(number, []), r.offered_at)
+        if r.status == ANSWERED and r.talk_seconds >= target_call_seconds:
+            _insert(self._targets.setdefault(number, []), r.offered_at)
 
     def called_within(self, number: str, at: float, seconds: float) -> bool:
         """An inbound call from `number` started in [at - seconds, at)."""

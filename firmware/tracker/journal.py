@@ -20,17 +20,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from firmware.atomic import fsync_dir  # noqa: F401 (store.py calls journal.fsync_dir)
-from typing import Any, Iterable
+from firmware.tracker.callrecord import check_record
+from typing import Any, Iterable, Mapping
 
 logger = logging.getLogger(__name__)
 
 OPS = ("update", "dismiss")
 
 
-def encode(doc: dict[str, Any]) -> bytes:
+def encode(doc: Mapping[str, Any]) -> bytes:
     """One journal line (with its newline); NaN and infinities are refused, as JSON has none."""
-    return (json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            + "\n").encode("utf-8")
+    return (json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                       default=_plain) + "\n").encode("utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """What json cannot write itself: a CallRecord (a Mapping, not a dict)."""
+    to_doc = getattr(value, "to_doc", None)
+    if to_doc is None:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return to_doc()
 
 
 def decode(line: bytes) -> dict[str, Any]:
@@ -44,8 +53,7 @@ def check(doc: Any) -> dict[str, Any]:
         raise ValueError("not a JSON object")
     op = doc.get("op")
     if op is None:
-        if not isinstance(doc.get("id"), str):
-            raise ValueError("record without an id")
+        check_record(doc)
     elif op == "update":
         if not isinstance(doc.get("id"), str) or not isinstance(doc.get("fields"), dict):
             raise ValueError("update without id or fields")
@@ -108,21 +116,34 @@ def _scan_lines(data: bytes) -> Scan:
     return result
 
 
-def replay(docs: Iterable[dict[str, Any]], records: dict[str, dict[str, Any]],
-           dismissals: list[dict[str, Any]], source: str = "") -> None:
-    """Apply documents in order: records by id (insertion order kept), updates, dismissals."""
+def replay(docs: Iterable[dict[str, Any]], records: dict[str, Mapping[str, Any]],
+           dismissals: list[dict[str, Any]], source: str = "") -> list[str]:
+    """Apply documents in order: records by id (insertion order kept), updates, dismissals.
+
+    Returns the ids of the records this set or changed (each now a plain dict), in order.
+    """
+    touched: list[str] = []
     for doc in docs:
         op = doc.get("op")
         if op is None:
             records[doc["id"]] = doc
+            touched.append(doc["id"])
         elif op == "update":
             record = records.get(doc["id"])
             if record is None:
                 logger.warning("%s: update of unknown call %s ignored", source, doc["id"])
             else:
-                record.update(doc["fields"])
+                merged = {**record, **doc["fields"]}
+                try:
+                    check_record(merged)
+                except ValueError as exc:
+                    logger.warning("%s: update of call %s ignored: %s", source, doc["id"], exc)
+                    continue
+                records[doc["id"]] = merged
+                touched.append(doc["id"])
         else:
             dismissals.append(doc)
+    return touched
 
 
 def write_atomic(path: Path, lines: Iterable[bytes]) -> int:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Mapping
 
 from firmware.config import Config, normalise_number
+from firmware.tracker.callrecord import as_record
 from firmware.tracker.errors import BadInput
 from firmware.tracker.records import DIRECTIONS, INTERNAL, STATUSES
 
@@ -89,23 +90,23 @@ def day_bounds(start: date | None, end: date | None, tz: tzinfo) -> tuple[float,
     return low, high
 
 
-def matches(record: dict[str, Any], flt: CallFilter) -> bool:
+def matches(record: Mapping[str, Any], flt: CallFilter) -> bool:
     """Whether a record passes the filter's non-date conditions (dates go by day_bounds)."""
-    if flt.campaign is not None and record["campaign"] != flt.campaign:
+    r = as_record(record)
+    if flt.campaign is not None and r.campaign != flt.campaign:
         return False
-    if flt.source is not None and record["source"] != flt.source:
+    if flt.source is not None and r.source != flt.source:
         return False
-    if flt.status is not None and record["status"] != flt.status:
+    if flt.status is not None and r.status != flt.status:
         return False
-    if flt.direction is not None and record["direction"] != flt.direction:
+    if flt.direction is not None and r.direction != flt.direction:
         return False
-    if flt.number is not None and flt.number not in (record["caller"], record["callee"]):
+    if flt.number is not None and flt.number not in (r.caller, r.callee):
         return False
     if flt.extension is not None:
         ext = flt.extension
-        involved = (record["answered_by"] == ext or record["extension"] == ext
-                    or ext in record["rang"]
-                    or (record["direction"] == INTERNAL and record["callee"] == ext))
+        involved = (r.answered_by == ext or r.extension == ext or ext in r.rang
+                    or (r.direction == INTERNAL and r.callee == ext))
         if not involved:
             return False
     return True

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from datetime import tzinfo
+from typing import Any, Mapping, Protocol
 
 import phonenumbers
 
 from firmware.config import Config, normalise_number
 from firmware.pbx import events as ev
+from firmware.tracker.callrecord import as_record
+from firmware.tracker.localtime import iso_formatter
 
 logger = logging.getLogger(__name__)
 
@@ -238,9 +240,7 @@ def counted(record: dict[str, Any]) -> bool:
 
 def iso(ts: float | None, tz: tzinfo) -> str | None:
     """Epoch seconds as ISO 8601 with the box's offset at that moment (DST-aware)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
+    return iso_formatter(tz)(ts)
 
 
 API_FIELDS = ("id", "started_at", "direction", "caller", "callee", "campaign", "source",
@@ -248,34 +248,36 @@ API_FIELDS = ("id", "started_at", "direction", "caller", "callee", "campaign", "
               "line_type", "wrapup")
 
 
-def to_api(record: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+def to_api(record: Mapping[str, Any], tz: tzinfo) -> dict[str, Any]:
     """The /api/calls shape (the contract's keys first, then our extras)."""
-    wrapup = record.get("wrapup")
+    r = as_record(record)
+    wrapup = r.wrapup
+    fmt = iso_formatter(tz)
     return {
-        "id": record["id"],
-        "started_at": iso(record["offered_at"], tz),
-        "direction": record["direction"],
-        "caller": record["caller"],
-        "callee": record["callee"],
-        "campaign": record["campaign"],
-        "source": record["source"],
-        "status": record["status"],
-        "wait_seconds": round(record["wait_seconds"], 1),
-        "talk_seconds": round(record["talk_seconds"], 1),
-        "answered_by": record["answered_by"],
-        "target": record["target"],
-        "first_time": record["first_time"],
-        "line_type": record["line_type"],
+        "id": r.id,
+        "started_at": fmt(r.offered_at),
+        "direction": r.direction,
+        "caller": r.caller,
+        "callee": r.callee,
+        "campaign": r.campaign,
+        "source": r.source,
+        "status": r.status,
+        "wait_seconds": round(r.wait_seconds, 1),
+        "talk_seconds": round(r.talk_seconds, 1),
+        "answered_by": r.answered_by,
+        "target": r.target,
+        "first_time": r.first_time,
+        "line_type": r.line_type,
         "wrapup": dict(wrapup) if wrapup else None,
         # extras
-        "missed_reason": record["missed_reason"],
-        "value": record["value"],
-        "extension": record["extension"],
-        "trunk": record["trunk"],
-        "answered_at": iso(record["answered_at"], tz),
-        "ended_at": iso(record["ended_at"], tz),
-        "callback": _render_callback(record.get("callback"), tz),
-        "rang": list(record.get("rang") or ()),
+        "missed_reason": r.missed_reason,
+        "value": r.value,
+        "extension": r.extension,
+        "trunk": r.trunk,
+        "answered_at": fmt(r.answered_at),
+        "ended_at": fmt(r.ended_at),
+        "callback": _render_callback(r.callback, tz) if r.callback else None,
+        "rang": list(r.rang),
     }
 
 

@@ -82,7 +82,7 @@ class Tracker:
                 raise RuntimeError("a stopped Tracker cannot be started again")
             try:
                 with _no_cyclic_gc():
-                    loaded = self._store.open()
+                    loaded = self._store.open(make_record=self._index.compact)
                     self._rebuild(loaded.records.values(), loaded.dismissals)
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
@@ -180,11 +180,11 @@ class Tracker:
                               self._history)
         record["callback"] = self._queue.apply(record)
         self._write(month_of(record["offered_at"]), record)
-        self._index.add(record)
-        self._history.add(record, self._config.tracking.target_call_seconds)
+        kept = self._index.add(record)
+        self._history.add(kept, self._config.tracking.target_call_seconds)
         self._callback_led.show_queue(len(self._queue))
-        logger.info("call %s recorded: %s %s -> %s, %s", record["id"], record["direction"],
-                    record["caller"], record["callee"], record["status"])
+        logger.info("call %s recorded: %s %s -> %s, %s", kept.id, kept.direction, kept.caller,
+                    kept.callee, kept.status)
 
     def _write(self, month: str, doc: dict[str, Any]) -> None:
         """Append durably; a call record that cannot be written is kept for a retry."""
@@ -214,12 +214,12 @@ class Tracker:
 
     def _rebuild(self, records: Any, dismissals: list[dict[str, Any]]) -> None:
         """Index, number history and callback queue from the journal."""
-        records = sorted(records, key=lambda r: (r["offered_at"], r["id"]))
+        records = sorted(records, key=lambda r: (r.offered_at, r.id))
         self._index.load(records)
         target_seconds = self._config.tracking.target_call_seconds
         for record in records:
             self._history.add(record, target_seconds)
-        timeline = [(r["ended_at"], 0, n, r) for n, r in enumerate(records)]
+        timeline = [(r.ended_at, 0, n, r) for n, r in enumerate(records)]
         timeline += [(d["at"], 1, n, d) for n, d in enumerate(dismissals)]
         for _, kind, _, item in sorted(timeline, key=lambda t: t[:3]):
             if kind == 0:
@@ -233,13 +233,15 @@ class Tracker:
     def calls(self, filter: CallFilter, *, limit: int | None = None) -> list[dict]:
         """Calls matching the filter, newest first, in the /api/calls shape."""
         low, high = day_bounds(filter.start, filter.end, self._tz)
-        out: list[dict] = []
         with self._lock:
-            for record in self._index.newest_first(low, high):
-                if matches(record, filter):
-                    out.append(to_api(record, self._tz))
-                    if limit is not None and len(out) >= limit:
-                        break
+            records = self._index.newest_first(low, high)
+        # Rendered outside the lock: records are replaced, never changed (see callrecord.py).
+        out: list[dict] = []
+        for record in records:
+            if matches(record, filter):
+                out.append(to_api(record, self._tz))
+                if limit is not None and len(out) >= limit:
+                    break
         return out
 
     def call(self, call_id: str) -> dict | None:

@@ -14,32 +14,34 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 
-from firmware.tracker.records import ANSWERED, MISSED, counted
+from firmware.tracker.callrecord import as_record
+from firmware.tracker.localtime import iso_formatter
+from firmware.tracker.records import ANSWERED, INBOUND, MISSED
 
 COLUMNS = ("started", "id", "day", "hour", "answered", "missed", "wait", "target",
            "first_time", "campaign", "source", "value", "line_type", "recovered")
 TOP_N = 5
+_DAYS: dict[int, int] = {}      # one int object per local day, not one per call
 
 
 def local_day_hour(ts: float, tz: tzinfo) -> tuple[int, int]:
     """The local date (as an ordinal) and hour of an epoch time in `tz`."""
-    moment = datetime.fromtimestamp(ts, tz)
-    return moment.toordinal(), moment.hour
+    return iso_formatter(tz).day_hour(ts)
 
 
-def stat_row(record: dict[str, Any], tz: tzinfo) -> tuple | None:
+def stat_row(record: Mapping[str, Any], tz: tzinfo) -> tuple | None:
     """One call's values in COLUMNS order, or None for a call the figures do not count."""
-    if not counted(record):
+    r = as_record(record)
+    if r.direction != INBOUND or not r.campaign:        # records.counted
         return None
-    day, hour = local_day_hour(record["offered_at"], tz)
-    status = record["status"]
-    return (record["offered_at"], record["id"], day, hour, status == ANSWERED,
-            status == MISSED, record["wait_seconds"], record["target"], record["first_time"],
-            record["campaign"], record["source"], record["value"],
-            record["line_type"] or "unknown", bool(record.get("callback")))
+    day, hour = local_day_hour(r.offered_at, tz)
+    status = r.status
+    return (r.offered_at, r.id, _DAYS.setdefault(day, day), hour, status == ANSWERED,
+            status == MISSED, r.wait_seconds, r.target, r.first_time, r.campaign, r.source,
+            r.value, r.line_type or "unknown", bool(r.callback))
 
 
 class StatColumns:

@@ -24,7 +24,7 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -59,6 +59,15 @@ class Loaded:
         self.damaged_files: list[str] = []
 
 
+def _convert(loaded: Loaded, ids: list[str], make_record: Callable, source: str) -> None:
+    for call_id in dict.fromkeys(ids):
+        try:
+            loaded.records[call_id] = make_record(loaded.records[call_id])
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.error("%s: call %s cannot be loaded (%r); left out", source, call_id, exc)
+            del loaded.records[call_id]
+
+
 class Store:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -68,8 +77,12 @@ class Store:
 
     # -- start-up -------------------------------------------------------------------------
 
-    def open(self) -> Loaded:
-        """Take the folder lock, repair damaged files, and replay every month in order."""
+    def open(self, make_record: Callable[[dict[str, Any]], Any] | None = None) -> Loaded:
+        """Take the folder lock, repair damaged files, and replay every month in order.
+
+        `make_record` turns each loaded record into its in-memory form once its month is
+        replayed (so one month of plain dicts at most is in memory at a time).
+        """
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._lock()
@@ -81,7 +94,10 @@ class Store:
             leftover.unlink()
         for path in sorted(p for p in self.folder.iterdir() if FILE_RE.match(p.name)):
             docs = self._load_file(path, loaded)
-            journal.replay(docs, loaded.records, loaded.dismissals, path.name)
+            touched = journal.replay(docs, loaded.records, loaded.dismissals, path.name)
+            del docs
+            if make_record is not None:
+                _convert(loaded, touched, make_record, path.name)
         logger.info("call store %s: %d calls in %d month files", self.folder,
                     len(loaded.records), len(list(self.folder.glob("calls-*.jsonl"))))
         return loaded

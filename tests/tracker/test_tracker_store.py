@@ -18,8 +18,8 @@ from firmware.tracker.store import JournalStorage, Store, month_of, open_month
 
 
 def record(n, month="2024-05", **extra):
-    return {"id": f"{month}-{n:06d}", "offered_at": 1714000000.0 + n, "status": "answered",
-            **extra}
+    return {"id": f"{month}-{n:06d}", "direction": "inbound", "offered_at": 1714000000.0 + n,
+            "ended_at": 1714000060.0 + n, "status": "answered", **extra}
 
 
 def load(folder):
@@ -124,9 +124,11 @@ def test_update_of_unknown_call_is_ignored(tmp_path, store, caplog):
 
 
 def test_scan_sorts_lines():
-    found = journal.scan(b'{"id":"a"}\n\n{"op":"nope"}\n{"id":1}\n{"op":"update","id":"a"}\n{"i')
-    assert [d["id"] for d in found.docs] == ["a"]
-    assert found.bad_lines == [6, 3, 4, 5] and found.torn_tail
+    good = journal.encode(record(1)).strip()
+    found = journal.scan(good + b'\n\n{"op":"nope"}\n{"id":1}\n{"op":"update","id":"a"}\n'
+                         b'{"id":"b","offered_at":"noon"}\n{"i')
+    assert [d["id"] for d in found.docs] == ["2024-05-000001"]
+    assert found.bad_lines == [7, 3, 4, 5, 6] and found.torn_tail
 
 
 def test_tinydb_reads_a_month(tmp_path, store):
@@ -164,7 +166,8 @@ def test_a_kill_never_loses_an_acknowledged_write(tmp_path):
         n = 0
         while True:
             store.append("2024-05", {{"id": f"c{{n:08d}}", "offered_at": float(n),
-                                      "pad": "x" * 600}})
+                                      "ended_at": n + 9.0, "direction": "inbound",
+                                      "status": "missed", "pad": "x" * 600}})
             print(n, flush=True)
             n += 1
     """)
@@ -181,3 +184,32 @@ def test_a_kill_never_loses_an_acknowledged_write(tmp_path):
     assert len(loaded.records) >= acknowledged + 1
     assert list(loaded.records)[:acknowledged + 1] == [f"c{n:08d}"
                                                        for n in range(acknowledged + 1)]
+
+
+def test_an_update_that_would_break_a_record_is_ignored(tmp_path, store, caplog):
+    """A hand-edited update must not cost the call: the record loads as it was before it."""
+    store.append("2024-05", record(1))
+    store.append("2024-05", {"op": "update", "id": "2024-05-000001",
+                             "fields": {"offered_at": "noon", "value": 1.0}})
+    store.append("2024-05", {"op": "update", "id": "2024-05-000001", "fields": {"value": 2.0}})
+    store.close()
+    with caplog.at_level(logging.WARNING):
+        loaded = load(tmp_path)
+    assert loaded.records["2024-05-000001"]["offered_at"] == 1714000001.0
+    assert loaded.records["2024-05-000001"]["value"] == 2.0
+    assert "update of call 2024-05-000001 ignored" in caplog.text
+
+
+def test_records_load_in_their_compact_form(tmp_path, store):
+    from firmware.tracker.callrecord import CallRecord
+
+    store.append("2024-05", record(1))
+    store.append("2024-05", record(2, rang=7))             # cannot be a record: left out
+    store.close()
+    again = Store(tmp_path)
+    try:
+        loaded = again.open(make_record=CallRecord.from_doc)
+    finally:
+        again.close()
+    assert list(loaded.records) == ["2024-05-000001"]
+    assert isinstance(loaded.records["2024-05-000001"], CallRecord)
