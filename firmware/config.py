@@ -400,6 +400,9 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
         check.unknown(table, key, {"name", "number", "source", "lead_value", "ring",
                                    "cost_per_month", "after_hours_ring", "after_hours_forward"})
         name = check.string(table, "name", key)
+        if name and name in {c.name for c in campaigns}:
+            # the reports add calls up by campaign name: two would be counted as one
+            check.problem(f"{key}.name", f"duplicate campaign name {name!r}")
         raw = check.string(table, "number", key)
         number = normalise_number(raw, country) if raw else None
         if raw and number is None:

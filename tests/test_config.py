@@ -69,6 +69,10 @@ BROKEN = [
     ('[[extension]]\nnumber="101"\npassword="longenough"\n[[campaign]]\nname="a"\n'
      'number="+48221234567"\n[[campaign]]\nname="b"\nnumber="12"\n',
      "campaign[2].number: not a phone number"),
+    ('[[campaign]]\nname="a"\nnumber="+48221234567"\n[[campaign]]\nname="a"\n'
+     'number="+48221234568"\n', "campaign[2].name: duplicate campaign name 'a'"),
+    ('[[campaign]]\nname="a"\nnumber="+48221234567"\n[[campaign]]\nname="b"\n'
+     'number="221234567"\n', "campaign[2].number: duplicate campaign number +48221234567"),
     ('[box]\ntimezone="Mars/Olympus"\n', "box.timezone: unknown time zone"),
     ('[box]\ncountry="XX"\n', "box.country: unknown country code"),
     ('[sip]\nlisten="somewhere"\n', "sip.listen: must be IP:port"),

@@ -19,7 +19,8 @@ from werkzeug.exceptions import HTTPException
 from firmware.atomic import atomic_write
 from firmware.config import Config
 from firmware.tracker.errors import StoreError
-from firmware.webui import api, auth, callbacks, dashboard, history, reports, settings, wrapup
+from firmware.webui import (api, auth, callbacks, campaign_settings, dashboard, history, reports,
+                            settings, team, wrapup)
 from firmware.webui.access import init_access, is_api_request
 from firmware.webui.i18n import (LANGUAGES, Formatter, choose_language, current_language,
                                   direction_label, line_type_label, status_label)
@@ -78,7 +79,8 @@ def create_app(config: Config, tracker, users: UserStore, *,
                                       health or _default_health,
                                       Path(config_path) if config_path else None, on_config)
     init_access(app)
-    for module in (auth, api, dashboard, history, callbacks, reports, settings):
+    for module in (auth, api, dashboard, history, callbacks, reports, settings,
+                   campaign_settings, team):
         app.register_blueprint(module.bp)
     app.before_request(_before)
     app.after_request(_security_headers)

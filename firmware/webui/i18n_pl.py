@@ -33,9 +33,9 @@ CATALOG: dict[str, str] = {
     # first run and sign-in
     "Welcome": "Witamy",
     "Welcome to your Callbox": "Witamy w Callboxie",
-    "Create the owner's account. The owner sees everything and adds staff with the command "
-    "callbox passwd.": "Utwórz konto właściciela. Właściciel widzi wszystko i dodaje "
-                       "pracowników poleceniem callbox passwd.",
+    "Create the owner's account. The owner sees everything and adds staff in Settings, "
+    "Users.": "Utwórz konto właściciela. Właściciel widzi wszystko i dodaje pracowników "
+              "w Ustawieniach, Użytkownicy.",
     "User name": "Nazwa użytkownika",
     "Password": "Hasło",
     "Password again": "Powtórz hasło",
@@ -158,7 +158,6 @@ CATALOG: dict[str, str] = {
     "Owner": "Właściciel",
     "Staff": "Pracownik",
     "Box configuration": "Konfiguracja urządzenia",
-    "Wrap-ups and users": "Podsumowania i użytkownicy",
     "The box runs on its built-in demo settings. Start it with a config file (callbox run "
     "--config callbox.toml) to edit the settings here.":
         "Urządzenie działa na wbudowanych ustawieniach demonstracyjnych. Uruchom je z plikiem "
@@ -168,7 +167,6 @@ CATALOG: dict[str, str] = {
     "Not saved. Fix these lines:": "Nie zapisano. Popraw te wiersze:",
     "Save and apply": "Zapisz i zastosuj",
     "Settings saved and applied.": "Zapisano i zastosowano ustawienia.",
-    "Add a user or change a password on the box:": "Dodaj użytkownika lub zmień hasło na urządzeniu:",
     # reports
     "Reports": "Raporty",
     "Report builder": "Kreator raportów",
@@ -317,4 +315,89 @@ CATALOG: dict[str, str] = {
     "Ready to print: use your browser's Print (Ctrl+P).":
         "Gotowe do druku: użyj opcji Drukuj przeglądarki (Ctrl+P).",
     "Missed callers recovered": "Odzyskani nieodebrani",
+    # users page
+    "Manage users": "Zarządzaj użytkownikami",
+    "Owners see everything and manage the box. Staff see and wrap up their own extension's calls.":
+        "Właściciele widzą wszystko i zarządzają urządzeniem. Pracownicy widzą i podsumowują "
+        "połączenia swojego numeru wewnętrznego.",
+    "you": "ty",
+    "Change password": "Zmień hasło",
+    "New password": "Nowe hasło",
+    "Manage": "Zarządzaj",
+    "User": "Użytkownik",
+    "Remove %(name)s? They are signed out at once. Calls and wrap-ups stay.":
+        "Usunąć %(name)s? Ta osoba zostanie od razu wylogowana. Połączenia i podsumowania "
+        "zostają.",
+    "Remove %(name)s": "Usuń %(name)s",
+    "Add a user": "Dodaj użytkownika",
+    "Using an existing name changes that user's password, role and extension and signs them out.":
+        "Podanie istniejącej nazwy zmienia hasło, rolę i numer wewnętrzny tego użytkownika "
+        "i go wylogowuje.",
+    "Save user": "Zapisz użytkownika",
+    "User %(name)s saved.": "Zapisano użytkownika %(name)s.",
+    "Password changed for %(name)s.": "Zmieniono hasło użytkownika %(name)s.",
+    "User %(name)s removed.": "Usunięto użytkownika %(name)s.",
+    "Choose one of the box's extensions.": "Wybierz jeden z numerów wewnętrznych urządzenia.",
+    "You cannot make yourself staff; another owner can.":
+        "Nie możesz zmienić sobie roli na pracownika; może to zrobić inny właściciel.",
+    "You cannot remove yourself; another owner can.":
+        "Nie możesz usunąć samego siebie; może to zrobić inny właściciel.",
+    "the last owner cannot become staff": "ostatni właściciel nie może zostać pracownikiem",
+    "the last owner cannot be removed": "nie można usunąć ostatniego właściciela",
+    "the role is owner or staff": "rola to właściciel lub pracownik",
+    "an extension is 2 to 6 digits": "numer wewnętrzny ma od 2 do 6 cyfr",
+    "a staff user needs an extension (their desk phone)":
+        "pracownik potrzebuje numeru wewnętrznego (swojego telefonu)",
+    # campaigns page
+    "Add a campaign": "Dodaj kampanię",
+    "After hours:": "Po godzinach:",
+    "At most %(n)s campaigns.": "Najwyżej %(n)s kampanii.",
+    "Campaign %(name)s removed. Its calls stay in the history.":
+        "Kampania %(name)s usunięta. Jej połączenia zostają w historii.",
+    "Campaign %(name)s saved. Calls to its number are tracked from now on.":
+        "Kampania %(name)s zapisana. Połączenia na jej numer są liczone od teraz.",
+    "Campaigns": "Kampanie",
+    "Cancel": "Anuluj",
+    "Cost per month": "Koszt miesięczny",
+    "Each advert gets its own number on the trunk. Calls to that number are counted for its "
+    "campaign and ring the phones chosen here.":
+        "Każda reklama ma własny numer u operatora. Połączenia na ten numer liczą się dla jej "
+        "kampanii i dzwonią na wybranych tu telefonach.",
+    "Edit": "Edytuj",
+    "Get a new number from your SIP provider for each advert and enter it here. Calls to it "
+    "ring the phones you choose, all at once; the first to answer takes the call.":
+        "Dla każdej reklamy weź nowy numer od operatora SIP i wpisz go tutaj. Połączenia na "
+        "niego dzwonią naraz na wybranych telefonach; odbiera ten, kto pierwszy podniesie "
+        "słuchawkę.",
+    "How it works": "Jak to działa",
+    "Lead value": "Wartość leada",
+    "New campaign": "Nowa kampania",
+    "No campaigns yet.": "Nie ma jeszcze kampanii.",
+    "Not saved:": "Nie zapisano:",
+    "Phones that ring": "Telefony, które dzwonią",
+    "Remove campaign": "Usuń kampanię",
+    "Remove this campaign?": "Usunąć tę kampanię?",
+    "Removing the campaign stops tracking its number. Its calls stay in the history and the "
+    "reports.":
+        "Usunięcie kampanii kończy śledzenie jej numeru. Jej połączenia zostają w historii "
+        "i raportach.",
+    "Rings": "Dzwoni",
+    "The lead value is what a call from this campaign is worth to you when it is answered; "
+    "staff can change it in the wrap-up. The monthly cost gives the cost per call in the "
+    "reports.":
+        "Wartość leada to tyle, ile jest dla Ciebie warte odebrane połączenie z tej kampanii; "
+        "pracownicy mogą ją zmienić w podsumowaniu rozmowy. Z kosztu miesięcznego raporty "
+        "liczą koszt jednego połączenia.",
+    "Tracked number": "Śledzony numer",
+    "e.g. Outdoor, Google Ads, Print": "np. Zewnętrzna, Google Ads, Prasa",
+    "e.g. Shop window": "np. Witryna sklepu",
+    "Users": "Użytkownicy",
+    # campaign form: field messages (config_edit.FieldError)
+    "required": "wymagane",
+    "choose the phones that ring": "wybierz telefony, które mają dzwonić",
+    "not an extension of this box": "to nie jest numer wewnętrzny tego urządzenia",
+    "must be text": "musi być tekstem",
+    "must not contain control characters": "nie może zawierać znaków sterujących",
+    "an amount like 300 or 300.50": "kwota, np. 300 albo 300,50",
+    "too large": "za duża",
 }

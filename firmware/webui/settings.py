@@ -11,7 +11,7 @@ from flask_login import current_user
 from firmware.config import ConfigError, parse_config
 from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
-from firmware.webui.panel import get_panel
+from firmware.webui.panel import Panel, get_panel
 from firmware.webui.users import UserError, atomic_write
 
 logger = logging.getLogger(__name__)
@@ -51,18 +51,30 @@ def config():
     elif request.method == "POST":
         text = request.form.get("config", "").replace("\r\n", "\n")
         try:
-            if len(text) > MAX_CONFIG:
-                raise ConfigError([f"config: longer than {MAX_CONFIG} characters"])
-            new = parse_config(text, str(path))
+            save_config(panel, text, "the config text")
         except ConfigError as exc:
             problems = exc.problems
         else:
-            atomic_write(path, text.encode("utf-8"), mode=0o600)
-            logger.info("config %s saved from the panel by %s", path, current_user.name)
-            panel.apply_config(new)
             flash(_("Settings saved and applied."))
             return redirect(url_for("settings.config")), 303
     else:
         text = path.read_text(encoding="utf-8")
     return render_template("config.html", text=text, path=path, problems=problems), \
         400 if problems else 200
+
+
+def save_config(panel: Panel, text: str, what: str) -> None:
+    """Validate `text` as the whole config, write it atomically and apply it live.
+
+    ConfigError (nothing written) when it does not validate. The caller holds `panel.lock`
+    when `text` was made from the file's current content (read, change, write).
+    """
+    path = panel.config_path
+    if path is None:
+        raise ConfigError(["config: the box runs on its built-in settings; nothing to save"])
+    if len(text) > MAX_CONFIG:
+        raise ConfigError([f"config: longer than {MAX_CONFIG} characters"])
+    new = parse_config(text, str(path))
+    atomic_write(path, text.encode("utf-8"), mode=0o600)
+    logger.info("config %s saved from the panel by %s: %s", path, current_user.name, what)
+    panel.apply_config(new)

@@ -4,7 +4,8 @@ Why state here: the file is shared by two processes (the running box and `callbo
 the store re-reads it whenever its stat signature changes and rewrites it whole (temp file,
 fsync, rename, fsync the folder) under a lock; a half-written users.json can never be read.
 A user's `generation` grows with every password change, so sessions made with an old password
-stop working (the session id carries it).
+stop working (the session id carries it). A removed user's last generation is kept ("removed"),
+so a new user of the same name never inherits the old one's sessions.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class User:
 
 
 def check_name(name: str) -> None:
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):
         raise UserError("user", "user names are 1-32 letters, digits, dots, dashes or underscores")
 
 
@@ -93,6 +94,7 @@ class UserStore:
         self._lock = threading.Lock()
         self._signature: tuple | None = None
         self._users: dict[str, dict] = {}
+        self._removed: dict[str, int] = {}   # name -> generation when removed
         self._verified: dict[bytes, float] = {}
         self._cache_key = secrets.token_bytes(32)
         # A hash to verify against for unknown users, so their sign-in takes as long.
@@ -105,19 +107,20 @@ class UserStore:
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            self._signature, self._users = None, {}
+            self._signature, self._users, self._removed = None, {}, {}
             return self._users
         signature = (st.st_ino, st.st_mtime_ns, st.st_size)
         if signature != self._signature:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 users = data["users"]
-                if not isinstance(users, dict):
+                removed = data.get("removed", {})
+                if not isinstance(users, dict) or not isinstance(removed, dict):
                     raise TypeError("users")
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 logger.error("cannot read %s (%s); keeping the users read before", self.path, exc)
                 return self._users
-            self._users, self._signature = users, signature
+            self._users, self._removed, self._signature = users, removed, signature
             self._verified.clear()
         return self._users
 
@@ -180,7 +183,7 @@ class UserStore:
         check_password(password)
         if role not in ROLES:
             raise UserError("role", "the role is owner or staff")
-        if extension is not None and not _EXTENSION.match(extension):
+        if extension is not None and not _EXTENSION.fullmatch(extension):
             raise UserError("extension", "an extension is 2 to 6 digits")
         if role == "staff" and extension is None:
             raise UserError("extension", "a staff user needs an extension (their desk phone)")
@@ -189,17 +192,54 @@ class UserStore:
             users = dict(self._load())
             if only_if_empty and users:
                 raise UserError("user", "the owner has already been created")
-            generation = int(users.get(name, {}).get("generation", 0)) + 1
+            if role != "owner" and self._is_last_owner(users, name):
+                raise UserError("role", "the last owner cannot become staff")
+            removed = dict(self._removed)
+            last = removed.pop(name, 0)   # a removed namesake's sessions stay ended
             users[name] = {"hash": hashed, "role": role, "extension": extension,
-                           "generation": generation}
-            self._save(users)
+                           "generation": int(users.get(name, {}).get("generation", last)) + 1}
+            self._save(users, removed)
             return self._user(name, users[name])
 
-    def _save(self, users: dict[str, dict]) -> None:
-        data = json.dumps({"version": 1, "users": users}, indent=2, sort_keys=True) + "\n"
+    def change_password(self, name: str, password: str) -> User | None:
+        """Change an existing user's password (role and extension kept); None: no such user."""
+        check_password(password)
+        hashed = self._hasher.hash(password)
+        with self._lock:
+            users = dict(self._load())
+            if name not in users:
+                return None
+            record = users[name]
+            users[name] = dict(record, hash=hashed,
+                               generation=int(record.get("generation", 1)) + 1)
+            self._save(users, self._removed)
+            return self._user(name, users[name])
+
+    def delete(self, name: str) -> User | None:
+        """Remove `name` (their sessions end); None: no such user. UserError for the last owner."""
+        with self._lock:
+            users = dict(self._load())
+            if name not in users:
+                return None
+            if self._is_last_owner(users, name):
+                raise UserError("user", "the last owner cannot be removed")
+            record = users.pop(name)
+            removed = dict(self._removed)
+            removed[name] = int(record.get("generation", 1))
+            self._save(users, removed)
+            return self._user(name, record)
+
+    @staticmethod
+    def _is_last_owner(users: dict[str, dict], name: str) -> bool:
+        owners = [n for n, r in users.items() if r.get("role", "staff") == "owner"]
+        return owners == [name]
+
+    def _save(self, users: dict[str, dict], removed: dict[str, int]) -> None:
+        data = json.dumps({"version": 1, "users": users, "removed": removed}, indent=2,
+                          sort_keys=True) + "\n"
         atomic_write(self.path, data.encode("utf-8"))
         self._signature = None  # re-read and re-stat on next access
-        self._users = users
+        self._users, self._removed = users, removed
         self._verified.clear()
 
 

@@ -382,3 +382,46 @@ def test_settings_page_edits_the_config_file_the_box_runs_on(box, owner, page):
     page.get_by_role("button", name="Save and apply").click()
     box.wait_for(r"config: reloaded from ")
     assert Path(box.config_path).read_text() == edited
+
+
+FLYER = "+48221234599"
+
+
+def test_a_campaign_added_in_the_panel_takes_the_next_call(box, owner, page):
+    """The owner sets up a new advert's number in the panel; the provider's next call to it
+    rings 101 through the running box and is counted for the new campaign."""
+    sign_in(page, box, OWNER, OWNER_PW)
+    page.wait_for_url(box.url + "/")
+    page.goto(box.url + "/settings/campaigns/new")
+    page.fill('input[name="name"]', "Flyer")
+    page.fill('input[name="number"]', FLYER)
+    page.fill('input[name="source"]', "Print")
+    page.fill('input[name="lead_value"]', "75")
+    page.check('input[name="ring"][value="101"]')
+    page.get_by_role("button", name="Save and apply").click()
+    page.wait_for_url(box.url + "/settings/campaigns")
+    box.wait_for(r"config: reloaded from ")
+    assert "Flyer" in Path(box.config_path).read_text()
+
+    answering = phone_101(box, "phone_answer.xml", "-d", "300")
+    time.sleep(0.3)
+    ok(sipp_background("trunk_call.xml", f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.2",
+                       local_port=box.base + 3, cwd=box.folder, args=[
+                           "-key", "dialled", FLYER, "-key", "caller", "+48600700800",
+                           "-key", "rtp", "40000", "-d", "1200"]))
+    ok(answering)
+    deadline = time.monotonic() + 5
+    calls: list = []
+    while not calls and time.monotonic() < deadline:
+        calls = api(box, f"/api/calls?from={today()}&to={today()}&campaign=Flyer")["calls"]
+        time.sleep(0.1)
+    [call] = calls
+    assert call["source"] == "Print" and call["status"] == "answered"
+    assert call["answered_by"] == "101" and call["callee"] == FLYER
+
+    page.goto(box.url + "/settings/campaigns")
+    page.locator("table.campaigns tr", has_text="Flyer").locator("text=Edit").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Remove campaign")
+    page.wait_for_url(box.url + "/settings/campaigns")
+    assert "Flyer" not in Path(box.config_path).read_text()

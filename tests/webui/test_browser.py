@@ -254,3 +254,42 @@ def test_wrapup_later_then_from_history_on_a_phone(live, browser):
     assert call["wrapup"]["rating"] == 2 and call["wrapup"]["value"] == 100
     assert clean(page) == []
     page.context.close()
+
+
+def test_owner_adds_edits_and_removes_a_campaign(live, browser):
+    """A new advert, set up from the panel alone: the number is tracked at once."""
+    live.users.set_password(h.OWNER, h.OWNER_PW, "owner")
+    page = new_page(browser, viewport=LAPTOP, locale="en-GB")
+    sign_in(page, live, h.OWNER, h.OWNER_PW)
+    page.wait_for_url(live.url + "/")
+    page.click("nav >> text=Settings")
+    page.wait_for_url(live.url + "/settings/campaigns")
+    shot(page, "14-campaigns")
+    page.click("text=Add a campaign")
+    page.fill('input[name="name"]', "Flyer")
+    page.fill('input[name="number"]', "22 123 45 69")
+    page.fill('input[name="source"]', "Print")
+    page.fill('input[name="lead_value"]', "150,50")
+    page.check('input[name="ring"][value="102"]')
+    shot(page, "15-campaign-form")
+    page.click("text=Save and apply")
+    page.wait_for_url(live.url + "/settings/campaigns")
+    assert "Campaign Flyer saved" in page.locator(".flash").inner_text()
+    row = page.locator("table.campaigns tr", has_text="Flyer")
+    assert "+48 22 123 45 69" in row.inner_text() and "102 · Sales" in row.inner_text()
+    panel = live.app.extensions["callbox"]
+    assert panel.config.campaign_for("+48221234569").lead_value == 150.5
+
+    row.locator("text=Edit").click()
+    page.fill('input[name="number"]', "12")                 # not a phone number
+    page.click("text=Save and apply")
+    assert page.locator('[data-field="number"]').inner_text() == "not a phone number"
+    shot(page, "16-campaign-form-error")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Remove campaign")
+    page.wait_for_url(live.url + "/settings/campaigns")
+    assert page.locator("table.campaigns tr", has_text="Flyer").count() == 0
+    assert panel.config.campaign_for("+48221234569") is None
+    assert clean(page) == []
+    page.context.close()

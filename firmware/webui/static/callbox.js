@@ -14,6 +14,14 @@
     input.value = tags.join(", ");
   });
 
+  // A button with data-confirm asks before its form is sent (removing a campaign, a user).
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
   // On a phone the call filters start folded unless a filter is in use.
   if (window.matchMedia("(max-width: 560px)").matches) {
     Array.prototype.forEach.call(document.querySelectorAll("details[data-fold-on-phone]"), function (box) {
