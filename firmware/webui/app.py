@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from firmware.atomic import atomic_write
 from firmware.config import Config
 from firmware.tracker.errors import StoreError
-from firmware.webui import (api, auth, callbacks, campaign_settings, dashboard, history, reports,
+from firmware.webui import (api, auth, callbacks, dashboard, entry_settings, history, reports,
                             settings, team, wrapup)
 from firmware.webui.access import init_access, is_api_request
 from firmware.webui.i18n import (LANGUAGES, Formatter, choose_language, current_language,
@@ -80,7 +80,7 @@ def create_app(config: Config, tracker, users: UserStore, *,
                                       Path(config_path) if config_path else None, on_config)
     init_access(app)
     for module in (auth, api, dashboard, history, callbacks, reports, settings,
-                   campaign_settings, team):
+                   entry_settings, team):
         app.register_blueprint(module.bp)
     app.before_request(_before)
     app.after_request(_security_headers)

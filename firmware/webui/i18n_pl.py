@@ -351,11 +351,6 @@ CATALOG: dict[str, str] = {
     # campaigns page
     "Add a campaign": "Dodaj kampanię",
     "After hours:": "Po godzinach:",
-    "At most %(n)s campaigns.": "Najwyżej %(n)s kampanii.",
-    "Campaign %(name)s removed. Its calls stay in the history.":
-        "Kampania %(name)s usunięta. Jej połączenia zostają w historii.",
-    "Campaign %(name)s saved. Calls to its number are tracked from now on.":
-        "Kampania %(name)s zapisana. Połączenia na jej numer są liczone od teraz.",
     "Campaigns": "Kampanie",
     "Cancel": "Anuluj",
     "Cost per month": "Koszt miesięczny",
@@ -371,16 +366,9 @@ CATALOG: dict[str, str] = {
         "słuchawkę.",
     "How it works": "Jak to działa",
     "Lead value": "Wartość leada",
-    "New campaign": "Nowa kampania",
     "No campaigns yet.": "Nie ma jeszcze kampanii.",
     "Not saved:": "Nie zapisano:",
     "Phones that ring": "Telefony, które dzwonią",
-    "Remove campaign": "Usuń kampanię",
-    "Remove this campaign?": "Usunąć tę kampanię?",
-    "Removing the campaign stops tracking its number. Its calls stay in the history and the "
-    "reports.":
-        "Usunięcie kampanii kończy śledzenie jej numeru. Jej połączenia zostają w historii "
-        "i raportach.",
     "Rings": "Dzwoni",
     "The lead value is what a call from this campaign is worth to you when it is answered; "
     "staff can change it in the wrap-up. The monthly cost gives the cost per call in the "
@@ -400,4 +388,72 @@ CATALOG: dict[str, str] = {
     "must not contain control characters": "nie może zawierać znaków sterujących",
     "an amount like 300 or 300.50": "kwota, np. 300 albo 300,50",
     "too large": "za duża",
+    # settings forms (settings_forms.py and its pages)
+    "%(name)s removed.": "%(name)s usunięto.",
+    "%(name)s saved.": "%(name)s zapisano.",
+    "Remove %(name)s?": "Usunąć %(name)s?",
+    "2 to 6 digits: what colleagues dial, and the phone's SIP user name":
+        "od 2 do 6 cyfr: to wybierają współpracownicy i to jest nazwa użytkownika SIP telefonu",
+    "A phone rings for the campaigns that list its extension. Removing a phone that a campaign "
+    "rings is refused until the campaign no longer lists it.":
+        "Telefon dzwoni dla kampanii, które mają jego numer wewnętrzny. Telefonu, na który "
+        "dzwoni jakaś kampania, nie da się usunąć, dopóki kampania go nie odepnie.",
+    "Add a desk phone": "Dodaj telefon",
+    "Add a trunk": "Dodaj linię",
+    "At most %(n)s entries.": "Najwyżej %(n)s pozycji.",
+    "Box name": "Nazwa urządzenia",
+    "By address": "Po adresie",
+    "Calls to its number are tracked from now on.":
+        "Połączenia na jej numer są liczone od teraz.",
+    "Config file": "Plik konfiguracji",
+    "Country": "Kraj",
+    "Currency": "Waluta",
+    "Desk phones": "Telefony",
+    "General": "Ogólne",
+    "Host": "Serwer",
+    "New": "Nowy",
+    "New caller after (days)": "Nowy dzwoniący po (dniach)",
+    "None yet.": "Jeszcze nic.",
+    "Port": "Port",
+    "Register to the provider": "Rejestruj u operatora",
+    "Registers": "Rejestruje się",
+    "Registration": "Rejestracja",
+    "Ring for at most (seconds)": "Dzwoń najwyżej (sekund)",
+    "Rings for": "Dzwoni dla",
+    "SIP password": "Hasło SIP",
+    "State": "Stan",
+    "Target call from (seconds)": "Połączenie docelowe od (sekund)",
+    "The SIP provider's line that brings the campaign numbers to the box and carries the "
+    "outgoing calls.":
+        "Linia operatora SIP, która doprowadza numery kampanii do urządzenia i przenosi "
+        "połączenia wychodzące.",
+    "The box and the call figures": "Urządzenie i liczby połączeń",
+    "The box takes up trunk changes when it restarts.":
+        "Zmiany linii urządzenie przyjmie po ponownym uruchomieniu.",
+    "The desk phones that register to the box. Set each phone's SIP account to this box's "
+    "address, the extension as user name and this password.":
+        "Telefony, które rejestrują się w urządzeniu. W koncie SIP telefonu wpisz adres tego "
+        "urządzenia, numer wewnętrzny jako nazwę użytkownika i to hasło.",
+    "The phone can register with it now.": "Telefon może się już z nim zarejestrować.",
+    "Time zone": "Strefa czasowa",
+    "Trunks": "Linie",
+    "With registration the box logs in to the provider and keeps the line up; without it, "
+    "the provider sends calls to the box's address and only calls from the host are taken.":
+        "Z rejestracją urządzenie loguje się u operatora i podtrzymuje linię; bez niej "
+        "operator wysyła połączenia na adres urządzenia, a przyjmowane są tylko połączenia "
+        "z tego serwera.",
+    "a number not heard from for this long counts as new":
+        "numer, który nie dzwonił tak długo, liczy się jako nowy",
+    "answered and talked at least this long": "odebrane i trwające co najmniej tyle",
+    "at least 8 characters; enter the same in the phone":
+        "co najmniej 8 znaków; wpisz to samo w telefonie",
+    "e.g. Reception": "np. Recepcja",
+    "empty for a trunk that trusts the box's address":
+        "puste dla linii, która ufa adresowi urządzenia",
+    "for numbers written without +, like 22 123 45 67":
+        "dla numerów zapisanych bez +, np. 22 123 45 67",
+    "leave empty to keep the one set": "zostaw puste, aby zachować obecne",
+    "unanswered this long: a missed call": "tyle bez odebrania: połączenie nieodebrane",
+    "unchanged": "bez zmian",
+    "a whole number": "liczba całkowita",
 }

@@ -274,7 +274,7 @@ def test_owner_adds_edits_and_removes_a_campaign(live, browser):
     shot(page, "15-campaign-form")
     page.click("text=Save and apply")
     page.wait_for_url(live.url + "/settings/campaigns")
-    assert "Campaign Flyer saved" in page.locator(".flash").inner_text()
+    assert "Flyer saved. Calls to its number are tracked" in page.locator(".flash").inner_text()
     row = page.locator("table.campaigns tr", has_text="Flyer")
     assert "+48 22 123 45 69" in row.inner_text() and "102 · Sales" in row.inner_text()
     panel = live.app.extensions["callbox"]
@@ -287,9 +287,22 @@ def test_owner_adds_edits_and_removes_a_campaign(live, browser):
     shot(page, "16-campaign-form-error")
 
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click("text=Remove campaign")
+    page.click("text=Remove Flyer")
     page.wait_for_url(live.url + "/settings/campaigns")
     assert page.locator("table.campaigns tr", has_text="Flyer").count() == 0
     assert panel.config.campaign_for("+48221234569") is None
+    for path, name in (("/settings/extensions", "17-settings-phones"),
+                       ("/settings/extensions/0", "17-settings-phone-form"),
+                       ("/settings/trunks", "18-settings-trunks"),
+                       ("/settings/trunks/new", "18-settings-trunk-form"),
+                       ("/settings/general", "19-settings-general"),
+                       ("/settings/users", "19-settings-users")):
+        page.goto(live.url + path)
+        shot(page, name)
+    page.set_viewport_size(PHONE)
+    page.goto(live.url + "/settings/campaigns")
+    shot(page, "20-campaigns-phone")
+    page.goto(live.url + "/language/pl?next=/settings/general")
+    shot(page, "20-settings-general-pl")
     assert clean(page) == []
     page.context.close()

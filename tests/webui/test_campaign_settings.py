@@ -100,7 +100,7 @@ def test_bad_input_is_refused_and_nothing_changes(setup, change, field):
 
 def test_delete_removes_the_campaign_and_keeps_comments(setup):
     client, path, applied, app = setup
-    answer = post(client, "/settings/campaigns/1/delete", {"name": "Newspaper"},
+    answer = post(client, "/settings/campaigns/1/delete", {"identity": "Newspaper"},
                   page="/settings/campaigns/1")
     assert answer.status_code == 303
     assert [c["name"] for c in tomllib.loads(path.read_text())["campaign"]] == ["Shop window"]
@@ -115,7 +115,7 @@ def test_an_edit_from_a_stale_page_is_refused(setup):
     token = h.page_token(client, "/settings/campaigns/1")
     path.write_text(COMMENTED.replace('name = "Newspaper"', 'name = "Radio"'))
     answer = client.post("/settings/campaigns/1/delete",
-                         data={"name": "Newspaper", "csrf_token": token})
+                         data={"identity": "Newspaper", "csrf_token": token})
     assert answer.status_code == 303
     assert "Radio" in path.read_text() and applied == []
     assert "has changed" in client.get("/settings/campaigns").get_data(as_text=True)

@@ -83,3 +83,22 @@ def test_phone_numbers_grouped():
     assert fmt.phone("+48501234567") == "+48 501 234 567"
     assert fmt.phone("101") == "101" and fmt.phone("anonymous") == "anonymous"
     assert fmt.phone("") == "–"
+
+
+def test_settings_forms_have_polish():
+    """The settings forms' labels and help live in settings_forms.py, not in templates."""
+    from firmware.webui import settings_forms as sf
+    texts = set()
+    for kind in sf.KINDS.values():
+        texts |= {kind.title, kind.add, kind.intro, kind.saved_note, *kind.help}
+        for field in kind.fields:
+            texts |= {field.label, field.hint}
+            if field.placeholder.startswith("e.g."):
+                texts.add(field.placeholder)
+    for _table, field in sf.GENERAL:
+        texts |= {field.label, field.hint}
+    texts |= {"required", "choose the phones that ring", "not an extension of this box",
+              "must be text", "must not contain control characters",
+              "an amount like 300 or 300.50", "too large", "a whole number"}
+    texts.discard("")
+    assert sorted(texts - set(CATALOG)) == []

@@ -1,0 +1,218 @@
+"""What each settings form shows and how its posted text becomes TOML values. Pure.
+
+One description per kind of entry (campaigns, desk phones, trunks) and one for the general
+settings, so the panel has one form template and one set of views instead of a copy per kind.
+A form value that cannot be a value at all (not a number, control characters) is a
+FieldError here; whether the values make a good config (a real phone number, a known
+extension, no duplicates) is left to parse_config, which checks the whole file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+MAX_TEXT = 200
+MAX_AMOUNT = 1e9
+_AMOUNT = re.compile(r"^\d{1,10}([.,]\d{1,2})?$")
+
+
+class FieldError(ValueError):
+    """A form field the owner has to correct, with the message shown next to it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: str = "text"      # text, amount, integer, secret, flag, phones, choice
+    required: bool = False
+    hint: str = ""
+    placeholder: str = ""
+    low: int = 0            # integer bounds (parse_config checks them again)
+    high: int = 10 ** 9
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A [[table]] array of the config edited as a list of entries."""
+
+    slug: str               # URL: /settings/<slug>
+    table: str              # TOML array key
+    identity: str           # the field that names an entry (guards edits from stale pages)
+    title: str
+    singular: str
+    add: str                # the add button
+    fields: tuple[Field, ...]
+    intro: str = ""
+    help: tuple[str, ...] = ()
+    saved_note: str = ""    # said after a save: what happens now
+
+
+CAMPAIGNS = Kind(
+    "campaigns", "campaign", "name", "Campaigns", "campaign", "Add a campaign",
+    (Field("name", "Name", required=True, placeholder="e.g. Shop window"),
+     Field("number", "Tracked number", required=True, placeholder="+48 22 123 45 67"),
+     Field("source", "Source", placeholder="e.g. Outdoor, Google Ads, Print"),
+     Field("lead_value", "Lead value", "amount"),
+     Field("cost_per_month", "Cost per month", "amount"),
+     Field("ring", "Phones that ring", "phones", required=True)),
+    intro="Each advert gets its own number on the trunk. Calls to that number are counted "
+          "for its campaign and ring the phones chosen here.",
+    help=("Get a new number from your SIP provider for each advert and enter it here. Calls "
+          "to it ring the phones you choose, all at once; the first to answer takes the call.",
+          "The lead value is what a call from this campaign is worth to you when it is "
+          "answered; staff can change it in the wrap-up. The monthly cost gives the cost per "
+          "call in the reports."),
+    saved_note="Calls to its number are tracked from now on.")
+
+EXTENSIONS = Kind(
+    "extensions", "extension", "number", "Desk phones", "desk phone", "Add a desk phone",
+    (Field("number", "Extension", required=True, placeholder="101",
+           hint="2 to 6 digits: what colleagues dial, and the phone's SIP user name"),
+     Field("name", "Name", placeholder="e.g. Reception"),
+     Field("password", "SIP password", "secret", required=True,
+           hint="at least 8 characters; enter the same in the phone")),
+    intro="The desk phones that register to the box. Set each phone's SIP account to this "
+          "box's address, the extension as user name and this password.",
+    help=("A phone rings for the campaigns that list its extension. Removing a phone that a "
+          "campaign rings is refused until the campaign no longer lists it.",),
+    saved_note="The phone can register with it now.")
+
+TRUNKS = Kind(
+    "trunks", "trunk", "name", "Trunks", "trunk", "Add a trunk",
+    (Field("name", "Name", required=True, placeholder="provider"),
+     Field("host", "Host", required=True, placeholder="sip.provider.example"),
+     Field("port", "Port", "integer", low=1, high=65535, placeholder="5060"),
+     Field("username", "User name", hint="empty for a trunk that trusts the box's address"),
+     Field("password", "Password", "secret"),
+     Field("register", "Register to the provider", "flag")),
+    intro="The SIP provider's line that brings the campaign numbers to the box and carries "
+          "the outgoing calls.",
+    help=("With registration the box logs in to the provider and keeps the line up; without "
+          "it, the provider sends calls to the box's address and only calls from the host are "
+          "taken.",),
+    saved_note="The box takes up trunk changes when it restarts.")
+
+KINDS = {kind.slug: kind for kind in (CAMPAIGNS, EXTENSIONS, TRUNKS)}
+
+GENERAL = (
+    ("box", Field("name", "Box name", required=True)),
+    ("box", Field("timezone", "Time zone", required=True, placeholder="Europe/Warsaw")),
+    ("box", Field("country", "Country", required=True, placeholder="PL",
+                  hint="for numbers written without +, like 22 123 45 67")),
+    ("box", Field("currency", "Currency", required=True, placeholder="PLN")),
+    ("tracking", Field("ring_timeout_seconds", "Ring for at most (seconds)", "integer",
+                       low=5, high=600, hint="unanswered this long: a missed call")),
+    ("tracking", Field("target_call_seconds", "Target call from (seconds)", "integer", low=0,
+                       high=3600, hint="answered and talked at least this long")),
+    ("tracking", Field("unique_window_days", "New caller after (days)", "integer", low=1,
+                       high=3650, hint="a number not heard from for this long counts as new")),
+)
+
+
+def entry_values(kind: Kind, form: Any, extensions: list[str], *, new: bool
+                 ) -> dict[str, Any]:
+    """The TOML values of a posted entry form. A secret left empty on an edit is not in the
+    result (the stored one stays); a flag not ticked is False."""
+    values: dict[str, Any] = {}
+    for field in kind.fields:
+        value = field_value(field, form, extensions)
+        if field.kind == "secret" and value == "":
+            if field.required and new:
+                raise FieldError(field.key, "required")
+            if not new:
+                continue
+        values[field.key] = value
+    return values
+
+
+def general_values(form: Any) -> dict[str, dict[str, Any]]:
+    """{table: {key: value}} of the posted general settings form."""
+    tables: dict[str, dict[str, Any]] = {}
+    for table, field in GENERAL:
+        tables.setdefault(table, {})[field.key] = field_value(field, form, [])
+    return tables
+
+
+def field_value(field: Field, form: Any, extensions: list[str]) -> Any:
+    if field.kind == "flag":
+        return form.get(field.key) in ("on", "1", "true", "yes")
+    if field.kind == "phones":
+        ring = [str(ext) for ext in _list(form, field.key)]
+        if field.required and not ring:
+            raise FieldError(field.key, "choose the phones that ring")
+        if any(ext not in extensions for ext in ring):
+            raise FieldError(field.key, "not an extension of this box")
+        return ring
+    text = _text(form, field.key)
+    if field.kind == "amount":
+        return _amount(field.key, text)
+    if field.kind == "integer":
+        return _integer(field, text)
+    if field.required and not text and field.kind != "secret":
+        raise FieldError(field.key, "required")
+    return text
+
+
+def form_text(kind_field: Field, value: Any) -> Any:
+    """A stored value as the form shows it (secrets are never sent back to the browser)."""
+    if kind_field.kind == "secret":
+        return ""
+    if kind_field.kind == "amount":
+        return f"{value:g}" if isinstance(value, (int, float)) else ""
+    if kind_field.kind in ("flag", "phones"):
+        return value
+    return "" if value is None else str(value)
+
+
+def _list(form: Any, key: str) -> list:
+    if hasattr(form, "getlist"):
+        return form.getlist(key)
+    value = form.get(key)
+    return list(value) if isinstance(value, (list, tuple)) else ([value] if value else [])
+
+
+def _text(form: Mapping[str, Any], key: str) -> str:
+    value = form.get(key) or ""
+    if not isinstance(value, str):
+        raise FieldError(key, "must be text")
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise FieldError(key, f"at most {MAX_TEXT} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise FieldError(key, "must not contain control characters")
+    return value
+
+
+def _amount(key: str, text: str) -> float:
+    """An amount of money as people type it: 300, 300.50, 300,50 or 1 200 (empty: 0)."""
+    value = text.replace(" ", "").replace("\u00a0", "")
+    if not value:
+        return 0.0
+    if not _AMOUNT.match(value):
+        raise FieldError(key, "an amount like 300 or 300.50")
+    amount = float(value.replace(",", "."))
+    if not math.isfinite(amount) or amount > MAX_AMOUNT:
+        raise FieldError(key, "too large")
+    return amount
+
+
+def _integer(field: Field, text: str) -> int | None:
+    if not text:
+        if field.required:
+            raise FieldError(field.key, "required")
+        return None                     # not set: the config's default applies
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        raise FieldError(field.key, "a whole number")
+    number = int(text)
+    if not field.low <= number <= field.high:
+        raise FieldError(field.key, f"between {field.low} and {field.high}")
+    return number
