@@ -78,7 +78,8 @@ class Box:
             host = _primary_address()
         self.media = MediaRelay(config.sip.listen_host, config.sip.rtp_port_min,
                                 config.sip.rtp_port_max)
-        trunk_hosts = {_resolve(t.host): t.name for t in config.trunks}
+        self.sip_host = host
+        trunk_hosts, trunk_addresses = _resolve_trunks(config)
         self.calls = B2BUA(config, self.endpoint, self.media, self.bindings, self.digest,
                            self.bus, host=host, port=config.sip.listen_port,
                            trunk_hosts=trunk_hosts)
@@ -89,14 +90,10 @@ class Box:
         self.ban_file.read(self.defence, time.time())
         self.endpoint.gate = self.defence
         self.registrar.on_auth_failure = self.calls.on_auth_failure = self.defence.on_auth_failure
-        self.trunk_states: dict[str, str] = {
-            t.name: ("unregistered" if t.register else "ip-auth") for t in config.trunks}
-        contact_host = config.sip.public_address or host
-        self.trunk_client = TrunkClient(self.endpoint, {
-            t.name: (TrunkRegistration(t, contact_host, config.sip.listen_port),
-                     Address(_resolve(t.host), t.port, "UDP"))
-            for t in config.trunks if t.register}, self._trunk_state)
         self.tracker = None
+        self.trunk_states: dict[str, str] = {}
+        self.trunk_client = TrunkClient(self.endpoint, {}, self._trunk_state)
+        self._set_trunks(config, trunk_hosts, trunk_addresses)
         self.web = None
         self.alerter = None     # SMS alerts (firmware/hw/modem.py), when [modem] is set
         self.night = None       # NightSwitch: inbound routing takes night=self.night.on
@@ -117,6 +114,39 @@ class Box:
     def _fire_timer(self) -> None:
         self._timer = self._timer_at = None
         self.endpoint.tick()
+
+    def _set_trunks(self, config: Config, trunk_hosts: dict[str, str],
+                    addresses: dict[str, str]) -> None:
+        """Use `config`'s trunks: which addresses are trunks, and a registration for each
+        trunk that registers. An unchanged trunk keeps its registration and state."""
+        self.calls.trunk_hosts = trunk_hosts
+        self.defence.trust_hosts(trunk_hosts)
+        contact_host = config.sip.public_address or self.sip_host
+        before = self.trunk_client.registrations
+        registrations: dict[str, tuple[TrunkRegistration, Address]] = {}
+        states: dict[str, str] = {}
+        for trunk in config.trunks:
+            if not trunk.register:
+                states[trunk.name] = "ip-auth"
+                continue
+            dest = Address(addresses[trunk.name], trunk.port, "UDP")
+            kept = before.get(trunk.name)
+            if kept is not None and kept[0].trunk == trunk and kept[1] == dest:
+                registrations[trunk.name] = kept
+                states[trunk.name] = self.trunk_states.get(trunk.name, "unregistered")
+            else:
+                registrations[trunk.name] = (
+                    TrunkRegistration(trunk, contact_host, config.sip.listen_port), dest)
+                states[trunk.name] = "unregistered"
+        if before:
+            logger.info("trunks: %s", ", ".join(
+                f"{name} {'kept' if registrations.get(name) is before.get(name) else 'new'}"
+                for name in registrations) or "none register")
+        self.trunk_client.registrations = registrations
+        self.trunk_states = states
+        if self.tracker is not None:
+            for name, state in states.items():
+                self.tracker.set_trunk_state(name, state in ("registered", "ip-auth"))
 
     def _trunk_state(self, name: str, state: str) -> None:
         if self.trunk_states.get(name) != state:
@@ -166,12 +196,15 @@ class Box:
 
     def apply_config(self, config: Config) -> None:
         """A config saved from the panel (a web thread): used by the call path from the next
-        call on, without dropping the calls in progress. Listening addresses, RTP ports and
-        trunk registrations are set up at start only: changing them asks for a restart."""
+        call on, without dropping the calls in progress. Trunks are taken up at once (a
+        changed trunk registers anew; calls from its address are recognised). Listening
+        addresses and RTP ports are set up at start only: changing them asks for a restart."""
         old = self.config
         restart = [key for key, before, after in (
-            ("sip", old.sip, config.sip), ("web", old.web, config.web),
-            ("trunk", old.trunks, config.trunks)) if before != after]
+            ("sip", old.sip, config.sip), ("web", old.web, config.web)) if before != after]
+        trunks_changed = old.trunks != config.trunks
+        if trunks_changed:      # name look-ups block: done here, not on the event loop
+            trunk_hosts, trunk_addresses = _resolve_trunks(config)
         if self.tracker is not None:
             self.tracker.reload_config(config)
 
@@ -179,6 +212,8 @@ class Box:
             self.config = config
             self.calls.config = config
             self.defence.reconfigure(config.security)
+            if trunks_changed:
+                self._set_trunks(config, trunk_hosts, trunk_addresses)
             logger.info("config: reloaded from %s", config.source)
             if restart:
                 logger.warning("config: %s changed; restart the box to apply it",
@@ -289,6 +324,12 @@ async def _serve(box: Box) -> int:
     await box.transport.close()
     await box.media.close()
     return 0
+
+
+def _resolve_trunks(config: Config) -> tuple[dict[str, str], dict[str, str]]:
+    """(IP address -> trunk name, trunk name -> IP address) of the config's trunks."""
+    addresses = {t.name: _resolve(t.host) for t in config.trunks}
+    return {ip: name for name, ip in addresses.items()}, addresses
 
 
 def _resolve(host: str) -> str:

@@ -101,6 +101,13 @@ class Defence:
         self.changed = False
         self.reconfigure(settings)
 
+    def trust_hosts(self, hosts: Iterable[str]) -> None:
+        """The trunks' addresses (after a trunk was changed in the panel)."""
+        self._trusted_hosts = frozenset(hosts)
+        self._trusted_cache.clear()
+        for ban in [b for b in list(self._bans.values()) if self.is_trusted(b.address)]:
+            self._lift(ban)
+
     def reconfigure(self, settings: Security) -> None:
         """New thresholds (a config saved in the panel): bans in force stay, except those of
         addresses now trusted (adding an address to `trusted` lifts its ban); counts restart."""

@@ -167,6 +167,8 @@ class _Owner:
         self.client, self.registration, self.dest = client, registration, dest
 
     def on_sip_response(self, response: Response) -> None:
+        if not self._current():
+            return
         now = self.client.clock()
         follow_up = self.registration.on_response(response, now)
         if follow_up is not None:
@@ -174,5 +176,12 @@ class _Owner:
         self.client.on_state(self.registration.trunk.name, self.registration.state)
 
     def on_sip_timeout(self) -> None:
+        if not self._current():
+            return
         self.registration.on_timeout(self.client.clock())
         self.client.on_state(self.registration.trunk.name, self.registration.state)
+
+    def _current(self) -> bool:
+        """False for the late answer of a registration replaced by a config change."""
+        kept = self.client.registrations.get(self.registration.trunk.name)
+        return kept is not None and kept[0] is self.registration

@@ -428,8 +428,8 @@ CATALOG: dict[str, str] = {
         "Linia operatora SIP, która doprowadza numery kampanii do urządzenia i przenosi "
         "połączenia wychodzące.",
     "The box and the call figures": "Urządzenie i liczby połączeń",
-    "The box takes up trunk changes when it restarts.":
-        "Zmiany linii urządzenie przyjmie po ponownym uruchomieniu.",
+    "The box registers with the new settings right away.":
+        "Urządzenie od razu rejestruje się z nowymi ustawieniami.",
     "The desk phones that register to the box. Set each phone's SIP account to this box's "
     "address, the extension as user name and this password.":
         "Telefony, które rejestrują się w urządzeniu. W koncie SIP telefonu wpisz adres tego "

@@ -99,7 +99,7 @@ TRUNKS = Kind(
     help=("With registration the box logs in to the provider and keeps the line up; without "
           "it, the provider sends calls to the box's address and only calls from the host are "
           "taken.",),
-    saved_note="The box takes up trunk changes when it restarts.")
+    saved_note="The box registers with the new settings right away.")
 
 KINDS = {kind.slug: kind for kind in (CAMPAIGNS, EXTENSIONS, TRUNKS)}
 

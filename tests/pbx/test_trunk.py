@@ -1,5 +1,7 @@
 """The box's own registration to its provider, driven by hand-made responses."""
 
+import dataclasses
+
 from firmware.config import Trunk
 from firmware.pbx.sip.message import make_response
 from firmware.pbx.trunk import FAILED, REGISTERED, RETRY_FIRST, TrunkRegistration
@@ -55,3 +57,29 @@ def test_timeout_retries_later():
     reg.request(0.0)
     reg.on_timeout(32.0)
     assert reg.state == FAILED and reg.next_at == 32.0 + RETRY_FIRST
+
+
+def test_a_late_answer_for_a_replaced_registration_changes_nothing():
+    """The owner changed the trunk in the panel while a REGISTER was out: its answer must
+    not bring the old registration's state back."""
+    from firmware.pbx.trunk import TrunkClient
+    from firmware.pbx.transport import Address
+
+    sent, states = [], []
+
+    class Endpoint:
+        def send_request(self, request, dest, owner):
+            sent.append((request, owner))
+
+    old = TrunkRegistration(TRUNK, "198.51.100.7", 5060)
+    dest = Address("203.0.113.5", 5060, "UDP")
+    client = TrunkClient(Endpoint(), {"provider": (old, dest)},
+                         lambda name, state: states.append((name, state)), clock=lambda: 1.0)
+    client._send(old, old.request(0.0), dest)
+    [(request, owner)] = sent
+    new = TrunkRegistration(dataclasses.replace(TRUNK, host="sip2.example"), "198.51.100.7",
+                            5060)
+    client.registrations = {"provider": (new, dest)}
+    owner.on_sip_response(ok(request))
+    owner.on_sip_timeout()
+    assert states == [] and len(sent) == 1 and old.state != REGISTERED

@@ -95,7 +95,7 @@ def test_trunk_edit_keeps_its_password_and_says_when_it_applies(setup):
     assert stored(path)["trunk"][0] == {"name": "provider", "host": "sip2.example",
                                         "username": "4822", "password": "trunk-secret-1",
                                         "port": 5080, "register": True}
-    assert "takes up trunk changes when it restarts" in \
+    assert "registers with the new settings right away" in \
         client.get("/settings/trunks").get_data(as_text=True)
 
 
