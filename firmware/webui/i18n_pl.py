@@ -164,7 +164,6 @@ CATALOG: dict[str, str] = {
         "konfiguracji (callbox run --config callbox.toml), aby edytować ustawienia tutaj.",
     "Checked before saving; the box uses the new settings at once.":
         "Sprawdzane przed zapisem; urządzenie od razu używa nowych ustawień.",
-    "Not saved. Fix these lines:": "Nie zapisano. Popraw te wiersze:",
     "Save and apply": "Zapisz i zastosuj",
     "Settings saved and applied.": "Zapisano i zastosowano ustawienia.",
     # reports

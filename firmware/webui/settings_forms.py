@@ -14,18 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from firmware.webui.users import UserError as FieldError   # (field, message), as for users
+
 MAX_TEXT = 200
 MAX_AMOUNT = 1e9
 _AMOUNT = re.compile(r"^\d{1,10}([.,]\d{1,2})?$")
 
 
-class FieldError(ValueError):
-    """A form field the owner has to correct, with the message shown next to it."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

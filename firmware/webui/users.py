@@ -40,7 +40,8 @@ _VERIFIED_FOR = 300.0  # seconds a verified Basic-auth password is remembered (a
 
 
 class UserError(ValueError):
-    """A user's name, role, extension or password is not acceptable; `field` names which."""
+    """A form value is not acceptable (a user's name or password, a settings field);
+    `field` names which, `message` says why and is shown next to it."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
