@@ -127,8 +127,30 @@ def _uri_params(text: str) -> Params:
     return tuple(out)
 
 
+class _WithParams:
+    """The `;name=value` params shared by SIP URIs, name-addrs and Vias (`params` field)."""
+
+    __slots__ = ()
+    params: Params
+
+    def param(self, name: str) -> str | None:
+        """The value of a parameter (None when absent or a flag like ``lr``)."""
+        return _param_lookup(self.params, name)
+
+    def has_param(self, name: str) -> bool:
+        name = name.lower()
+        return any(n == name for n, _ in self.params)
+
+    def with_params(self, **params: str | None):
+        """A copy with these params set (value None makes a flag param such as ``lr``)."""
+        return dataclasses.replace(self, params=_params_with(self.params, params))
+
+    def without_params(self, *names: str):
+        return dataclasses.replace(self, params=_params_without(self.params, names))
+
+
 @dataclass(frozen=True)
-class SipUri:
+class SipUri(_WithParams):
     """A parsed sip:, sips: or tel: URI.
 
     ``user`` and param/header values are unescaped; ``str()`` escapes them again, so
@@ -144,20 +166,6 @@ class SipUri:
     params: Params = ()
     headers: tuple[tuple[str, str], ...] = ()
 
-    def param(self, name: str) -> str | None:
-        """The value of a URI parameter (None when absent or a flag like ``lr``)."""
-        return _param_lookup(self.params, name)
-
-    def has_param(self, name: str) -> bool:
-        name = name.lower()
-        return any(n == name for n, _ in self.params)
-
-    def with_params(self, **params: str | None) -> SipUri:
-        """A copy with these params set (value None makes a flag param such as ``lr``)."""
-        return dataclasses.replace(self, params=_params_with(self.params, params))
-
-    def without_params(self, *names: str) -> SipUri:
-        return dataclasses.replace(self, params=_params_without(self.params, names))
 
     @property
     def host_port(self) -> str:
@@ -248,7 +256,7 @@ def _quote_display(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class NameAddr:
+class NameAddr(_WithParams):
     """A From/To/Contact-style value: optional display name, URI text, header params.
 
     ``uri`` is the raw URI text (parse it with `parse_uri` when needed): keeping it raw makes
@@ -260,22 +268,9 @@ class NameAddr:
     uri: str
     params: Params = ()
 
-    def param(self, name: str) -> str | None:
-        return _param_lookup(self.params, name)
-
-    def has_param(self, name: str) -> bool:
-        name = name.lower()
-        return any(n == name for n, _ in self.params)
-
     @property
     def tag(self) -> str | None:
         return self.param("tag")
-
-    def with_params(self, **params: str | None) -> NameAddr:
-        return dataclasses.replace(self, params=_params_with(self.params, params))
-
-    def without_params(self, *names: str) -> NameAddr:
-        return dataclasses.replace(self, params=_params_without(self.params, names))
 
     def with_tag(self, tag: str) -> NameAddr:
         return self.with_params(tag=tag)
@@ -319,7 +314,7 @@ _VIA_RE = re.compile(
 
 
 @dataclass(frozen=True)
-class Via:
+class Via(_WithParams):
     """One via-parm: ``SIP/2.0/UDP host:port;branch=...;received=...;rport``."""
 
     transport: str
@@ -327,13 +322,6 @@ class Via:
     port: int | None = None
     params: Params = ()
     protocol: str = "SIP/2.0"
-
-    def param(self, name: str) -> str | None:
-        return _param_lookup(self.params, name)
-
-    def has_param(self, name: str) -> bool:
-        name = name.lower()
-        return any(n == name for n, _ in self.params)
 
     @property
     def branch(self) -> str | None:
@@ -362,7 +350,8 @@ class Via:
         return self.host if self.port is None else f"{self.host}:{self.port}"
 
     def with_params(self, **params: str | None) -> Via:
-        """A copy with these params set; ``with_params(received="1.2.3.4", rport="5060")``."""
+        """A copy with these params set; ``with_params(received="1.2.3.4", rport="5060")``.
+        Built directly: it runs for every request received (dataclasses.replace is slower)."""
         return Via(self.transport, self.host, self.port, _params_with(self.params, params),
                    self.protocol)
 
