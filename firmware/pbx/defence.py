@@ -105,8 +105,7 @@ class Defence:
         """The trunks' addresses (after a trunk was changed in the panel)."""
         self._trusted_hosts = frozenset(hosts)
         self._trusted_cache.clear()
-        for ban in [b for b in list(self._bans.values()) if self.is_trusted(b.address)]:
-            self._lift(ban)
+        self._lift_trusted()
 
     def reconfigure(self, settings: Security) -> None:
         """New thresholds (a config saved in the panel): bans in force stay, except those of
@@ -117,6 +116,10 @@ class Defence:
         self._scanner = scanner_pattern(settings.scanner_user_agents)
         self._recent.clear()
         self._failures.clear()
+        self._lift_trusted()
+
+    def _lift_trusted(self) -> None:
+        """Trusted addresses are never banned: lift the bans of those trusted now."""
         for ban in [b for b in list(self._bans.values()) if self.is_trusted(b.address)]:
             self._lift(ban)
 

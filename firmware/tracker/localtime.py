@@ -30,17 +30,11 @@ class IsoFormatter:
     def __call__(self, ts: float | None) -> str | None:
         if ts is None:
             return None
-        whole = math.floor(ts)
-        if ts - whole >= 0.9999995:        # datetime rounds to microseconds first
-            whole += 1
-        quarter = whole // _QUARTER
-        offset = self._offsets.get(quarter, _UNKNOWN)
-        if offset is _UNKNOWN:
-            offset = self._offset_of(quarter)
-        if offset is None:
+        local = self._local(ts)
+        if local is None:
             return datetime.fromtimestamp(ts, self._tz).isoformat(timespec="seconds")
-        local = whole + offset
-        day, seconds = divmod(local, 86400)
+        seconds, offset = local
+        day, seconds = divmod(seconds, 86400)
         day_text = self._days.get(day)
         if day_text is None:
             day_text = self._days[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
@@ -51,16 +45,26 @@ class IsoFormatter:
 
     def day_hour(self, ts: float) -> tuple[int, int]:
         """The local date (as an ordinal) and hour of `ts`."""
+        local = self._local(ts)
+        if local is None:
+            moment = datetime.fromtimestamp(ts, self._tz)
+            return moment.toordinal(), moment.hour
+        day, seconds = divmod(local[0], 86400)
+        return _EPOCH_ORDINAL + day, seconds // 3600
+
+    def _local(self, ts: float) -> tuple[int, int] | None:
+        """(local wall-clock seconds since the epoch, UTC offset) of `ts`, in whole seconds as
+        datetime rounds them; None in a quarter hour that holds a transition (ask datetime)."""
         whole = math.floor(ts)
+        if ts - whole >= 0.9999995:        # datetime rounds to microseconds first
+            whole += 1
         quarter = whole // _QUARTER
         offset = self._offsets.get(quarter, _UNKNOWN)
         if offset is _UNKNOWN:
             offset = self._offset_of(quarter)
         if offset is None:
-            moment = datetime.fromtimestamp(ts, self._tz)
-            return moment.toordinal(), moment.hour
-        day, seconds = divmod(whole + offset, 86400)
-        return _EPOCH_ORDINAL + day, seconds // 3600
+            return None
+        return whole + offset, offset
 
     def _offset_of(self, quarter: int) -> int | None:
         start = quarter * _QUARTER
