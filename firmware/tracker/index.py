@@ -58,6 +58,11 @@ class CallIndex:
         self._ids = [call_id for _, call_id in order]
         self.retime(self._tz)
 
+    def in_order(self) -> list[CallRecord]:
+        """Every record, by (start, id)."""
+        by_id = self._by_id
+        return [by_id[call_id] for call_id in self._ids]
+
     def add(self, record: Mapping[str, Any]) -> CallRecord:
         """Index a new record; returns the form the index keeps."""
         record = self.compact(record)

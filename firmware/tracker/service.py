@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from gpiozero import GPIOZeroError
 
@@ -64,7 +64,7 @@ class Tracker:
         self._history = NumberHistory()
         self._queue = CallbackQueue()
         self._index = CallIndex(self._tz)
-        self._pending: list[tuple[str, dict[str, Any]]] = []   # appends that failed, to retry
+        self._pending: list[tuple[str, Mapping[str, Any]]] = []   # appends that failed
         self._storage_error: str | None = None
         self._repaired: list[str] = []                          # files set aside at start-up
         self._trunks = _initial_trunks(config)
@@ -176,17 +176,17 @@ class Tracker:
         finished = self._assembler.feed(event, self._config)
         if finished is None:
             return
-        record = build_record(finished, self._index.new_id(finished.offered_at), self._config,
-                              self._history)
-        record["callback"] = self._queue.apply(record)
-        self._write(month_of(record["offered_at"]), record)
-        kept = self._index.add(record)
-        self._history.add(kept, self._config.tracking.target_call_seconds)
+        record = self._index.compact(build_record(
+            finished, self._index.new_id(finished.offered_at), self._config, self._history))
+        record.callback = self._queue.apply(record)     # set before the index holds it
+        self._write(month_of(record.offered_at), record)
+        self._index.add(record)
+        self._history.add(record, self._config.tracking.target_call_seconds)
         self._callback_led.show_queue(len(self._queue))
-        logger.info("call %s recorded: %s %s -> %s, %s", kept.id, kept.direction, kept.caller,
-                    kept.callee, kept.status)
+        logger.info("call %s recorded: %s %s -> %s, %s", record.id, record.direction,
+                    record.caller, record.callee, record.status)
 
-    def _write(self, month: str, doc: dict[str, Any]) -> None:
+    def _write(self, month: str, doc: Mapping[str, Any]) -> None:
         """Append durably; a call record that cannot be written is kept for a retry."""
         self._retry_pending()
         if self._pending:
@@ -214,8 +214,8 @@ class Tracker:
 
     def _rebuild(self, records: Any, dismissals: list[dict[str, Any]]) -> None:
         """Index, number history and callback queue from the journal."""
-        records = sorted(records, key=lambda r: (r.offered_at, r.id))
         self._index.load(records)
+        records = self._index.in_order()
         target_seconds = self._config.tracking.target_call_seconds
         for record in records:
             self._history.add(record, target_seconds)
