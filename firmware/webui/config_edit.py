@@ -13,7 +13,7 @@ older than the file is refused instead of landing on another entry.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
@@ -76,20 +76,21 @@ def set_tables(text: str, tables: Mapping[str, Mapping[str, Any]]) -> str:
     return tomlkit.dumps(doc)
 
 
-def field_problems(problems: list[str], prefixes: Mapping[str, str]
+def field_problems(problems: list[str], tables: Iterable[str]
                    ) -> tuple[dict[str, str], list[str]]:
     """Split parse_config's problems into those of the form's fields and the rest.
 
-    `prefixes` maps a config key prefix ("campaign[3]", "box") to the form's field names'
-    prefix ("" for the plain field name), e.g. {"campaign[3]": ""}.
+    `tables` are the config tables the form shows ("campaign[3]", "box"); a problem of
+    `table.key` belongs to the form's field `key`.
     """
+    tables = set(tables)
     fields: dict[str, str] = {}
     rest = []
     for problem in problems:
         key, _, message = problem.partition(": ")
-        prefix, dot, name = key.rpartition(".")
-        if dot and prefix in prefixes:
-            fields.setdefault(prefixes[prefix] + name, message)
+        table, dot, name = key.rpartition(".")
+        if dot and table in tables:
+            fields.setdefault(name, message)
         else:
             rest.append(problem)
     return fields, rest

@@ -87,7 +87,7 @@ def general():
             errors = {exc.field: _(exc.message)}
         else:
             errors, problems = _save(panel, lambda text: config_edit.set_tables(text, tables),
-                                     {table: "" for table, _field in GENERAL}, "general settings")
+                                     [table for table, _field in GENERAL], "general settings")
         if not errors and not problems:
             flash(_("Settings saved and applied."))
             return redirect(url_for("entries.general")), 303
@@ -140,25 +140,26 @@ def _save_entry(panel: Panel, kind: Kind, index: int | None, current: Any
     except FieldError as exc:
         return {exc.field: _(exc.message)}, []
     expected = str(getattr(current, kind.identity)) if current is not None else None
-    if index is None and len(_entries(panel, kind)) >= MAX_ENTRIES:
+    count = len(_entries(panel, kind))
+    if index is None and count >= MAX_ENTRIES:
         return {}, [_("At most %(n)s entries.", n=MAX_ENTRIES)]
-    at = index if index is not None else len(_entries(panel, kind))
+    at = index if index is not None else count
     return _save(panel,
                  lambda text: config_edit.set_entry(text, kind.table, index, values,
                                                     kind.identity, expected),
-                 {f"{kind.table}[{at + 1}]": ""},
+                 [f"{kind.table}[{at + 1}]"],
                  f"{kind.singular} {values.get(kind.identity)!r} saved")
 
 
-def _save(panel: Panel, change, prefixes: dict[str, str], what: str
+def _save(panel: Panel, change, tables: list[str], what: str
           ) -> tuple[dict[str, str], list[str]]:
     """Apply `change` (text -> text) to the file and save it: (field errors, other problems),
-    both empty when saved and applied."""
+    both empty when saved and applied. `tables` are those the form shows (field_problems)."""
     with panel.lock:
         try:
             save_config(panel, change(_current_text(panel)), what)
         except ConfigError as exc:
-            return config_edit.field_problems(exc.problems, prefixes)
+            return config_edit.field_problems(exc.problems, tables)
     return {}, []
 
 

@@ -141,7 +141,7 @@ def field_value(field: Field, form: Any, extensions: list[str]) -> Any:
     if field.kind == "flag":
         return form.get(field.key) in ("on", "1", "true", "yes")
     if field.kind == "phones":
-        ring = [str(ext) for ext in _list(form, field.key)]
+        ring = [str(ext) for ext in form.getlist(field.key)]
         if field.required and not ring:
             raise FieldError(field.key, "choose the phones that ring")
         if any(ext not in extensions for ext in ring):
@@ -166,13 +166,6 @@ def form_text(kind_field: Field, value: Any) -> Any:
     if kind_field.kind in ("flag", "phones"):
         return value
     return "" if value is None else str(value)
-
-
-def _list(form: Any, key: str) -> list:
-    if hasattr(form, "getlist"):
-        return form.getlist(key)
-    value = form.get(key)
-    return list(value) if isinstance(value, (list, tuple)) else ([value] if value else [])
 
 
 def _text(form: Mapping[str, Any], key: str) -> str:
