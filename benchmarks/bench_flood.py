@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,7 @@ import time
 from pathlib import Path
 
 from benchmarks.table import format_table
+from tests.e2e.rig import free_port_block
 
 logger = logging.getLogger("bench_flood")
 
@@ -168,28 +167,10 @@ def _table_row(f: dict) -> dict:
             "target": ">= 99% ok", "note": note}
 
 
-def _free_base() -> int:
-    """A port with the 70 above it free on loopback (UDP and TCP), below the ephemeral range."""
-    for base in random.sample(range(21000, 32000, 100), 50):
-        if all(_free(base + i) for i in range(70)):
-            return base
-    raise RuntimeError("no free block of ports on 127.0.0.1")
-
-
-def _free(port: int) -> bool:
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        with socket.socket(socket.AF_INET, kind) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
 def run(rate: int = 2000, seconds: float = 5) -> list[dict]:
     """One dict per scenario (see the module docstring): its figures, and the same as a
     `make bench` row (what, measured, target, note)."""
-    return [measure(name, flood, security, rate, seconds, _free_base())
+    return [measure(name, flood, security, rate, seconds, free_port_block(70))
             for name, flood, security in SCENARIOS]
 
 

@@ -22,11 +22,13 @@ SIPP_DIR = Path(__file__).resolve().parent.parent / "sipp"
 _ports = itertools.count(20000 + (os.getpid() % 200) * 100, 10)
 
 
-def free_port_block() -> int:
-    """The first of ten consecutive ports nobody on loopback uses now (UDP and TCP)."""
+def free_port_block(size: int = 10) -> int:
+    """The first of `size` consecutive ports nobody on loopback uses now (UDP and TCP)."""
     while True:
         base = next(_ports)
-        if all(_free(base + i) for i in range(10)):
+        for _ in range((size - 1) // 10):       # the block's other tens are taken too
+            next(_ports)
+        if all(_free(base + i) for i in range(size)):
             return base
 
 
