@@ -50,8 +50,8 @@ class B2BUA(InDialog):
                  host: str, port: int, trunk_hosts: dict[str, str],
                  night: Callable[[], bool] = lambda: False,
                  on_auth_failure: Callable[[Address, float], None] = lambda source, now: None,
-                 trunk_route: Callable[[str], tuple[Address, tuple[str, ...]]] | None = None
-                 ) -> None:
+                 trunk_route: Callable[[str], tuple[Address, tuple[str, ...]]] | None = None,
+                 contact_name: Callable[[str], str | None] = lambda number: None) -> None:
         self.config = config
         self.bindings = bindings
         self.digest = digest
@@ -61,6 +61,7 @@ class B2BUA(InDialog):
         self.night = night                      # night mode (hw/night.py button)
         self.on_auth_failure = on_auth_failure  # told of every INVITE refused 403 (defence)
         self.trunk_route = trunk_route          # trunk name -> (destination, pre-loaded routes)
+        self.contact_name = contact_name        # E.164 -> a known caller's name (contacts)
         self.calls: dict[str, Call] = {}
         self.by_dialog: dict[tuple[str, str], tuple[Call, CallLeg]] = {}
         self.by_invite: dict[tuple[str, str], Call] = {}   # caller (Call-ID, From tag)
@@ -234,7 +235,7 @@ class B2BUA(InDialog):
 
     def _ring(self, call: Call, decision: routing.RingExtensions, caller_number: str,
               offer: bytes) -> None:
-        display = f"{decision.campaign}: {caller_number}" if decision.campaign else caller_number
+        display = self._display(decision.campaign, caller_number)
         from_uri = f'"{_quote(display)}" <sip:{_user(caller_number)}@{self.host}>'
         max_forwards = _max_forwards(call.caller.invite)
         for extension in decision.extensions:
@@ -250,8 +251,10 @@ class B2BUA(InDialog):
             if refused:
                 logger.warning("call: %s not forwarded to %s: %s", call.id, number, refused)
                 continue
+            # a mobile sees only the trunk's caller ID: the display name carries the caller
+            shown = display if ": " in display else f"{display}: {caller_number}"
             self._dial_trunk(call, routing.DialTrunk(decision.forward_trunk, number),
-                             caller_number, offer, display)
+                             caller_number, offer, shown)
         if not call.callees:
             self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
 
@@ -584,6 +587,19 @@ class B2BUA(InDialog):
     def _password_for(self, username: str) -> str | None:
         extension = self.config.extension(username)
         return extension.password if extension else None
+
+    def _display(self, campaign: str, caller_number: str) -> str:
+        """What a desk phone shows for an inbound call: "Shop window: Jan Kowalski" for a
+        known caller, "Shop window" otherwise (the number shows from the URI anyway); an
+        internal call shows the calling extension."""
+        if not campaign:
+            return caller_number
+        try:
+            name = self.contact_name(caller_number)
+        except Exception:  # noqa: BLE001 -- a failing look-up must not stop the call
+            logger.exception("call: contact look-up failed for %s", caller_number)
+            name = None
+        return f"{campaign}: {name}" if name else campaign
 
     def _caller_number(self, invite: Request, extension: str) -> str:
         """The caller's number as the tracker stores it: E.164 where it parses, else the

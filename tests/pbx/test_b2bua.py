@@ -330,3 +330,15 @@ def test_an_unanswered_caller_2xx_is_resent_then_the_call_ends():
         assert box.statuses().count(200) > 5
         assert box.requests("BYE", PHONE1) and box.events[-1].reason == events.COMPLETED
     run(scenario)
+
+
+def test_the_desk_phone_shows_the_campaign_and_a_known_callers_name():
+    async def scenario():
+        box = Box()
+        box.b2bua.contact_name = {"+48600111222": "Jan Kowalski"}.get
+        leg1, _ = await ring_both(box)
+        assert leg1.headers.get("From").startswith('"Shop window: Jan Kowalski" <sip:+48600111222@')
+        other = Box()
+        leg1, _ = await ring_both(other)
+        assert leg1.headers.get("From").startswith('"Shop window" <sip:+48600111222@')
+    run(scenario)
