@@ -175,6 +175,7 @@ class Security:
     scanner_user_agents: tuple[str, ...] = SCANNER_USER_AGENTS
     allowed_prefixes: tuple[str, ...] | None = None   # None: the box's country ("+48")
     max_outbound_calls: int = 4
+    trunk_calls_per_minute: int = 120        # new calls a trunk may offer (spoofing guard)
 
 
 @dataclass(frozen=True)
@@ -489,7 +490,7 @@ def _security(check: _Checker, table: dict[str, Any], country: str) -> Security:
     check.unknown(table, "security", {
         "trusted", "auth_failures", "auth_window_seconds", "ban_seconds", "max_ban_seconds",
         "flood_requests", "flood_window_seconds", "flood_ban_seconds", "scanner_user_agents",
-        "allowed_prefixes", "max_outbound_calls"})
+        "allowed_prefixes", "max_outbound_calls", "trunk_calls_per_minute"})
     default = Security()
     trusted = _strings(check, table, "trusted", "security", ()) or ()
     for network in trusted:
@@ -526,6 +527,7 @@ def _security(check: _Checker, table: dict[str, Any], country: str) -> Security:
         scanner_user_agents=_strings(check, table, "scanner_user_agents", "security",
                                      default.scanner_user_agents) or (),
         allowed_prefixes=prefixes,
+        trunk_calls_per_minute=whole("trunk_calls_per_minute", 1, 100000),
         max_outbound_calls=whole("max_outbound_calls", 0, 1000))
 
 

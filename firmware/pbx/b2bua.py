@@ -67,6 +67,7 @@ class B2BUA(InDialog):
         self.by_invite: dict[tuple[str, str], Call] = {}   # caller (Call-ID, From tag)
         self.deadlines = Deadlines()
         self._plans: dict[str, tuple[object, str]] = {}    # call id -> (route, caller number)
+        self._trunk_tokens: dict[str, tuple[float, float]] = {}   # trunk -> (tokens, at)
         self._out: list = []
         self.now = self.wall = 0.0
 
@@ -154,6 +155,15 @@ class B2BUA(InDialog):
             return
         trunk = self.trunk_hosts.get(source.host)
         extension = ""
+        if trunk is not None and not self._trunk_budget(trunk):
+            # A trunk is trusted by address, which UDP lets anyone claim: it is never banned
+            # (that would cut the business off), but it cannot ring phones, fill the callback
+            # queue or send SMS without limit either.
+            logger.warning("call: trunk %s offers more than %d calls a minute; 503 to %s",
+                           trunk, self.config.security.trunk_calls_per_minute, invite.call_id)
+            self._respond(txn, make_response(invite, 503, "Service Unavailable",
+                                             headers=[("Retry-After", "10")]))
+            return
         if trunk is not None:
             spec = next((t for t in self.config.trunks if t.name == trunk), None)
             found = dialled.called_number(
@@ -576,6 +586,18 @@ class B2BUA(InDialog):
 
     def _cancel(self, call_id: str, kind: str) -> None:
         self.deadlines.cancel((call_id, kind))
+
+    def _trunk_budget(self, trunk: str) -> bool:
+        """A token bucket per trunk: `trunk_calls_per_minute` new calls a minute, with a
+        burst of as many (a generous limit: a real provider never comes near it)."""
+        rate = self.config.security.trunk_calls_per_minute
+        tokens, since = self._trunk_tokens.get(trunk, (float(rate), self.now))
+        tokens = min(float(rate), tokens + (self.now - since) * rate / 60.0)
+        if tokens < 1.0:
+            self._trunk_tokens[trunk] = (tokens, self.now)
+            return False
+        self._trunk_tokens[trunk] = (tokens - 1.0, self.now)
+        return True
 
     def _active_outbound(self) -> int:
         return sum(c.direction == "outbound" and c.state is not CallState.ENDED

@@ -342,3 +342,19 @@ def test_the_desk_phone_shows_the_campaign_and_a_known_callers_name():
         leg1, _ = await ring_both(other)
         assert leg1.headers.get("From").startswith('"Shop window" <sip:+48600111222@')
     run(scenario)
+
+
+def test_a_trunk_address_cannot_offer_calls_without_limit():
+    async def scenario():
+        box = Box(CONFIG_TEXT + "[security]\ntrunk_calls_per_minute = 3\n")
+        for n in range(5):
+            box.receive(trunk_invite(call_id=f"spoof{n}"), TRUNK)
+        await settle()
+        finals = [r.status for r in box.responses(TRUNK) if r.status != 100]
+        assert finals.count(503) == 2
+        assert len([e for e in box.events if isinstance(e, events.CallOffered)]) == 3
+        box.advance(20)          # a minute's budget comes back over the minute
+        box.receive(trunk_invite(call_id="later"), TRUNK)
+        await settle()
+        assert len([e for e in box.events if isinstance(e, events.CallOffered)]) == 4
+    run(scenario)
