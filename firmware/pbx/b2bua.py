@@ -23,18 +23,18 @@ import secrets
 from typing import Callable
 
 from firmware.config import Config, normalise_number
-from firmware.pbx import credentials, dialled, events, legs, routing, tollfraud
+from firmware.pbx import callerid, dialled, events, legs, routing, tollfraud
 from firmware.pbx.bindings import Bindings
 from firmware.pbx.callio import (
     CloseMedia, Fire, LegTxn, MediaFailed, MediaOpened, MediaStopped, OpenMedia, Publish,
     RelayTxn, RequestIn, Respond, ResponseIn, SendRequest, SendStateless, Tick, TxnTimedOut)
-from firmware.pbx.callstate import Call, CallLeg, CallState, IllegalMove, LegState
+from firmware.pbx.callstate import Call, CallLeg, CallState, LegState
 from firmware.pbx.deadlines import Deadlines
+from firmware.pbx.admission import Admission
 from firmware.pbx.indialog import InDialog
 from firmware.pbx.sip.digest import DigestServer, answer_challenge
 from firmware.pbx.sip.errors import SipError
 from firmware.pbx.sip.message import Request, Response, make_response
-from firmware.pbx.sip.uri import parse_uri
 from firmware.pbx.transport import Address
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ BUSY_CODES = frozenset({486, 600, 603})
 FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-class B2BUA(InDialog):
+class B2BUA(Admission, InDialog):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -155,7 +155,7 @@ class B2BUA(InDialog):
             return
         trunk = self.trunk_hosts.get(source.host)
         extension = ""
-        if trunk is not None and not self._trunk_budget(trunk):
+        if trunk is not None and not self.trunk_budget(trunk):
             # A trunk is trusted by address, which UDP lets anyone claim: it is never banned
             # (that would cut the business off), but it cannot ring phones, fill the callback
             # queue or send SMS without limit either.
@@ -174,10 +174,10 @@ class B2BUA(InDialog):
                                              self.wall, night=self.night())
             direction = "inbound"
         else:
-            extension = self._authenticate(invite, txn, source)
+            extension = self.authenticate(invite, txn, source)
             if extension is None:
                 return
-            number_dialled = dialled.digits(_uri_user(invite.uri))
+            number_dialled = dialled.digits(callerid.uri_user(invite.uri))
             decision = routing.route_outbound(extension, number_dialled, self.config,
                                               self._registered, self.wall)
             decision = tollfraud.guard(extension, decision, self.config,
@@ -185,7 +185,7 @@ class B2BUA(InDialog):
             direction = "internal" if isinstance(decision, routing.RingExtensions) \
                 else "outbound"
         contact_host = (self.config.sip.public_address or self.host) if trunk else self.host
-        call = Call(id=_call_id(self.wall), direction=direction, started=self.now,
+        call = Call(id=callerid.call_id(self.wall), direction=direction, started=self.now,
                     caller=legs.caller_leg(invite, source, contact_host, self.port))
         call.caller.txn = txn
         call.late_offer = not invite.body
@@ -193,7 +193,7 @@ class B2BUA(InDialog):
         if direction == "inbound":
             if isinstance(decision, routing.Reject) and decision.status == 404:
                 logger.info("call: %s from %s to unknown number %s: 404", call.id,
-                            caller_number, _printable(number_dialled))
+                            caller_number, callerid.printable(number_dialled))
                 self._respond(txn, legs.answer(call.caller, invite, 404))
                 return
             number = normalise_number(number_dialled, self.config.box.country) \
@@ -246,8 +246,8 @@ class B2BUA(InDialog):
     def _ring(self, call: Call, decision: routing.RingExtensions, caller_number: str,
               offer: bytes) -> None:
         display = self._display(decision.campaign, caller_number)
-        from_uri = f'"{_quote(display)}" <sip:{_user(caller_number)}@{self.host}>'
-        max_forwards = _max_forwards(call.caller.invite)
+        from_uri = f'"{callerid.quote(display)}" <sip:{callerid.user(caller_number)}@{self.host}>'
+        max_forwards = callerid.max_forwards(call.caller.invite)
         for extension in decision.extensions:
             for binding in self.bindings.contacts(extension, self.wall):
                 dest = Address(binding.source_host, binding.source_port, binding.transport)
@@ -261,10 +261,8 @@ class B2BUA(InDialog):
             if refused:
                 logger.warning("call: %s not forwarded to %s: %s", call.id, number, refused)
                 continue
-            # a mobile sees only the trunk's caller ID: the display name carries the caller
-            shown = display if ": " in display else f"{display}: {caller_number}"
             self._dial_trunk(call, routing.DialTrunk(decision.forward_trunk, number),
-                             caller_number, offer, shown)
+                             caller_number, offer, display)
         if not call.callees:
             self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
 
@@ -280,8 +278,8 @@ class B2BUA(InDialog):
             ip = next((ip for ip, name in self.trunk_hosts.items() if name == trunk.name),
                       trunk.host)
             dest, routes = Address(ip, trunk.port, "UDP"), ()
-        user = trunk.username or _user(caller_number)
-        name = f'"{_quote(display)}" ' if display else ""
+        user = trunk.username or callerid.user(caller_number)
+        name = f'"{callerid.quote(display)}" ' if display else ""
         leg = legs.callee_leg(len(call.callees) + 1,
                               f"sip:{decision.number}@{trunk.host}:{trunk.port}", dest,
                               f"{name}<sip:{user}@{trunk.host}>",
@@ -293,31 +291,6 @@ class B2BUA(InDialog):
         call.callees.append(leg)
         self.by_dialog[leg.key] = (call, leg)
         self._out.append(SendRequest(invite, leg.dest, LegTxn(call.id, leg.index)))
-
-    def _authenticate(self, invite: Request, txn, source: Address) -> str | None:
-        """The extension placing this call, or None once it has been answered 403/407."""
-        if not any(b.source_host == source.host for ext in self.bindings.extensions()
-                   for b in self.bindings.contacts(ext, self.wall)):
-            logger.warning("call: 403 to INVITE from %s: neither a trunk nor a registered phone",
-                           source)
-            self.on_auth_failure(source, self.wall)
-            self._respond(txn, make_response(invite, 403, "Forbidden"))
-            return None
-        verdict = credentials.check(self.digest, invite.headers.get("Proxy-Authorization"),
-                                    "INVITE", _uri_user(invite.from_.uri), self._password_for,
-                                    self.wall)
-        if verdict.outcome == credentials.CHALLENGE:
-            challenge = [("Proxy-Authenticate", v)
-                         for v in self.digest.challenge(self.wall, stale=verdict.stale)]
-            self._respond(txn, make_response(invite, 407, "Proxy Authentication Required",
-                                             headers=challenge))
-            return None
-        if verdict.outcome == credentials.REFUSE:
-            logger.warning("call: 403 to INVITE from %s (%s)", source, verdict.reason)
-            self.on_auth_failure(source, self.wall)
-            self._respond(txn, make_response(invite, 403, "Forbidden"))
-            return None
-        return verdict.username
 
     def _on_cancel(self, cancel: Request, txn, source: Address) -> None:
         call = self.by_invite.get((cancel.call_id, cancel.from_.tag or ""))
@@ -587,18 +560,6 @@ class B2BUA(InDialog):
     def _cancel(self, call_id: str, kind: str) -> None:
         self.deadlines.cancel((call_id, kind))
 
-    def _trunk_budget(self, trunk: str) -> bool:
-        """A token bucket per trunk: `trunk_calls_per_minute` new calls a minute, with a
-        burst of as many (a generous limit: a real provider never comes near it)."""
-        rate = self.config.security.trunk_calls_per_minute
-        tokens, since = self._trunk_tokens.get(trunk, (float(rate), self.now))
-        tokens = min(float(rate), tokens + (self.now - since) * rate / 60.0)
-        if tokens < 1.0:
-            self._trunk_tokens[trunk] = (tokens, self.now)
-            return False
-        self._trunk_tokens[trunk] = (tokens - 1.0, self.now)
-        return True
-
     def _active_outbound(self) -> int:
         return sum(c.direction == "outbound" and c.state is not CallState.ENDED
                    for c in self.calls.values())
@@ -611,9 +572,9 @@ class B2BUA(InDialog):
         return extension.password if extension else None
 
     def _display(self, campaign: str, caller_number: str) -> str:
-        """What a desk phone shows for an inbound call: "Shop window: Jan Kowalski" for a
-        known caller, "Shop window" otherwise (the number shows from the URI anyway); an
-        internal call shows the calling extension."""
+        """What a desk phone shows for an inbound call, so whoever answers knows which advert
+        the caller saw: "Shop window: Jan Kowalski" for a known caller, else "Shop window:
+        +48 601 234 567"; an internal call shows the calling extension."""
         if not campaign:
             return caller_number
         try:
@@ -621,7 +582,7 @@ class B2BUA(InDialog):
         except Exception:  # noqa: BLE001 -- a failing look-up must not stop the call
             logger.exception("call: contact look-up failed for %s", caller_number)
             name = None
-        return f"{campaign}: {name}" if name else campaign
+        return f"{campaign}: {name or callerid.readable(caller_number)}"
 
     def _caller_number(self, invite: Request, extension: str) -> str:
         """The caller's number as the tracker stores it: E.164 where it parses, else the
@@ -629,38 +590,7 @@ class B2BUA(InDialog):
         character: a caller ID is text the panel, the logs and the phones show)."""
         if extension:
             return extension
-        user = _user(_uri_user(invite.from_.uri), fallback="")
+        user = callerid.user(callerid.uri_user(invite.from_.uri), fallback="")
         return normalise_number(user, self.config.box.country) or user or "anonymous"
 
 
-__all__ = ["B2BUA", "IllegalMove"]
-
-
-def _uri_user(uri: str) -> str:
-    try:
-        return parse_uri(uri).user or ""
-    except SipError:
-        return ""
-
-
-def _user(number: str, fallback: str = "anonymous") -> str:
-    return "".join(ch for ch in number if ch.isascii() and (ch.isalnum() or ch in "+*#-_.")) \
-        or fallback
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:64]
-
-
-def _quote(text: str) -> str:
-    text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _max_forwards(invite: Request) -> int:
-    value = (invite.headers.get("Max-Forwards") or "70").strip()
-    return max(1, min(70, int(value) - 1)) if value.isascii() and value.isdigit() else 70
-
-
-def _call_id(wall: float) -> str:
-    return f"{int(wall):x}{secrets.token_hex(3)}"

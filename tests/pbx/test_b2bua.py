@@ -340,7 +340,8 @@ def test_the_desk_phone_shows_the_campaign_and_a_known_callers_name():
         assert leg1.headers.get("From").startswith('"Shop window: Jan Kowalski" <sip:+48600111222@')
         other = Box()
         leg1, _ = await ring_both(other)
-        assert leg1.headers.get("From").startswith('"Shop window" <sip:+48600111222@')
+        assert leg1.headers.get("From").startswith(
+            '"Shop window: +48 600 111 222" <sip:+48600111222@')
     run(scenario)
 
 
