@@ -31,7 +31,9 @@ from firmware.pbx.callio import (
 from firmware.pbx.callstate import Call, CallLeg, CallState, LegState
 from firmware.pbx.deadlines import Deadlines
 from firmware.pbx.admission import Admission
+from firmware.pbx.features import Features
 from firmware.pbx.indialog import InDialog
+from firmware.pbx.presence import Presence
 from firmware.pbx.sip.digest import DigestServer, answer_challenge
 from firmware.pbx.sip.errors import SipError
 from firmware.pbx.sip.message import Request, Response, make_response
@@ -43,7 +45,7 @@ BUSY_CODES = frozenset({486, 600, 603})
 FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-class B2BUA(Admission, InDialog):
+class B2BUA(Admission, Features, InDialog):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -51,7 +53,8 @@ class B2BUA(Admission, InDialog):
                  night: Callable[[], bool] = lambda: False,
                  on_auth_failure: Callable[[Address, float], None] = lambda source, now: None,
                  trunk_route: Callable[[str], tuple[Address, tuple[str, ...]]] | None = None,
-                 contact_name: Callable[[str], str | None] = lambda number: None) -> None:
+                 contact_name: Callable[[str], str | None] = lambda number: None,
+                 presence: Presence | None = None) -> None:
         self.config = config
         self.bindings = bindings
         self.digest = digest
@@ -62,6 +65,7 @@ class B2BUA(Admission, InDialog):
         self.on_auth_failure = on_auth_failure  # told of every INVITE refused 403 (defence)
         self.trunk_route = trunk_route          # trunk name -> (destination, pre-loaded routes)
         self.contact_name = contact_name        # E.164 -> a known caller's name (contacts)
+        self.presence = presence or Presence()  # do not disturb, per extension
         self.calls: dict[str, Call] = {}
         self.by_dialog: dict[tuple[str, str], tuple[Call, CallLeg]] = {}
         self.by_invite: dict[tuple[str, str], Call] = {}   # caller (Call-ID, From tag)
@@ -170,7 +174,7 @@ class B2BUA(Admission, InDialog):
                 invite, lambda number: routing.is_served(number, self.config),
                 spec.called_number_from if spec else (), spec.username if spec else "")
             number_dialled = found.number if found is not None else ""
-            decision = routing.route_inbound(number_dialled, self.config, self._registered,
+            decision = routing.route_inbound(number_dialled, self.config, self._available,
                                              self.wall, night=self.night())
             direction = "inbound"
         else:
@@ -178,8 +182,10 @@ class B2BUA(Admission, InDialog):
             if extension is None:
                 return
             number_dialled = dialled.digits(callerid.uri_user(invite.uri))
+            if self.feature_code(number_dialled, extension, invite, txn, source):
+                return
             decision = routing.route_outbound(extension, number_dialled, self.config,
-                                              self._registered, self.wall)
+                                              self._available, self.wall)
             decision = tollfraud.guard(extension, decision, self.config,
                                        self._active_outbound())
             direction = "internal" if isinstance(decision, routing.RingExtensions) \
@@ -212,6 +218,11 @@ class B2BUA(Admission, InDialog):
             self._publish(events.CallEnded(call.id, decision.end_reason, self.wall))
             return
         self._respond(txn, legs.answer(call.caller, invite, 100, "Trying"))
+        call.caller_number, call.callee_number = caller_number, number
+        call.campaign = getattr(decision, "campaign", "")
+        call.since = self.wall
+        if extension:
+            call.handled_by.append(extension)
         self.calls[call.id] = call
         self.by_invite[key] = call
         self.by_dialog[call.caller.key] = (call, call.caller)
@@ -371,13 +382,6 @@ class B2BUA(Admission, InDialog):
             if call.answered_by is not leg:
                 self._send_bye(call, leg)
             return
-        leg.move(LegState.CONFIRMED)
-        call.move(CallState.ANSWERED)
-        call.answered_by = leg
-        self._cancel(call.id, "ring")
-        for other in call.callees:
-            if other is not leg and other.live:
-                self._cancel_leg(call, other)
         body = b""
         if response.body:
             try:
@@ -389,10 +393,25 @@ class B2BUA(Admission, InDialog):
             call.pending["ack"] = response   # its ACK carries the caller's answer
         else:
             self._out.append(SendStateless(legs.ack_for_2xx(leg, response), leg.dest))
+        self.session_timer_on_answer(call, leg, response)
+        self.connect(call, leg, body)
+
+    def connect(self, call: Call, leg: CallLeg, body_for_caller: bytes) -> None:
+        """`leg` answered (a 2xx, or a pickup): the call is theirs, the other phones stop
+        ringing, the caller gets our 200 with `body_for_caller` (SDP toward the relay)."""
+        leg.move(LegState.CONFIRMED)
+        call.move(CallState.ANSWERED)
+        call.answered_by = leg
+        call.since = self.wall
+        if leg.extension:
+            call.handled_by.append(leg.extension)
+        self._cancel(call.id, "ring")
+        for other in call.callees:
+            if other is not leg and other.live:
+                self._cancel_leg(call, other)
         self._publish(events.CallAnswered(call.id, leg.extension, self.wall))
         logger.info("call: %s answered by %s", call.id, leg.extension or "the far end")
-        self.session_timer_on_answer(call, leg, response)
-        ok = legs.answer(call.caller, call.caller.invite, 200, "OK", body,
+        ok = legs.answer(call.caller, call.caller.invite, 200, "OK", body_for_caller,
                          self.session_timer_headers(call))
         self._respond(call.caller.txn, ok)
         call.caller.move(LegState.CONFIRMED)
@@ -566,6 +585,10 @@ class B2BUA(Admission, InDialog):
 
     def _registered(self, extension: str) -> bool:
         return bool(self.bindings.contacts(extension, self.wall))
+
+    def _available(self, extension: str) -> bool:
+        """Registered and not in do-not-disturb: a phone that may be rung now."""
+        return not self.presence.dnd(extension) and self._registered(extension)
 
     def _password_for(self, username: str) -> str | None:
         extension = self.config.extension(username)

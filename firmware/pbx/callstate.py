@@ -144,6 +144,13 @@ class Call:
     ringback_sent: bool = False             # 180 (or 183 with early media) sent
     started: float = 0.0                    # monotonic time the INVITE came in
     pending: dict = field(default_factory=dict)   # what waits on the caller: "ack" -> leg
+    # what the live board shows (GET /api/live)
+    caller_number: str = ""
+    callee_number: str = ""
+    campaign: str = ""
+    since: float = 0.0                      # wall time of the last change of state
+    held: bool = False                      # the last offer of either side put it on hold
+    handled_by: list[str] = field(default_factory=list)   # extensions on the call, in order
 
     def move(self, to: CallState) -> None:
         if to is self.state:

@@ -108,6 +108,8 @@ class InDialog:
         body = request.body
         content_type = request.headers.get("Content-Type") or ""
         if body and "sdp" in content_type.lower():
+            if request.method in ("INVITE", "UPDATE"):
+                self.note_hold(call, leg, body)
             try:
                 self.set_remote_from(call, leg, body)
                 body = self.rewrite(body, call, call.media_side(other))

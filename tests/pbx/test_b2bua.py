@@ -359,3 +359,107 @@ def test_a_trunk_address_cannot_offer_calls_without_limit():
         await settle()
         assert len([e for e in box.events if isinstance(e, events.CallOffered)]) == 4
     run(scenario)
+
+
+def phone_invite(dialled: str, ext: str = "101", ip: str = "127.0.0.11", call_id: str = "p1",
+                 body: bytes | None = None) -> str:
+    """An INVITE from a registered phone (credentials are added by `authed`)."""
+    body = sdp(ip, 43000) if body is None else body
+    return (f"INVITE sip:{dialled}@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {ip};branch=z9hG4bK{call_id}\r\n"
+            f"From: <sip:{ext}@127.0.0.1>;tag=f{call_id}\r\nTo: <sip:{dialled}@127.0.0.1>\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:{ext}@{ip}:5060>\r\n"
+            f"Max-Forwards: 70\r\nContent-Type: application/sdp\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n") + body.decode()
+
+
+def authed(box: Box, text: str, source, ext: str = "101") -> None:
+    """Send a phone's INVITE, answer the box's 407 with the extension's password."""
+    from firmware.pbx.sip.digest import answer_challenge
+    from firmware.pbx.sip.message import parse_message
+    box.receive(text, source)
+    challenge = box.responses(source)[-1]
+    assert challenge.status == 407
+    request = parse_message(text.encode())
+    auth = answer_challenge(challenge.headers.get("Proxy-Authenticate"), method="INVITE",
+                            uri=request.uri, username=ext, password=f"secret-{ext}-pw",
+                            cnonce="c0ffee")
+    box.receive(text.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE\r\nProxy-Authorization: " + auth)
+                .replace("branch=z9hG4bK", "branch=z9hG4bK2"), source)
+
+
+def test_do_not_disturb_from_the_phone_keeps_it_from_ringing():
+    async def scenario():
+        box = Box()
+        authed(box, phone_invite("*78", ext="102", ip="127.0.0.12", call_id="dnd1"), PHONE2,
+               ext="102")
+        assert box.responses(PHONE2)[-1].status == 480
+        assert box.responses(PHONE2)[-1].reason == "Do Not Disturb On"
+        assert box.b2bua.presence.dnd("102") and box.events == []
+        box.receive(trunk_invite(), TRUNK)
+        await settle()
+        assert box.requests("INVITE", PHONE1) and not box.requests("INVITE", PHONE2)
+        box.b2bua.presence.set_dnd("101", True)          # the panel's switch
+        box.receive(trunk_invite(call_id="trunk-2"), TRUNK)
+        await settle()
+        assert box.statuses()[-1] == 480
+        assert box.events[-1].reason == events.NOBODY_AVAILABLE
+    run(scenario)
+
+
+@pytest.mark.parametrize("code", ["*8", "**102"])
+def test_pickup_answers_the_ringing_call_and_the_others_stop(code):
+    async def scenario():
+        box = Box()
+        leg1, leg2 = await ring_both(box)
+        box.receive(reply(leg1, 180, "a"), PHONE1)
+        box.receive(reply(leg2, 180, "b"), PHONE2)
+        picker = Address("127.0.0.13", 5060)
+        box.b2bua.bindings.put("103", Binding("sip:103@127.0.0.13:5060", box.wall + 3600,
+                                             "127.0.0.13", 5060, "UDP", "c", 1))
+        box.b2bua.config = box.b2bua.config.__class__(
+            **{**box.b2bua.config.__dict__,
+               "extensions": box.b2bua.config.extensions + (Extension("103", "", "secret-103-pw"),),
+               "campaigns": tuple(c.__class__(**{**c.__dict__, "ring": c.ring + ("103",)})
+                                  for c in box.b2bua.config.campaigns)})
+        authed(box, phone_invite(code, ext="103", ip="127.0.0.13", call_id="pick1"), picker,
+               ext="103")
+        ok = box.responses(picker)[-1]
+        assert ok.status == 200 and b"m=audio 30002 " in ok.body
+        assert box.statuses()[-1] == 200 and b"m=audio 30000 " in box.responses(TRUNK)[-1].body
+        assert box.requests("CANCEL", PHONE1) and box.requests("CANCEL", PHONE2)
+        answered = [e for e in box.events if isinstance(e, events.CallAnswered)]
+        assert [e.extension for e in answered] == ["103"]
+        assert box.b2bua.live()["calls"][0]["state"] == "talking"
+    from firmware.config import Extension
+    from firmware.pbx.bindings import Binding
+    from firmware.pbx.transport import Address
+    run(scenario)
+
+
+def test_a_pickup_with_nothing_ringing_gets_404_and_changes_nothing():
+    async def scenario():
+        box = Box()
+        authed(box, phone_invite("*8"), PHONE1)
+        assert box.responses(PHONE1)[-1].status == 404
+        assert box.events == [] and box.b2bua.calls == {}
+    run(scenario)
+
+
+def test_the_live_board_shows_ringing_talking_and_held_calls():
+    async def scenario():
+        box = Box()
+        leg1, leg2 = await ring_both(box)
+        live = box.b2bua.live()
+        assert [(c["state"], c["campaign"], c["caller"]) for c in live["calls"]] == \
+            [("ringing", "Shop window", "+48600111222")]
+        box.receive(reply(leg1, 200, "a", sdp("127.0.0.11", 41000)), PHONE1)
+        ok = box.responses(TRUNK)[-1]
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+        live = box.b2bua.live()
+        assert live["calls"][0]["state"] == "talking" and live["calls"][0]["extensions"] == ["101"]
+        assert {p["extension"]: p["in_call"] for p in live["phones"]} == {"101": True, "102": False}
+        held = sdp().replace(b"t=0 0\r\n", b"t=0 0\r\na=sendonly\r\n")
+        box.receive(in_dialog(ok, "INVITE", 2, "sip:callbox@127.0.0.1", body=held), TRUNK)
+        assert box.b2bua.live()["calls"][0]["state"] == "held"
+    run(scenario)
