@@ -26,13 +26,15 @@ from firmware.config import Config, normalise_number
 from firmware.pbx import callerid, dialled, events, legs, routing, tollfraud
 from firmware.pbx.bindings import Bindings
 from firmware.pbx.callio import (
-    CloseMedia, Fire, LegTxn, MediaFailed, MediaOpened, MediaStopped, OpenMedia, Publish,
+    CloseMedia, Fire, LegTxn, MediaFailed, MediaOpened, MediaStopped, OpenMedia, Originate,
+    Publish,
     RelayTxn, RequestIn, Respond, ResponseIn, SendRequest, SendStateless, Tick, TxnTimedOut)
 from firmware.pbx.callstate import Call, CallLeg, CallState, LegState
 from firmware.pbx.deadlines import Deadlines
 from firmware.pbx.admission import Admission
 from firmware.pbx.features import Features
 from firmware.pbx.indialog import InDialog
+from firmware.pbx.originate import ClickToCall
 from firmware.pbx.presence import Presence
 from firmware.pbx.sip.digest import DigestServer, answer_challenge
 from firmware.pbx.sip.errors import SipError
@@ -45,7 +47,7 @@ BUSY_CODES = frozenset({486, 600, 603})
 FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-class B2BUA(Admission, Features, InDialog):
+class B2BUA(Admission, Features, ClickToCall, InDialog):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -72,6 +74,7 @@ class B2BUA(Admission, Features, InDialog):
         self.deadlines = Deadlines()
         self._plans: dict[str, tuple[object, str]] = {}    # call id -> (route, caller number)
         self._trunk_tokens: dict[str, tuple[float, float]] = {}   # trunk -> (tokens, at)
+        self.refused: dict[str, str] = {}      # click-to-call id -> why it was not placed
         self._out: list = []
         self.now = self.wall = 0.0
 
@@ -119,6 +122,8 @@ class B2BUA(Admission, Features, InDialog):
                 self._hang_up_all(call, events.COMPLETED)
         elif isinstance(event, TxnTimedOut):
             self._on_txn_timeout(event.owner)
+        elif isinstance(event, Originate):
+            self.originate(event.call_id, event.extension, event.number)
 
     def _call_of(self, event) -> Call | None:
         """The call an input belongs to, for failing it cleanly if handling it raises."""
@@ -237,6 +242,9 @@ class B2BUA(Admission, Features, InDialog):
             self._out.append(CloseMedia(session))   # cancelled while the relay opened
             return
         call.media = session
+        if call.originate:
+            self.ring_originator(call)
+            return
         decision, caller_number = self._plans.pop(call.id)
         invite = call.caller.invite
         offer = b""
@@ -334,6 +342,9 @@ class B2BUA(Admission, Features, InDialog):
                 leg.final_status = -1           # the CANCEL that waited for this 1xx
                 self._out.append(SendRequest(legs.cancel_for(leg), leg.dest, Fire(call.id)))
                 return
+        if call.originate and leg is call.caller:
+            self.originator_response(call, leg, response)
+            return
         if status == 100:
             return
         if status < 200:
@@ -469,7 +480,11 @@ class B2BUA(Admission, Features, InDialog):
         call = self.calls.get(owner.call_id)
         leg = call.leg(owner.leg) if call is not None else None
         if leg is not None and leg.live:
-            self._on_failure(call, leg, make_response(leg.invite, 408, "Request Timeout"))
+            timeout = make_response(leg.invite, 408, "Request Timeout")
+            if call.originate and leg is call.caller:
+                self.originator_response(call, leg, timeout)
+            else:
+                self._on_failure(call, leg, timeout)
 
     # -- deadlines -------------------------------------------------------------------------
     def _on_deadline(self, call: Call, kind: str, payload) -> None:
@@ -491,6 +506,9 @@ class B2BUA(Admission, Features, InDialog):
     def _fail_caller(self, call: Call, status: int, reason: str,
                      phrase: str | None = None) -> None:
         if call.state is CallState.ENDED:
+            return
+        if call.originate:
+            self.end_originate(call, reason)
             return
         for leg in call.callees:
             if leg.live:
@@ -552,7 +570,8 @@ class B2BUA(Admission, Features, InDialog):
         call.move(CallState.ENDED)
         self.deadlines.cancel_where(lambda key: key[0] == call.id)
         self._plans.pop(call.id, None)
-        self._publish(events.CallEnded(call.id, reason, self.wall))
+        if not call.pending.get("silent"):
+            self._publish(events.CallEnded(call.id, reason, self.wall))
         if call.media is not None:
             self._out.append(CloseMedia(call.media))
         # Keep the dialogs a little longer: late retransmissions still find their call.
@@ -561,7 +580,8 @@ class B2BUA(Admission, Features, InDialog):
     def _forget(self, call: Call) -> None:
         self.calls.pop(call.id, None)
         self.deadlines.cancel_where(lambda key: key[0] == call.id)
-        self.by_invite.pop((call.caller.call_id, call.caller.invite.from_.tag or ""), None)
+        if call.caller.invite is not None:
+            self.by_invite.pop((call.caller.call_id, call.caller.invite.from_.tag or ""), None)
         for leg in call.legs:
             self.by_dialog.pop(leg.key, None)
 

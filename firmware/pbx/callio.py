@@ -89,11 +89,22 @@ class MediaStopped:
 
 
 @dataclass(frozen=True)
+class Originate:
+    """Click-to-call (POST /api/originate): ring `extension`; when it answers, dial `number`
+    through the trunk as that extension's outbound call."""
+
+    call_id: str
+    extension: str
+    number: str
+
+
+@dataclass(frozen=True)
 class Tick:
     """A deadline of the B2BUA is due (see `B2BUA.next_deadline`)."""
 
 
-Input = Union[RequestIn, ResponseIn, TxnTimedOut, MediaOpened, MediaFailed, MediaStopped, Tick]
+Input = Union[RequestIn, ResponseIn, TxnTimedOut, MediaOpened, MediaFailed, MediaStopped,
+              Originate, Tick]
 
 
 # -- actions --------------------------------------------------------------------------------

@@ -140,6 +140,7 @@ class Call:
     media: object | None = None             # the relay session, once open (MediaOpened)
     acked: bool = False                     # the caller ACKed our 2xx
     late_offer: bool = False                # the caller's INVITE had no SDP
+    originate: bool = False                 # click-to-call: leg 0 is the box's INVITE
     auth_tries: int = 0
     ringback_sent: bool = False             # 180 (or 183 with early media) sent
     started: float = 0.0                    # monotonic time the INVITE came in

@@ -59,6 +59,12 @@ class InDialog:
         if method == "PRACK":
             self._on_prack(call, leg, request, txn)
             return
+        if method == "BYE" and call.originate and leg is call.caller \
+                and call.state is CallState.RINGING and leg.state is LegState.CONFIRMED:
+            self._respond(txn, make_response(request, 200, "OK"))   # gave up while it rang
+            leg.move(LegState.ENDED)
+            self.end_originate(call, events.CALLER_HANGUP)
+            return
         if call.state is not CallState.ANSWERED or leg.state is not LegState.CONFIRMED \
                 or call.other(leg) is None:
             # a leg that rang but lost, a call already over: it controls nothing

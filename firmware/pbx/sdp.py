@@ -471,3 +471,13 @@ def keep_formats(sd: SessionDescription, names: set[str]) -> SessionDescription:
                         if a.name not in ("rtpmap", "fmtp")
                         or (a.value or "").partition(" ")[0] in kept]
     return out
+
+
+def box_offer(address: str, port: int, session_id: str) -> SessionDescription:
+    """The box's own offer (click-to-call rings the desk phone first): G.711 both laws and
+    DTMF events, pointing at the relay."""
+    return SessionDescription.parse(
+        f"v=0\r\no=callbox {session_id} 1 IN IP4 {address}\r\ns=callbox\r\n"
+        f"c=IN IP4 {address}\r\nt=0 0\r\nm=audio {port} RTP/AVP 8 0 101\r\n"
+        "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n")

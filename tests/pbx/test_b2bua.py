@@ -463,3 +463,60 @@ def test_the_live_board_shows_ringing_talking_and_held_calls():
         box.receive(in_dialog(ok, "INVITE", 2, "sip:callbox@127.0.0.1", body=held), TRUNK)
         assert box.b2bua.live()["calls"][0]["state"] == "held"
     run(scenario)
+
+
+def test_click_to_call_rings_the_desk_phone_then_dials_the_number_with_its_codec():
+    async def scenario():
+        from firmware.pbx.callio import Originate
+        box = Box()
+        box.endpoint.feed(Originate("c2c1", "101", "601234567"))
+        await settle()
+        ring = box.requests("INVITE", PHONE1)[0]
+        assert ring.headers.get("From").startswith('"Call +48 601 234 567"')
+        assert b"RTP/AVP 8 0 101" in ring.body and box.events == []
+        pcmu = sdp("127.0.0.11", 41000)        # the phone picks PCMU
+        box.receive(reply(ring, 180, "ph"), PHONE1)
+        box.receive(reply(ring, 200, "ph", pcmu), PHONE1)
+        assert box.requests("ACK", PHONE1)
+        out = box.requests("INVITE", TRUNK)[0]
+        assert out.uri.startswith("sip:+48601234567@")
+        assert b"m=audio 30002 RTP/AVP 0\r\n" in out.body
+        assert [type(e).__name__ for e in box.events] == ["DialledOut"]
+        assert box.events[0].extension == "101" and box.events[0].number == "+48601234567"
+        box.receive(reply(out, 200, "far", sdp("127.0.0.2", 45000)), TRUNK)
+        assert box.requests("ACK", TRUNK)
+        assert box.relay.sessions[0].remotes == {"a": ("127.0.0.11", 41000),
+                                                 "b": ("127.0.0.2", 45000)}
+        bye = (f"BYE sip:callbox@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bKb1\r\n"
+               f"From: {out.headers.get('To')};tag=far\r\nTo: {out.headers.get('From')}\r\n"
+               f"Call-ID: {out.call_id}\r\nCSeq: 5 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        box.receive(bye, TRUNK)
+        assert box.requests("BYE", PHONE1)
+        assert box.kinds() == ["DialledOut", "CallAnswered", "CallEnded"]
+        assert [r.status for r in box.responses(TRUNK)] == [200]   # to its BYE only
+    run(scenario)
+
+
+def test_click_to_call_to_a_refused_number_rings_nobody():
+    async def scenario():
+        from firmware.pbx.callio import Originate
+        box = Box()
+        box.endpoint.feed(Originate("c2c2", "101", "+4870012345"))   # premium rate
+        box.endpoint.feed(Originate("c2c3", "103", "+48601234567"))  # nobody registered
+        await settle()
+        assert box.sent == [] and box.events == []
+        assert set(box.b2bua.refused) == {"c2c2", "c2c3"}
+    run(scenario)
+
+
+def test_a_click_to_call_the_phone_does_not_answer_leaves_no_record():
+    async def scenario():
+        from firmware.pbx.callio import Originate
+        box = Box()
+        box.endpoint.feed(Originate("c2c4", "101", "+48601234567"))
+        await settle()
+        ring = box.requests("INVITE", PHONE1)[0]
+        box.receive(reply(ring, 486, "ph"), PHONE1)
+        assert box.events == [] and box.requests("INVITE", TRUNK) == []
+        assert box.b2bua.calls["c2c4"].state is CallState.ENDED
+    run(scenario)
