@@ -35,6 +35,7 @@ from firmware.pbx.admission import Admission
 from firmware.pbx.features import Features
 from firmware.pbx.indialog import InDialog
 from firmware.pbx.originate import ClickToCall
+from firmware.pbx.transfer import Transfers
 from firmware.pbx.presence import Presence
 from firmware.pbx.sip.digest import DigestServer, answer_challenge
 from firmware.pbx.sip.errors import SipError
@@ -47,7 +48,7 @@ BUSY_CODES = frozenset({486, 600, 603})
 FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-class B2BUA(Admission, Features, ClickToCall, InDialog):
+class B2BUA(Admission, Features, ClickToCall, Transfers, InDialog):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -268,13 +269,7 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
         from_uri = f'"{callerid.quote(display)}" <sip:{callerid.user(caller_number)}@{self.host}>'
         max_forwards = callerid.max_forwards(call.caller.invite)
         for extension in decision.extensions:
-            for binding in self.bindings.contacts(extension, self.wall):
-                dest = Address(binding.source_host, binding.source_port, binding.transport)
-                leg = legs.callee_leg(len(call.callees) + 1, binding.contact, dest, from_uri,
-                                      f"<sip:{extension}@{self.host}>", self.host, self.port,
-                                      extension)
-                self._send_invite(call, leg, legs.build_invite(leg, offer,
-                                                               max_forwards=max_forwards))
+            self.ring_extension(call, extension, from_uri, offer, max_forwards)
         for number in decision.forward_to:   # after hours: mobiles through the trunk too
             refused = tollfraud.check_dial(number, self.config, self._active_outbound())
             if refused:
@@ -284,6 +279,17 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
                              caller_number, offer, display)
         if not call.callees:
             self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
+
+    def ring_extension(self, call: Call, extension: str, from_uri: str, offer: bytes,
+                       max_forwards: int = 70) -> None:
+        """A callee leg to every registered phone of `extension`."""
+        for binding in self.bindings.contacts(extension, self.wall):
+            dest = Address(binding.source_host, binding.source_port, binding.transport)
+            leg = legs.callee_leg(len(call.callees) + 1, binding.contact, dest, from_uri,
+                                  f"<sip:{extension}@{self.host}>", self.host, self.port,
+                                  extension)
+            self._send_invite(call, leg, legs.build_invite(leg, offer,
+                                                           max_forwards=max_forwards))
 
     def _dial_trunk(self, call: Call, decision: routing.DialTrunk, caller_number: str,
                     offer: bytes, display: str = "") -> None:
@@ -386,6 +392,9 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
             self.provisional_to_caller(call, 180, "Ringing", b"")
 
     def _on_answer(self, call: Call, leg: CallLeg, response: Response) -> None:
+        if self.is_transfer_leg(call, leg):
+            self.transfer_answered(call, leg, response)
+            return
         legs.learn_from_response(leg, response)
         if call.state is not CallState.RINGING or not leg.live:
             # lost the race (or answered after our CANCEL): ACK it and hang it up at once
@@ -395,6 +404,7 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
             return
         body = b""
         if response.body:
+            call.pending["callee_sdp"] = response.body   # the codec agreed: for transfers
             try:
                 self.set_remote_from(call, leg, response.body)
                 body = self.rewrite(response.body, call, "a")
@@ -439,6 +449,9 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
         leg.final_status = status
         if leg.state is not LegState.ENDED:
             leg.move(LegState.FAILED)
+        if self.is_transfer_leg(call, leg):
+            self.transfer_leg_failed(call, leg, status, response.reason)
+            return
         if call.state is not CallState.RINGING:
             return
         if all(not other.live for other in call.callees):
@@ -495,6 +508,8 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
                 self._fail_caller(call, 480, events.RING_TIMEOUT)
         elif kind == "forget":
             self._forget(call)
+        elif kind == "transfer":
+            self.transfer_failed(call, 408, "Request Timeout")
         elif kind == "max_length":
             if call.state is CallState.ANSWERED:
                 logger.warning("call: %s reached [sip] max_call_minutes; hanging up", call.id)
@@ -524,9 +539,13 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
         if call.state is CallState.ENDED:
             return
         leg.move(LegState.ENDED)
-        other = call.other(leg)
-        if other is not None:
-            self._send_bye(call, other)
+        for other in call.legs:      # the party it talked to, and any leg still ringing
+            if other is leg:
+                continue
+            if other.live:
+                self._cancel_leg(call, other)
+            elif other.state is LegState.CONFIRMED:
+                self._send_bye(call, other)
         self._end(call, reason)
 
     def _hang_up_all(self, call: Call, reason: str) -> None:
@@ -551,8 +570,9 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
             self._forget(call)
 
     def _send_bye(self, call: Call, leg: CallLeg) -> None:
-        if leg.state is not LegState.ENDED:
-            leg.move(LegState.ENDED)
+        if leg.state is LegState.ENDED:
+            return
+        leg.move(LegState.ENDED)
         if leg.dialog is not None:
             self._out.append(SendRequest(legs.in_dialog_request(leg, "BYE"), leg.dest,
                                          Fire(call.id)))

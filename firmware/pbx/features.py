@@ -81,6 +81,7 @@ class Features:
         call.callees.append(leg)
         self.by_dialog[leg.key] = (call, leg)
         self.set_remote_from(call, leg, invite.body)
+        call.pending["callee_sdp"] = for_picker.to_bytes()
         logger.info("call: %s picked up by %s", call.id, extension)
         to_picker = rewrite_for_relay(for_picker, self.host, call.media.b.local_port)
         self.connect(call, leg, self.rewrite(for_caller.to_bytes(), call, "a"))

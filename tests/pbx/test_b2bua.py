@@ -520,3 +520,79 @@ def test_a_click_to_call_the_phone_does_not_answer_leaves_no_record():
         assert box.events == [] and box.requests("INVITE", TRUNK) == []
         assert box.b2bua.calls["c2c4"].state is CallState.ENDED
     run(scenario)
+
+
+async def talking_with_101(box: Box) -> tuple[Request, Request]:
+    leg1, leg2 = await answered_call(box)
+    ok = box.responses(TRUNK)[-1]
+    box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+    return leg1, leg2
+
+
+def refer(leg1: Request, target: str, cseq: int = 2) -> str:
+    return from_phone(leg1, "REFER", cseq, extra=f"Refer-To: <sip:{target}@127.0.0.1>\r\n"
+                                                   "Referred-By: <sip:101@127.0.0.1>\r\n")
+
+
+def notifies(box: Box) -> list[str]:
+    return [n.body.decode().strip() for n in box.requests("NOTIFY", PHONE1)]
+
+
+def test_blind_transfer_the_caller_moves_to_102_and_never_drops():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, "102"), PHONE1)
+        assert box.responses(PHONE1)[-1].status == 202
+        assert notifies(box) == ["SIP/2.0 100 Trying"]
+        target = box.requests("INVITE", PHONE2)[-1]
+        assert b"m=audio 30002 " in target.body and b"RTP/AVP 0" in target.body
+        box.receive(from_phone(leg1, "BYE", 3), PHONE1)          # 101 hangs up at once
+        assert box.responses(PHONE1)[-1].status == 200
+        assert box.requests("BYE", TRUNK) == []                  # the caller stays
+        box.receive(reply(target, 200, "t2", sdp("127.0.0.12", 42000)), PHONE2)
+        assert box.requests("ACK", PHONE2)
+        assert box.relay.sessions[0].remotes["b"] == ("127.0.0.12", 42000)
+        moved = [e for e in box.events if isinstance(e, events.CallTransferred)]
+        assert [e.extension for e in moved] == ["102"]
+        box.receive(from_phone(target, "BYE", 2, tag="t2"), PHONE2)
+        assert box.requests("BYE", TRUNK) and box.events[-1].reason == events.COMPLETED
+    run(scenario)
+
+
+def test_a_refused_transfer_leaves_the_caller_with_the_transferor():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, "102"), PHONE1)
+        target = box.requests("INVITE", PHONE2)[-1]
+        box.receive(reply(target, 486, "t2"), PHONE2)
+        assert notifies(box) == ["SIP/2.0 100 Trying", "SIP/2.0 486 Busy Here"]
+        assert box.requests("BYE") == [] and box.b2bua.live()["calls"][0]["extensions"] == ["101"]
+    run(scenario)
+
+
+def test_a_transfer_nobody_answers_after_the_transferor_left_rings_the_campaign_again():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, "102"), PHONE1)
+        box.receive(from_phone(leg1, "BYE", 3), PHONE1)
+        box.advance(5.5)                                         # 102 never answers
+        recall = [r for r in box.requests("INVITE") if r.call_id != leg1.call_id]
+        assert {r.uri for r in recall} >= {"sip:101@127.0.0.11:5060"}
+        assert box.requests("BYE", TRUNK) == []
+    run(scenario)
+
+
+@pytest.mark.parametrize("target, sipfrag", [("+48700123456", "SIP/2.0 403 Forbidden"),
+                                             ("999999", "SIP/2.0 403 Forbidden"),
+                                             ("", "SIP/2.0 404 Not Found")])
+def test_transfers_follow_the_transferors_dialling_rules(target, sipfrag):
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, target), PHONE1)
+        assert notifies(box)[-1] == sipfrag
+        assert box.requests("INVITE", TRUNK) == [] and box.requests("BYE") == []
+    run(scenario)
