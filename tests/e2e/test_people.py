@@ -161,3 +161,28 @@ def test_do_not_disturb_from_the_panel_and_the_live_board_while_a_call_rings(box
     assert call_api(box, "boss", "/api/live")[1]["phones"][0]["dnd"] is True
     assert page.errors == []
     page.context.close()
+
+
+def test_blind_transfer_from_101_to_103_the_caller_stays_and_the_record_lists_both(box):
+    """The campaign rings 101 and 102; 101 answers and transfers to 103 (the manager)."""
+    register(box, "101", "127.0.0.11", box.base + 4)
+    register(box, "103", "127.0.0.13", box.base + 6)
+    transferor = sipp_background("phone_answer_refer.xml", f"127.0.0.1:{box.sip_port}",
+                                 local_ip="127.0.0.11", local_port=box.base + 4,
+                                 cwd=box.folder, args=["-s", "101", "-key", "rtp", "40100",
+                                                       "-key", "target", "103"])
+    target = sipp_background("phone_answer_bye.xml", f"127.0.0.1:{box.sip_port}",
+                             local_ip="127.0.0.13", local_port=box.base + 6, cwd=box.folder,
+                             args=["-s", "103", "-key", "rtp", "40200", "-d", "2000"])
+    time.sleep(0.3)
+    caller = sipp_background("trunk_call_gets_bye.xml", f"127.0.0.1:{box.sip_port}",
+                             local_ip="127.0.0.2", local_port=box.base + 3, cwd=box.folder,
+                             args=["-key", "dialled", CAMPAIGN, "-key", "caller",
+                                   "+48600444555", "-key", "rtp", "40000"])
+    ok(transferor)
+    ok(target)
+    ok(caller)        # it got its BYE only when 102 hung up, never earlier
+    calls = call_api(box, "boss", "/api/calls?number=%2B48600444555")[1]["calls"]
+    assert [(c["status"], c["campaign"], c["answered_by"], c["handled_by"]) for c in calls] \
+        == [("answered", "Shop window", "101", ["101", "103"])]
+    assert calls[0]["talk_seconds"] >= 2.5
