@@ -35,6 +35,7 @@ from firmware.pbx.admission import Admission
 from firmware.pbx.features import Features
 from firmware.pbx.indialog import InDialog
 from firmware.pbx.originate import ClickToCall
+from firmware.pbx.replaces import Replacing
 from firmware.pbx.transfer import Transfers
 from firmware.pbx.presence import Presence
 from firmware.pbx.sip.digest import DigestServer, answer_challenge
@@ -48,7 +49,7 @@ BUSY_CODES = frozenset({486, 600, 603})
 FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-class B2BUA(Admission, Features, ClickToCall, Transfers, InDialog):
+class B2BUA(Admission, Features, ClickToCall, Transfers, Replacing, InDialog):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -188,7 +189,8 @@ class B2BUA(Admission, Features, ClickToCall, Transfers, InDialog):
             if extension is None:
                 return
             number_dialled = dialled.digits(callerid.uri_user(invite.uri))
-            if self.feature_code(number_dialled, extension, invite, txn, source):
+            if self.invite_replaces(invite, txn, source, extension) or \
+                    self.feature_code(number_dialled, extension, invite, txn, source):
                 return
             decision = routing.route_outbound(extension, number_dialled, self.config,
                                               self._available, self.wall)
@@ -447,7 +449,7 @@ class B2BUA(Admission, Features, ClickToCall, Transfers, InDialog):
             if self._answer_trunk_challenge(call, leg, response):
                 return
         leg.final_status = status
-        if leg.state is not LegState.ENDED:
+        if leg.live or leg.state is LegState.CANCELLING:   # not a refused re-INVITE
             leg.move(LegState.FAILED)
         if self.is_transfer_leg(call, leg):
             self.transfer_leg_failed(call, leg, status, response.reason)

@@ -38,7 +38,7 @@ KNOWN_METHODS = frozenset(ALLOW.replace(",", " ").split()) | {
     "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"}
 CALL_METHODS = frozenset({"INVITE", "CANCEL", "BYE", "UPDATE", "INFO", "PRACK", "REFER",
                           "NOTIFY"})
-CALL_EXTENSIONS = frozenset({"100rel", "timer"})   # option tags call control implements
+CALL_EXTENSIONS = frozenset({"100rel", "timer", "replaces"})   # option tags call control implements
 
 
 class Gate(Protocol):

@@ -61,6 +61,11 @@ class Features:
             logger.info("call: %s dialled a pickup code with nothing ringing: 404", extension)
             self._respond(txn, make_response(invite, 404, "Nothing To Pick Up"))
             return
+        self.pick_up(call, invite, txn, source, extension)
+
+    def pick_up(self, call: Call, invite: Request, txn, source: Address,
+                extension: str) -> None:
+        """`invite` (from `extension`'s phone) answers the ringing `call` at once."""
         caller_offer = call.caller.invite.body
         if not invite.body or not caller_offer or call.media is None:
             self._respond(txn, make_response(invite, 488, "Not Acceptable Here"))

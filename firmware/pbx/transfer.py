@@ -44,7 +44,13 @@ class Transfers:
         except (SipError, ValueError):
             target_uri, target = "", ""
         if "?" in target_uri:
-            self._respond(txn, make_response(refer, 501, "Attended Transfer Not Supported"))
+            headers = dict(h.split("=", 1) for h in target_uri.split("?", 1)[1].split("&")
+                           if "=" in h)
+            replaces = next((v for k, v in headers.items() if k.lower() == "replaces"), "")
+            if not replaces:
+                self._respond(txn, make_response(refer, 400, "Bad Refer-To"))
+                return
+            self.refer_replaces(call, leg, refer, txn, replaces)
             return
         self._respond(txn, make_response(refer, 202, "Accepted", to_tag=leg.local_tag))
         self._notify(call, leg, "100 Trying", final=False)
@@ -96,10 +102,11 @@ class Transfers:
     def transfer_answered(self, call: Call, leg: CallLeg, response: Response) -> None:
         legs.learn_from_response(leg, response)
         self._out.append(SendStateless(legs.ack_for_2xx(leg, response), leg.dest))
-        if not leg.live or call.state is not CallState.ANSWERED:
+        transfer = call.pending["transfer"]
+        if (not leg.live and not transfer.get("reinvite")) or call.state is not CallState.ANSWERED:
             self._send_bye(call, leg)
             return
-        transfer = call.pending.pop("transfer")
+        call.pending.pop("transfer")
         self._cancel(call.id, "transfer")
         leg.move(LegState.CONFIRMED)
         if response.body:
@@ -113,12 +120,9 @@ class Transfers:
         if before is not None and before.state is LegState.CONFIRMED:
             self._notify(call, before, "200 OK", final=True)
             self._send_bye(call, before)
-        call.answered_by = leg
-        call.since = self.wall
-        who = leg.extension or transfer["target"]
-        call.handled_by.append(who)
-        self._publish(events.CallTransferred(call.id, who, self.wall))
-        logger.info("call: %s now with %s", call.id, who)
+        if transfer.get("consultation"):
+            self.end_consultation(transfer["consultation"])
+        self._hand_over(call, leg, leg.extension or transfer["target"])
 
     def transfer_leg_failed(self, call: Call, leg: CallLeg, status: int, reason: str) -> None:
         transfer = call.pending.get("transfer")
@@ -133,6 +137,8 @@ class Transfers:
         self._cancel(call.id, "transfer")
         if transfer is None or call.state is not CallState.ANSWERED:
             return
+        if transfer.get("reinvite"):
+            self.undo_replaces(call, transfer)
         for index in transfer["legs"]:
             other = call.leg(index)
             if other.live:
