@@ -82,10 +82,10 @@ class Transfers:
         offer = self.rewrite(body, call, "b") if body else b""
         before = len(call.callees)
         if isinstance(decision, routing.DialTrunk):
-            self._dial_trunk(call, decision, call.caller_number, offer,
-                             self._display(call.campaign, call.caller_number))
+            self.dial_trunk(call, decision, call.caller_number, offer,
+                             self.display(call.campaign, call.caller_number))
         else:
-            display = self._display(call.campaign, call.caller_number)
+            display = self.display(call.campaign, call.caller_number)
             from_uri = (f'"{callerid.quote(display)}" '
                         f'<sip:{callerid.user(call.caller_number)}@{self.host}>')
             for extension in decision.extensions:

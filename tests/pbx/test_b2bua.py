@@ -149,7 +149,7 @@ def test_a_failure_while_setting_up_ends_the_call_cleanly_and_frees_its_ports():
 
         def broken(*args, **kwargs):
             raise KeyError("a bug in ringing")
-        box.b2bua._ring = broken
+        box.b2bua.ring = broken
         box.receive(trunk_invite(), TRUNK)
         await settle()
         assert box.statuses() == [100, 500]
