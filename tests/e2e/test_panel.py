@@ -139,7 +139,9 @@ def around_now() -> str:
 
 
 def summary(box) -> dict:
-    return api(box, f"/api/summary?{around_now()}")
+    """Today's summary, as the dashboard's "Today" shows it (both on the box's clock)."""
+    today = dt.datetime.now(zoneinfo.ZoneInfo("Europe/Warsaw")).date()
+    return api(box, f"/api/summary?from={today}&to={today}")
 
 
 def register(box, extension: str, ip: str, port: int) -> None:

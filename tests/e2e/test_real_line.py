@@ -68,12 +68,16 @@ class Line:
              str(self.box.config_path), "--data", str(self.box.data_dir)],
             input=OWNER_PW + "\n", text=True, capture_output=True, timeout=30)
         assert passwd.returncode == 0, passwd.stderr
-        self.provider.start()
-        self.box.start()
-        self.box.wait_for(r"trunk provider: registered")
-        self.provider.wait_for(f"registered sip:{self.trunk_user}@")
-        self.phone.start()
-        self.phone.register("101", "secret-101-pw", self.base)
+        try:
+            self.provider.start()
+            self.box.start()
+            self.box.wait_for(r"trunk provider: registered")
+            self.provider.wait_for(f"registered sip:{self.trunk_user}@")
+            self.phone.start()
+            self.phone.register("101", "secret-101-pw", self.base)
+        except BaseException:
+            self.stop()                 # nothing left running when the rig cannot start
+            raise
         return self
 
     def stop(self) -> None:
@@ -234,7 +238,7 @@ def assert_answered_record(call: dict, caller: str) -> None:
     assert call["campaign"] == "Shop window" and call["source"] == "Outdoor", call
     assert call["status"] == "answered" and call["answered_by"] == "101", call
     assert TALK - 1 <= call["talk_seconds"] <= TALK + 1, call      # ~3 s, not 9 s
-    assert 0.5 <= call["wait_seconds"] <= 3, call
+    assert 0.5 <= call["wait_seconds"] <= 5, call          # rang ~1 s before the answer
 
 
 # -- inbound: the provider delivers the DID to the registered box ---------------------------
@@ -292,7 +296,7 @@ def test_missed_call_through_the_proxy(line, tmp_path):
     call = line.call_of(caller)
     assert call["direction"] == "inbound" and call["campaign"] == "Shop window", call
     assert call["status"] == "missed" and call["talk_seconds"] == 0, call
-    assert 1.0 <= call["wait_seconds"] <= 3.5, call
+    assert 1.0 <= call["wait_seconds"] <= 5, call           # the caller gave up after ~2 s
     assert caller in [c["number"] for c in line.api("/api/callbacks")["callbacks"]]
 
 
@@ -347,10 +351,12 @@ def test_outbound_call_through_the_proxy_answers_the_407(line, tmp_path):
 @pytest.fixture(scope="module")
 def phone102(line):
     """Desk phone 102 (linphone too); the campaign rings 101 and 102 from now on."""
-    phone = Linphone(line.folder / "phone102", line.base + 14, line.base + 16).start()
-    phone.register("102", "secret-102-pw", line.base)
-    yield phone
-    phone.stop()
+    phone = Linphone(line.folder / "phone102", line.base + 14, line.base + 16)
+    try:
+        phone.start().register("102", "secret-102-pw", line.base)
+        yield phone
+    finally:
+        phone.stop()
 
 
 @pytest.mark.xfail(strict=True, reason="issue 13: the box does not take the desk phone's "
