@@ -103,7 +103,7 @@ class BoxProcess:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
         if wait_ready:
-            self.wait_for("callbox: ready")
+            self.wait_for("callbox: ready", timeout=90)   # a bound for a loaded machine
         return self
 
     def _read(self, proc: subprocess.Popen) -> None:

@@ -8,9 +8,9 @@ number in To. Behind it, the PSTN is SIPp on 127.0.0.2. Desk phone 101 is linpho
 (tests/e2e/linphone.py). Results are read from the SIP wire (SIPp's outcome and error log,
 the proxy's own log of what it relayed or refused) and from /api/calls on the box.
 
-Tests marked xfail(strict=True) specify what issue 13 builds and fail on the box as it was
-when they were written; each reason says what goes wrong on the wire. Remove a mark when
-its fix lands (strict: an unexpected pass fails the suite, so a mark cannot be forgotten).
+These tests were written (xfail, strict) before the fixes of issue 13 and failed on the box
+as it was: no Record-Route in its responses (the proxy dropped the ACK and answered the BYE
+404), the campaign read from the Request-URI, 112 refused 484, REFER not taken.
 """
 
 from __future__ import annotations
@@ -253,10 +253,6 @@ def test_the_box_registers_to_the_proxy_with_digest(line):
     assert health["trunks"] == {"provider": "registered"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the box's 180/200 to the proxy carry no "
-                   "Record-Route, so the proxy drops the caller's ACK (the box retransmits "
-                   "its 200) and answers the caller's BYE 404; the desk phone stays in the "
-                   "call and talk time is too long")
 def test_inbound_call_through_the_proxy_caller_hangs_up(line, tmp_path):
     caller = "+48600100001"
     problem, lines, ended, call_id = answered_inbound_call(line, tmp_path, caller,
@@ -269,9 +265,6 @@ def test_inbound_call_through_the_proxy_caller_hangs_up(line, tmp_path):
     assert_answered_record(line.call_of(caller), caller)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the box's 200 carries no Record-Route, so "
-                   "the proxy drops the caller's ACK ('ACK without a route to this proxy') "
-                   "and the box keeps retransmitting its 200")
 def test_inbound_call_through_the_proxy_desk_phone_hangs_up(line, tmp_path):
     caller = "+48600100002"
     problem, lines, ended, call_id = answered_inbound_call(line, tmp_path, caller,
@@ -359,9 +352,6 @@ def phone102(line):
         phone.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the box does not take the desk phone's "
-                   "REFER (blind transfer): 102 is never rung; and the caller's ACK is "
-                   "dropped by the proxy (no Record-Route in the box's 200)")
 def test_inbound_call_transferred_by_the_desk_phone(line, phone102, tmp_path):
     caller = "+48600100005"
     since = len(line.provider.provider_lines())
@@ -400,8 +390,6 @@ def test_inbound_call_transferred_by_the_desk_phone(line, phone102, tmp_path):
     assert call["answered_by"] == "101" and call["handled_by"] == ["101", "102"], call
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: 112 dialled from a desk phone is refused "
-                   "484 Address Incomplete; it never reaches the trunk")
 def test_emergency_112_goes_out_through_the_trunk(line, tmp_path):
     problem, lines, reached = outbound_call(line, tmp_path, "112", talk=1.0)
     assert problem == "", problem
@@ -414,9 +402,6 @@ def test_emergency_112_goes_out_through_the_trunk(line, tmp_path):
 
 # -- a trunk user name that is not a number ---------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 13: with trunk user 'hotelzdroj' the box reads "
-                   "the campaign from the Request-URI (sip:hotelzdroj@box) instead of To and "
-                   "answers the provider's INVITE 404")
 def test_inbound_call_with_a_trunk_user_that_is_not_a_number(hotel_line, tmp_path):
     caller = "+48600100004"
     problem, lines, ended, call_id = answered_inbound_call(hotel_line, tmp_path, caller,
