@@ -32,6 +32,7 @@ from firmware.config import Config, normalise_number
 from firmware.hw.leds import CallbackLed, StatusLed, default_pin_factory
 from firmware.pbx.events import CallEvent
 from firmware.tracker.callbacks import CallbackQueue, Entry
+from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.history import NumberHistory
 from firmware.tracker.index import CallIndex
@@ -70,6 +71,9 @@ class Tracker:
         self._trunks = _initial_trunks(config)
         self._callback_led = CallbackLed(None)
         self._status_led = StatusLed(None)
+        # Contacts have their own store and writer lock (contact_store.py): an import of
+        # 10,000 rows must not hold up the recording of calls.
+        self.contacts = ContactStore(Path(data_dir) / "contacts", clock=clock)
 
     # -- life ---------------------------------------------------------------------------
 
@@ -84,8 +88,10 @@ class Tracker:
                 with _no_cyclic_gc():
                     loaded = self._store.open(make_record=self._index.compact)
                     self._rebuild(loaded.records.values(), loaded.dismissals)
+                self.contacts.open()
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
+                self.contacts.close()
                 raise
             self._repaired = list(loaded.damaged_files)
             self._open_leds()
@@ -111,6 +117,7 @@ class Tracker:
                 logger.error("%d call records could not be written and are lost",
                              len(self._pending))
             self._store.close()
+            self.contacts.close()
             self._callback_led.close()
             self._status_led.close()
         logger.info("tracker stopped")
@@ -239,7 +246,7 @@ class Tracker:
         out: list[dict] = []
         for record in records:
             if matches(record, filter):
-                out.append(to_api(record, self._tz))
+                out.append(self._with_contact(to_api(record, self._tz)))
                 if limit is not None and len(out) >= limit:
                     break
         return out
@@ -247,7 +254,7 @@ class Tracker:
     def call(self, call_id: str) -> dict | None:
         with self._lock:
             record = self._index.get(call_id)
-            return to_api(record, self._tz) if record else None
+            return self._with_contact(to_api(record, self._tz)) if record else None
 
     def summary(self, start: date, end: date) -> dict:
         """The /api/summary figures for local days start..end (inclusive)."""
@@ -294,7 +301,26 @@ class Tracker:
                 "first_missed_at": iso(entry.first_missed_at, self._tz),
                 "last_missed_at": iso(entry.last_missed_at, self._tz),
                 "campaign": entry.campaign, "attempts": entry.attempts,
-                "last_attempt_at": iso(entry.last_attempt_at, self._tz)}
+                "last_attempt_at": iso(entry.last_attempt_at, self._tz),
+                "contact": self.contacts.contact_for(entry.number)}
+
+    def contact_name(self, number: str) -> str | None:
+        """The contact name of an E.164 number, or None: for the desk phones' display name.
+        One dict look-up, no lock, no disk: safe to call from the event loop."""
+        return self.contacts.contact_name(number)
+
+    def first_call_at(self, numbers: list[str]) -> float | None:
+        """When the first inbound call from any of `numbers` started (epoch), else None."""
+        with self._lock:
+            starts = [self._history.first_call(n) for n in numbers]
+        return min((s for s in starts if s is not None), default=None)
+
+    def _with_contact(self, call: dict) -> dict:
+        """A call in the /api/calls shape with `contact` ({id, name} or None) added: the
+        contact owning the caller's number, else the callee's."""
+        call["contact"] = self.contacts.contact_for(call["caller"]) or \
+            self.contacts.contact_for(call["callee"])
+        return call
 
     # -- changes from the panel -----------------------------------------------------------
 
@@ -314,7 +340,7 @@ class Tracker:
         fields["value"] = record_value({**record, **fields})
         self._store.append(month_of(record["offered_at"]),
                            {"op": "update", "id": call_id, "fields": fields})
-        return to_api(self._index.update(call_id, fields), self._tz)
+        return self._with_contact(to_api(self._index.update(call_id, fields), self._tz))
 
     def dismiss_callback(self, number: str, reason: str, by: str) -> None:
         """Take a number off the queue (spam, wrong number); KeyError when it is not queued."""
