@@ -349,6 +349,10 @@ class ContactStore:
     def __len__(self) -> int:
         return len(self._contacts)
 
+    def now(self) -> float:
+        """The store's clock (frozen in tests): what "overdue" is measured against."""
+        return self._clock()
+
     def get(self, contact_id: str) -> dict[str, Any] | None:
         with self._lock:
             contact = self._contacts.get(contact_id)

@@ -456,3 +456,8 @@ CATALOG: dict[str, str] = {
     "unchanged": "bez zmian",
     "a whole number": "liczba całkowita",
 }
+
+# Contacts, tasks and the funnel keep their Polish in their own module.
+from firmware.webui.i18n_pl_contacts import CATALOG as _CONTACTS  # noqa: E402
+
+CATALOG.update({k: v for k, v in _CONTACTS.items() if k not in CATALOG})
