@@ -23,11 +23,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware.tracker.journal import encode  # noqa: F401 (the store encodes with it)
+from firmware.tracker import journal
 
 FILE_RE = re.compile(r"^contacts-(\d{6})\.jsonl$")
 SEGMENT_BYTES = 8 * 1024 * 1024
 _ID = re.compile(r"^c[0-9]{1,12}$")
+encode = journal.encode          # the same line encoding as the call journal (no NaN, UTF-8)
 
 
 def file_name(number: int) -> str:

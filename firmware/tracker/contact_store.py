@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Mapping
 from firmware.atomic import fsync_dir
 from firmware.tracker import contact_journal as cj
 from firmware.tracker.contact_rules import DEFAULT_LOST_REASONS, Rules, blank, clean_fields, \
-    clean_reasons
+    clean_numbers, clean_reasons
 from firmware.tracker.errors import BadInput, StoreError, StoreLocked
 from firmware.tracker.journal import write_atomic
 
@@ -302,8 +302,7 @@ class ContactStore:
             at = self._clock()
             for row in rows:
                 try:
-                    numbers = clean_fields({"name": "-", "numbers": row.numbers},
-                                           rules)["numbers"]
+                    numbers = clean_numbers(row.numbers, rules, {})
                 except BadInput as exc:
                     result.rejected.append({"row": row.row, "error": exc.message})
                     continue
