@@ -30,6 +30,25 @@
     });
   }
 
+  // A stage form shows only the field its stage needs (all of them without JavaScript).
+  function showStageFields(select) {
+    var box = select.closest(".stage-fields");
+    if (!box) return;
+    Array.prototype.forEach.call(box.querySelectorAll("[data-for-stage]"), function (label) {
+      label.hidden = label.dataset.forStage !== select.value;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches(".stage-fields select[name$='stage']")) {
+      showStageFields(event.target);
+    }
+  });
+  function initStageFields(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".stage-fields select[name$='stage']"),
+                                 showStageFields);
+  }
+  initStageFields(document);
+
   var poll = document.body.dataset.wrapupPoll;
   var dialog = document.getElementById("wrapup");
   if (!poll || !dialog || typeof dialog.showModal !== "function") return;
@@ -79,6 +98,7 @@
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (html) {
         body.innerHTML = html;
+        initStageFields(body);
         shown = id;
         var form = body.querySelector("form");
         form.addEventListener("submit", function (event) {
