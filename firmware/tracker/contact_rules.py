@@ -142,6 +142,11 @@ def normalise(text: str, country: str) -> str | None:
     return found
 
 
+def forget_numbers() -> None:
+    """Drop what `normalise` remembers (after an import: it served its purpose)."""
+    _seen.clear()
+
+
 def _email(value: Any, rules: Rules, before: dict) -> str:
     text = _plain_text(value, "email", MAX_TEXT)
     if text and not _EMAIL.match(text):

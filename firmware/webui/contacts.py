@@ -52,10 +52,10 @@ def index():
     args = {key: request.args.get(key, "")[:100] for key in ("q", "stage", "owner", "campaign")}
     if args["stage"] not in STAGES:
         args["stage"] = ""
-    found = data.search(panel, args)
+    found = data.find(panel, args)
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
-    shown = found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown = [data.render(panel, c) for c in found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
     return render_template("contacts.html", contacts=shown, total=len(found), values=args,
                            page=page, pages=max(1, -(-len(found) // PAGE_SIZE)),
                            query={k: v for k, v in args.items() if v}, **_choices(panel))

@@ -61,6 +61,11 @@ def render(panel: Panel, contact: dict[str, Any]) -> dict[str, Any]:
 
 def search(panel: Panel, args) -> list[dict[str, Any]]:
     """/api/contacts: `q` (name, company or number), `stage`, `owner`, `campaign`."""
+    return [render(panel, c) for c in find(panel, args)]
+
+
+def find(panel: Panel, args) -> list[dict[str, Any]]:
+    """The stored contacts (read-only dicts) matching /api/contacts' arguments."""
     values = {}
     for key in ("q", "stage", "owner", "campaign"):
         value = args.get(key, "")
@@ -70,10 +75,9 @@ def search(panel: Panel, args) -> list[dict[str, Any]]:
     if values["stage"] and values["stage"] not in ("new", "in_progress", "offered", "won",
                                                    "lost"):
         raise BadInput("stage", "must be one of new, in_progress, offered, won, lost")
-    found = store(panel).search(values["q"], stage=values["stage"] or None,
-                                owner=values["owner"] or None,
-                                campaign=values["campaign"] or None)
-    return [render(panel, c) for c in found]
+    return store(panel).search(values["q"], stage=values["stage"] or None,
+                               owner=values["owner"] or None,
+                               campaign=values["campaign"] or None)
 
 
 def timeline(panel: Panel, user: User, contact: dict[str, Any]) -> list[dict[str, Any]]:
@@ -114,7 +118,7 @@ def changes(panel: Panel, contact: dict[str, Any]) -> list[dict[str, Any]]:
     for doc in store(panel).history(contact["id"]):
         entry = {"at": fmt(doc["at"]), "by": doc["by"]}
         entry.update({"note": doc["text"]} if doc["op"] == "note" else
-                     {"fields": sorted(doc["fields"])})
+                     {"fields": doc["changed"]})
         out.append(entry)
     return out
 
