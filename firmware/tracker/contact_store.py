@@ -454,6 +454,16 @@ class ContactStore:
             position = blob.find(needle, starts[following])
         return found
 
+    def overdue(self, now: float) -> int:
+        """How many contacts in progress are past their next-contact time (for the LED)."""
+        with self._lock:
+            return sum(1 for c in self._contacts.values() if c["stage"] == "in_progress"
+                       and c["next_contact_at"] is not None and c["next_contact_at"] <= now)
+
+    @property
+    def is_open(self) -> bool:
+        return self._lock_fd is not None
+
     def in_stage(self, stage: str) -> list[dict[str, Any]]:
         with self._lock:
             return [c for c in self._contacts.values() if c["stage"] == stage]

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 200
 WRITER_TIMEOUT = 10.0
+LED_TICK = 30.0          # seconds: how often an idle writer re-checks for overdue follow-ups
 _STOP = object()
 
 
@@ -163,7 +164,12 @@ class Tracker:
 
     def _run(self) -> None:
         while True:
-            item = self._inbox.get()
+            try:
+                item = self._inbox.get(timeout=LED_TICK)
+            except queue.Empty:              # idle: a follow-up may have fallen due
+                with self._lock:
+                    self._show_waiting()
+                continue
             if item is _STOP:
                 return
             func, args, future = item
@@ -189,7 +195,7 @@ class Tracker:
         self._write(month_of(record.offered_at), record)
         self._index.add(record)
         self._history.add(record, self._config.tracking.target_call_seconds)
-        self._callback_led.show_queue(len(self._queue))
+        self._show_waiting()
         logger.info("call %s recorded: %s %s -> %s, %s", record.id, record.direction,
                     record.caller, record.callee, record.status)
 
@@ -361,7 +367,7 @@ class Tracker:
         self._store.append(month_of(at), {"op": "dismiss", "number": number, "reason": reason,
                                           "by": by, "at": at})
         self._queue.dismiss(number, reason, by, at)
-        self._callback_led.show_queue(len(self._queue))
+        self._show_waiting()
         logger.info("callback %s dismissed by %s: %s", number, by, reason)
 
     # -- hardware and config --------------------------------------------------------------
@@ -388,6 +394,15 @@ class Tracker:
                 self._open_leds()
             self._show_leds()
 
+    def refresh_callback_led(self) -> None:
+        """Re-check the callback LED now (the writer does so by itself every LED_TICK)."""
+        self._through_writer(self._show_waiting)
+
+    def _show_waiting(self) -> None:
+        """The callback LED: lit while callers wait, or while a follow-up is overdue."""
+        overdue = self.contacts.overdue(self._clock()) if self.contacts.is_open else 0
+        self._callback_led.show_queue(len(self._queue) + overdue)
+
     def _open_leds(self) -> None:
         hw = self._config.hw
         if self._pin_factory is None and (hw.callback_led is not None
@@ -397,7 +412,7 @@ class Tracker:
         self._status_led = _led(StatusLed, hw.status_led, self._pin_factory)
 
     def _show_leds(self) -> None:
-        self._callback_led.show_queue(len(self._queue))
+        self._show_waiting()
         self._status_led.show_trunks(self._trunks)
 
 

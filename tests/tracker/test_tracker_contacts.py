@@ -1,6 +1,7 @@
 """Contacts as the tracker shows them: names on calls and callbacks, the cheap look-up for the
 desk phones' display, the first call of a contact, the funnel and task folds."""
 
+import time
 import zoneinfo
 
 import tracker_events as te
@@ -80,3 +81,25 @@ def test_the_funnel_counts_contacts_created_in_the_period():
     assert figures["lost_reasons"] == [{"reason": "Too expensive", "count": 1}]
     assert figures["avg_days_to_won"] == 6.0
     assert figures["by_source"][0]["name"] == "Outdoor"
+
+
+def test_the_callback_led_lights_for_an_overdue_follow_up(make_tracker, mock_pins, monkeypatch):
+    """Lit while a follow-up is past due, as for a caller waiting; the idle writer re-checks."""
+    from firmware.tracker import service
+
+    now = [te.at(2024, 5, 6, 9)]
+    monkeypatch.setattr(service, "LED_TICK", 0.05)
+    tracker = make_tracker(clock=lambda: now[0])
+    led = mock_pins.pin(17)
+    tracker.contacts.create({"name": "Anna", "stage": "in_progress",
+                             "next_contact_at": "2024-05-06T10:00"}, "olga", RULES)
+    tracker.refresh_callback_led()
+    assert led.state is False
+    now[0] = te.at(2024, 5, 6, 10, 1)
+    deadline = time.monotonic() + 5
+    while led.state is not True and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert led.state is True
+    tracker.contacts.change("c1", {"stage": "won"}, "olga", RULES)
+    tracker.refresh_callback_led()
+    assert led.state is False
