@@ -3,12 +3,13 @@ owner's funnel page (contacts per stage, won and lost, lost reasons and their li
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from firmware.tracker.errors import BadInput
 from firmware.tracker.query import parse_period
 from firmware.webui import contacts_data as data
+from firmware.webui import funnel_export as funnel_export_file
 from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
@@ -65,6 +66,28 @@ def funnel():
                            reasons=data.store(panel).reasons(),
                            values={"from": start.isoformat(), "to": end.isoformat()}), \
         400 if error else 200
+
+
+@bp.get("/funnel/export.<ext>")
+@owner_required
+def funnel_export(ext: str):
+    """The funnel report as a file (`csv` or `xlsx`), same period arguments as the page."""
+    panel = get_panel()
+    if ext not in ("csv", "xlsx"):
+        abort(404)
+    try:
+        start, end = parse_period(request.args, panel.config, default_days=30)
+    except BadInput as exc:
+        abort(400, description=f"{exc.field}: {exc.message}")
+    figures = data.funnel(panel, start, end)
+    name = f"funnel-{start.isoformat()}-{end.isoformat()}.{ext}"
+    if ext == "csv":
+        body, kind = funnel_export_file.to_csv(figures), "text/csv"
+    else:
+        body = funnel_export_file.to_xlsx(figures)
+        kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=kind,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.post("/funnel/reasons")

@@ -181,3 +181,19 @@ def test_pages_in_polish(owner):
     assert "Zadania" in owner.get("/tasks").get_data(as_text=True)
     assert "Lejek sprzedaży" in owner.get("/funnel").get_data(as_text=True)
     assert "Za drogo" in owner.get("/contacts/c1").get_data(as_text=True)
+
+
+def test_the_funnel_exports_as_csv_and_xlsx(owner):
+    from openpyxl import load_workbook
+
+    make(owner, name="Bob", stage="lost", lost_reason="Too expensive",
+         campaign="Shop window")
+    csv_text = owner.get("/funnel/export.csv").get_data(as_text=True)
+    lines = csv_text.splitlines()
+    assert lines[0] == "section,name,contacts,won,lost,value"
+    assert "campaign,Shop window,1,0,1,0.0" in lines
+    assert "lost reason,Too expensive,1,,," in lines
+    book = load_workbook(io.BytesIO(owner.get("/funnel/export.xlsx").get_data()))
+    assert list(book.active.values)[0] == ("section", "name", "contacts", "won", "lost", "value")
+    assert owner.get("/funnel/export.pdf").status_code == 404
+    assert owner.get("/funnel/export.csv?from=junk").status_code == 400
