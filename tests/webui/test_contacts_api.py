@@ -235,3 +235,12 @@ def test_the_session_needs_the_csrf_token(owner):
     token = h.csrf_from(owner.get("/contacts").get_data(as_text=True))
     assert owner.post("/api/contacts", json={"name": "A"},
                       headers={"X-CSRFToken": token}).status_code == 201
+
+
+def test_an_upload_over_the_limit_is_refused_whole(client, monkeypatch):
+    from firmware.webui import contacts_api
+
+    monkeypatch.setattr(contacts_api, "UPLOAD_LIMIT", 100_000)
+    answer = upload(client, b"PK" + b"x" * 150_000)
+    assert answer.status_code == 413 and answer.get_json()["error"]
+    assert client.get("/api/contacts", headers=OWNER).get_json()["contacts"] == []
