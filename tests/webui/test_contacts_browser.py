@@ -143,5 +143,14 @@ def test_the_wrap_up_pop_up_saves_the_caller_with_a_stage(live, browser):  # noq
     [mia] = live.tracker.contacts.search("Mia")
     assert mia["numbers"] == [h.MOBILE2] and mia["stage"] == "in_progress"
     assert mia["campaign"] == "Shop window"
+    # She calls again: the pop-up knows her and moves her stage in the same step.
+    h.feed(live.tracker, h.inbound(time.time() - 100, h.MOBILE2, h.SHOP, talk=30, by="101"))
+    page.wait_for_selector("dialog#wrapup[open] .wrapup-contact")
+    assert "Mia Kowalska" in dialog.locator(".wrapup-contact legend").inner_text()
+    assert dialog.locator('input[name="contact_name"]').count() == 0
+    dialog.locator('select[name="contact_stage"]').select_option("offered")
+    dialog.locator('button:has-text("Save")').click()
+    page.wait_for_selector("dialog#wrapup", state="hidden")
+    assert live.tracker.contacts.get(mia["id"])["stage"] == "offered"
     assert clean(page) == []
     page.context.close()
