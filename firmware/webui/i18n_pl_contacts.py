@@ -19,6 +19,7 @@ CATALOG: dict[str, str] = {
         "Kontakty dodane w tym okresie, według etapu, na którym są teraz.",
     "Days from first call to won": "Dni od pierwszego telefonu do wygranej",
     "Details": "Szczegóły",
+    "Dial": "Zadzwoń",
     "Due": "Termin",
     "E-mail": "E-mail",
     "Edit contact": "Edytuj kontakt",
