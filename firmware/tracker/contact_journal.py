@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from firmware.tracker import journal
+from firmware.tracker.contact_rules import STAGES
 
 FILE_RE = re.compile(r"^contacts-(\d{6})\.jsonl$")
 SEGMENT_BYTES = 8 * 1024 * 1024
@@ -45,6 +46,7 @@ def check(doc: Any) -> dict[str, Any]:
     if op == "set":
         if not _is_id(doc.get("id")) or not isinstance(doc.get("fields"), dict):
             raise ValueError("set without id or fields")
+        _check_fields(doc["fields"])
     elif op == "note":
         if not _is_id(doc.get("id")) or not isinstance(doc.get("text"), str):
             raise ValueError("note without id or text")
@@ -63,6 +65,27 @@ def check(doc: Any) -> dict[str, Any]:
     else:
         raise ValueError(f"unknown op {op!r}")
     return doc
+
+
+_TEXT = ("name", "company", "email", "campaign", "owner", "priority", "lost_reason", "notes")
+
+
+def _check_fields(fields: dict[str, Any]) -> None:
+    """A hand-edited line must not give a contact values the code cannot show."""
+    for key, value in fields.items():
+        if key in _TEXT:
+            ok = isinstance(value, str)
+        elif key == "numbers":
+            ok = isinstance(value, list) and all(isinstance(n, str) for n in value)
+        elif key == "stage":
+            ok = value in STAGES
+        elif key in ("next_contact_at", "value"):
+            ok = value is None or (isinstance(value, (int, float))
+                                   and not isinstance(value, bool))
+        else:
+            ok = False
+        if not ok:
+            raise ValueError(f"bad value for {key}")
 
 
 def _is_id(value: Any) -> bool:

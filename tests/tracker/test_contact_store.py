@@ -248,3 +248,17 @@ def test_search_by_name_company_and_number(store):
     assert names("020 7946 0000") == ["Bob"]
     assert names("") == ["Anna Nowak", "Bob"]
     assert [c["name"] for c in store.search(stage="won")] == []
+
+
+def test_a_hand_edited_line_with_bad_values_is_set_aside(tmp_path, open_store):
+    store = open_store()
+    store.create({"name": "Anna", "numbers": ["501234567"]}, "olga", RULES)
+    store.close()
+    path = tmp_path / "contacts" / "contacts-000001.jsonl"
+    with open(path, "ab") as out:
+        out.write(b'{"op":"set","id":"c1","at":1,"by":"x","fields":{"numbers":"abc"}}\n')
+        out.write(b'{"op":"set","id":"c1","at":1,"by":"x","fields":{"stage":"maybe"}}\n')
+        out.write(b'{"op":"set","id":"c1","at":1,"by":"x","fields":{"shoe":1}}\n')
+    again = open_store()
+    assert again.get("c1")["numbers"] == ["+48501234567"] and again.get("c1")["stage"] == "new"
+    assert again.repaired_files() == ["contacts-000001.jsonl"]
