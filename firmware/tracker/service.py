@@ -70,6 +70,7 @@ class Tracker:
         self._trunks = _initial_trunks(config)
         self._callback_led = CallbackLed(None)
         self._status_led = StatusLed(None)
+        self._listeners: list[Callable[[str, dict], None]] = []
 
     # -- life ---------------------------------------------------------------------------
 
@@ -185,6 +186,13 @@ class Tracker:
         self._callback_led.show_queue(len(self._queue))
         logger.info("call %s recorded: %s %s -> %s, %s", record.id, record.direction,
                     record.caller, record.callee, record.status)
+        if self._listeners:
+            call = to_api(record, self._tz)
+            self._publish("call.ended", call)
+            if record.status == "missed":
+                self._publish("call.missed", call)
+            if record.callback:
+                self._publish("callback.cleared", call)
 
     def _write(self, month: str, doc: Mapping[str, Any]) -> None:
         """Append durably; a call record that cannot be written is kept for a retry."""
@@ -314,7 +322,9 @@ class Tracker:
         fields["value"] = record_value({**record, **fields})
         self._store.append(month_of(record["offered_at"]),
                            {"op": "update", "id": call_id, "fields": fields})
-        return to_api(self._index.update(call_id, fields), self._tz)
+        call = to_api(self._index.update(call_id, fields), self._tz)
+        self._publish("wrapup.saved", call)
+        return call
 
     def dismiss_callback(self, number: str, reason: str, by: str) -> None:
         """Take a number off the queue (spam, wrong number); KeyError when it is not queued."""
@@ -336,7 +346,25 @@ class Tracker:
                                           "by": by, "at": at})
         self._queue.dismiss(number, reason, by, at)
         self._callback_led.show_queue(len(self._queue))
+        self._publish("callback.cleared", {"number": number, "how": "dismissed",
+                                           "reason": reason, "by": by, "at": iso(at, self._tz)})
         logger.info("callback %s dismissed by %s: %s", number, by, reason)
+
+    # -- listeners (integrations) --------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[str, dict], None]) -> None:
+        """Call `listener(event, data)` on the writer thread once a change is durable:
+        "call.ended" / "call.missed" / "callback.cleared" (data: the call in the /api/calls
+        shape), "wrapup.saved" (the updated call), "callback.cleared" for a dismissal
+        (data: number, how, reason, by, at). Listeners must be quick and must not raise."""
+        self._listeners.append(listener)
+
+    def _publish(self, event: str, data: dict) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event, data)
+            except Exception:  # an integration's bug must not stop the call store
+                logger.exception("tracker listener %r failed on %s", listener, event)
 
     # -- hardware and config --------------------------------------------------------------
 

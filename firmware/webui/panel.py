@@ -30,6 +30,7 @@ class Panel:
     throttle: Throttle = field(default_factory=Throttle)
     suggestions: TagSuggestions = field(default_factory=TagSuggestions)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    integrations: Any = None      # firmware.integrations.service.Integrations, when running
 
     @property
     def tz(self) -> ZoneInfo:
