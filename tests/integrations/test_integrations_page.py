@@ -25,6 +25,7 @@ class Live:
     """The panel under waitress with a real tracker, integrations and a receiver."""
 
     def __init__(self, tmp_path, receiver: Receiver):
+        self.receiver = receiver
         text = h.CONFIG.replace('source = "Outdoor"', 'source = "Outdoor"\nweb_source = "google/cpc"')
         text += webhook(receiver.url) + GA4.format(receiver.url.replace("/hooks/callbox",
                                                                           "/mp/collect")) + EMAIL
@@ -135,5 +136,11 @@ def test_the_page_in_chromium(live, browser):
     page.locator("#webhooks button", has_text="Send a test").click()
     assert "queued" in page.locator(".flash").inner_text()
     shot(page, "settings-integrations")
+    live.receiver.body = (b'{"validationMessages": [{"fieldPath": "events", "description": '
+                          b'"Example message from the debug endpoint"}]}')
+    page.locator("#ga4 button", has_text="Validate").click()
+    answer = page.locator(".ga4-answer").inner_text()
+    assert "HTTP 200" in answer and "Example message from the debug endpoint" in answer
+    shot(page, "settings-integrations-ga4-validated")
     assert errors == []
     page.close()
