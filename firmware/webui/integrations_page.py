@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from firmware.integrations.service import GA4_TARGET
+from firmware.integrations.snippet import display
 from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
@@ -37,6 +38,7 @@ def index(ga4_answer=None):
     return render_template(
         "settings_integrations.html", config=panel.config, deliveries=deliveries,
         running=service is not None, when=_when, where=_where, ga4_answer=ga4_answer,
+        shown=lambda number: display(number, panel.config.box.country),
         snippet_url=request.host_url.rstrip("/") + url_for("snippet.snippet"),
         mail_state=mailer.state() if mailer is not None else None)
 
