@@ -185,6 +185,8 @@ class Box:
         from firmware.webui.app import create_app, load_or_create_secret, serve
         from firmware.webui.users import UserStore
 
+        if self.integrations is not None:     # the history is loaded: summaries are whole
+            self.integrations.start_mail(self.tracker)
         users = UserStore(self.data_dir / "users.json")
         editable = None if self.config.source == "<embedded default>" else Path(self.config.source)
         app = create_app(self.config, self.tracker, users, health=self.health,

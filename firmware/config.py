@@ -616,6 +616,7 @@ class Email:
     password: str = ""
     sender: str = ""                  # the key `from`
     weekly_to: tuple[str, ...] = ()
+    ca_file: str = ""                 # trusts a private certificate for STARTTLS
 
 
 def _url(check: _Checker, table: dict[str, Any], key: str, prefix: str,
@@ -681,7 +682,8 @@ def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
     email = None
     if "email" in data:
         table = check.table(data, "email")
-        check.unknown(table, "email", {"smtp", "username", "password", "from", "weekly_to"})
+        check.unknown(table, "email", {"smtp", "username", "password", "from", "weekly_to",
+                                       "ca_file"})
         host, _, port = check.string(table, "smtp", "email").rpartition(":")
         if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
             check.problem("email.smtp", "must be host:port, like mail.example:587")
@@ -694,5 +696,6 @@ def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
             if "@" not in address or any(c.isspace() or c in ",;<>" for c in address):
                 check.problem("email.weekly_to", f"{address!r} is not an e-mail address")
         email = Email(host, int(port), check.string(table, "username", "email", ""),
-                      check.string(table, "password", "email", ""), sender, tuple(weekly))
+                      check.string(table, "password", "email", ""), sender, tuple(weekly),
+                      check.string(table, "ca_file", "email", ""))
     return {"webhooks": tuple(hooks), "ga4": ga4, "email": email}

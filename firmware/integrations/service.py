@@ -53,7 +53,7 @@ class Integrations:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._ga4_key = b""
-        self.mailer = None          # firmware.integrations.mail_schedule.SummaryMailer
+        self.mailer = None          # firmware.integrations.mailer.SummaryMailer
 
     # -- life ---------------------------------------------------------------------------
 
@@ -72,6 +72,14 @@ class Integrations:
         """The sender thread (after `open`)."""
         self._thread = threading.Thread(target=self._run, name="integrations", daemon=True)
         self._thread.start()
+
+    def start_mail(self, tracker) -> None:
+        """The weekly e-mail, once the tracker's history is loaded (its figures are whole)."""
+        from firmware.integrations.mailer import SummaryMailer
+
+        self.mailer = SummaryMailer(lambda: self.config, tracker,
+                                    self.data_dir / "email_state.json")
+        self.wake()
 
     def stop(self, timeout: float = 12.0) -> None:
         with self._wake:

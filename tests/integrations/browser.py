@@ -32,3 +32,13 @@ def shot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def stop_waitress(server, thread) -> None:
+    """Stop a waitress server from its own loop thread: closing its sockets from another
+    thread while it sits in select() makes that thread fail with EBADF."""
+    from waitress import wasyncore
+
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(5)
+    server.task_dispatcher.shutdown()

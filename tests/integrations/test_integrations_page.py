@@ -12,12 +12,13 @@ from firmware.integrations.service import Integrations
 from firmware.tracker.service import Tracker
 from firmware.webui.app import create_app, serve
 from firmware.webui.users import UserStore
-from tests.integrations.browser import shot
+from tests.integrations.browser import shot, stop_waitress
 from tests.integrations.integ_helpers import SECRET, T0, Clock, h, webhook
 from tests.integrations.receiver import Receiver
+from tests.e2e.rig import free_port_block
 
 GA4 = '\n[ga4]\nmeasurement_id = "G-TEST123"\napi_secret = "ga4-secret-value"\nendpoint = "{}"\n'
-EMAIL = ('\n[email]\nsmtp = "127.0.0.1:2525"\nfrom = "callbox@hotel.example"\n'
+EMAIL = ('\n[email]\nsmtp = "127.0.0.1:{}"\nfrom = "callbox@hotel.example"\n'
          'password = "smtp-secret-value"\nweekly_to = ["owner@hotel.example"]\n')
 
 
@@ -27,8 +28,8 @@ class Live:
     def __init__(self, tmp_path, receiver: Receiver):
         self.receiver = receiver
         text = h.CONFIG.replace('source = "Outdoor"', 'source = "Outdoor"\nweb_source = "google/cpc"')
-        text += webhook(receiver.url) + GA4.format(receiver.url.replace("/hooks/callbox",
-                                                                          "/mp/collect")) + EMAIL
+        ga4_url = receiver.url.replace("/hooks/callbox", "/mp/collect")
+        text += webhook(receiver.url) + GA4.format(ga4_url) + EMAIL.format(free_port_block(1))
         path = tmp_path / "callbox.toml"
         path.write_text(text)
         from firmware.config import load_config
@@ -40,6 +41,7 @@ class Live:
         self.tracker = Tracker(self.config, tmp_path)
         self.tracker.subscribe(self.service.listen)
         self.tracker.start()
+        self.service.start_mail(self.tracker)
         self.users = UserStore(tmp_path, hasher=h.FAST_HASHER)
         self.users.set_password(h.OWNER, h.OWNER_PW, "owner")
         self.app = create_app(self.config, self.tracker, self.users, testing=True,
@@ -51,8 +53,7 @@ class Live:
         self.thread.start()
 
     def close(self):
-        self.server.close()
-        self.thread.join(5)
+        stop_waitress(self.server, self.thread)
         self.tracker.stop()
         self.service.stop()
 
@@ -115,6 +116,17 @@ def test_send_again_and_send_a_test_from_the_page(live, receiver):
                        ).status_code == 400
 
 
+def test_send_now_reports_a_failure_on_the_page(live, browser):
+    client = owner_client(live)
+    token = h.page_token(client, "/settings/integrations")
+    answer = client.post("/settings/integrations/send-summary", data={"csrf_token": token},
+                         follow_redirects=True)
+    html = answer.get_data(as_text=True)
+    assert "The summary was not sent: cannot reach 127.0.0.1" in html
+    assert "Last attempt failed" in html
+    assert "smtp-secret-value" not in html
+
+
 def test_staff_and_strangers_cannot_reach_it(live):
     live.users.set_password(h.STAFF, h.STAFF_PW, "staff", "101")
     client = h.english_client(live.app)
@@ -142,5 +154,8 @@ def test_the_page_in_chromium(live, browser):
     answer = page.locator(".ga4-answer").inner_text()
     assert "HTTP 200" in answer and "Example message from the debug endpoint" in answer
     shot(page, "settings-integrations-ga4-validated")
+    page.locator("#email button").click()
+    assert "not sent" in page.locator(".flash").inner_text()
+    page.locator("#email").screenshot(path=str(shot(page, "settings-integrations-email")))
     assert errors == []
     page.close()

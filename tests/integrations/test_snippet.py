@@ -14,7 +14,7 @@ from firmware.integrations.snippet import rules, script
 from firmware.tracker.service import Tracker
 from firmware.webui.app import create_app, serve
 from firmware.webui.users import UserStore
-from tests.integrations.browser import shot
+from tests.integrations.browser import shot, stop_waitress
 from firmware.config import parse_config
 from tests.integrations.integ_helpers import h
 
@@ -37,7 +37,8 @@ def sites(tmp_path_factory):
     app = create_app(config, tracker, UserStore(folder, hasher=h.FAST_HASHER), testing=True,
                      secret_key="test-secret")
     panel = serve(app, "127.0.0.1", 0)
-    threading.Thread(target=panel.run, daemon=True).start()
+    panel_thread = threading.Thread(target=panel.run, daemon=True)
+    panel_thread.start()
     box_url = f"http://127.0.0.1:{panel.effective_port}"
     site_dir = folder / "site"
     site_dir.mkdir()
@@ -55,7 +56,7 @@ def sites(tmp_path_factory):
     yield box_url, f"http://127.0.0.1:{website.server_address[1]}"
     website.shutdown()
     website.server_close()
-    panel.close()
+    stop_waitress(panel, panel_thread)
     tracker.stop()
 
 
