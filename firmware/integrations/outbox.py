@@ -134,10 +134,10 @@ class Outbox:
     # -- writing --------------------------------------------------------------------------
 
     def add(self, target: str, key: str, event: str, body: str, now: float, max_age: float,
-            delivery: str | None = None) -> Item:
+            delivery: str | None = None, extra: dict | None = None) -> Item:
         """A new pending delivery, durable when this returns (StoreError when it is not)."""
         item = Item(id=delivery or new_id(), target=target, key=key, event=event, body=body,
-                    created=now, expires=now + max_age, next_at=now)
+                    created=now, expires=now + max_age, next_at=now, extra=dict(extra or {}))
         with self._lock:
             self._append({"op": "item", **_item_doc(item)})
             self._apply({"op": "item", **_item_doc(item)})
@@ -243,6 +243,14 @@ class Outbox:
     def next_wake(self, holds: dict[str, float], now: float) -> float | None:
         with self._lock:
             return next_wake(self._items.values(), holds, now)
+
+    def newest_call(self) -> tuple[float, set[str]] | None:
+        """(the latest `ended_at` of a call with a delivery kept, the keys of the kept
+        deliveries), or None when none is kept: where a catch-up after a crash starts."""
+        with self._lock:
+            ends = [i.extra["ended_at"] for i in self._items.values()
+                    if isinstance(i.extra.get("ended_at"), (int, float))]
+            return (max(ends), {i.key for i in self._items.values()}) if ends else None
 
     def get(self, item_id: str) -> Item | None:
         with self._lock:

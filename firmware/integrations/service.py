@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from firmware.integrations.outbox import Outbox, new_id
 from firmware.integrations.retry import (DELIVERED, FAILED, Item, after_attempt, success,
                                           target_down)
 from firmware.tracker.errors import StoreError, StoreLocked
+from firmware.tracker.query import CallFilter
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ WEBHOOK_MAX_AGE = 48 * 3600      # the contract asks for at least 24 h of retrie
 GA4_TARGET = "ga4"
 MAX_SLEEP = 60.0
 BATCH = 50                       # deliveries per step before `now` is read again
+MAX_CATCH_UP = 20                # calls a crash can leave recorded but not queued
 
 
 def webhook_target(url: str) -> str:
@@ -74,9 +76,11 @@ class Integrations:
         self._thread.start()
 
     def start_mail(self, tracker) -> None:
-        """The weekly e-mail, once the tracker's history is loaded (its figures are whole)."""
+        """Once the tracker's history is loaded: catch up on calls a crash kept from the
+        outbox, and start the weekly e-mail (its figures are whole now)."""
         from firmware.integrations.mailer import SummaryMailer
 
+        self.catch_up(tracker)
         self.mailer = SummaryMailer(lambda: self.config, tracker,
                                     self.data_dir / "email_state.json")
         self.wake()
@@ -103,16 +107,46 @@ class Integrations:
         """A tracker event (on its writer thread): queue what each integration wants."""
         now = self._clock()
         config = self.config
+        extra = _call_end(event, data)
         for hook in config.webhooks:
             if event in hook.events:
-                self._add_webhook(hook.url, event, data, now)
+                self._add_webhook(hook.url, event, data, now, extra=extra)
         if config.ga4 is not None and ga4.wanted(event, data):
             body = ga4.event_body(data, config.box.currency, self._ga4_key)
-            self._add(GA4_TARGET, data.get("id", ""), "phone_call", body, now, ga4.MAX_AGE)
+            self._add(GA4_TARGET, data.get("id", ""), "phone_call", body, now, ga4.MAX_AGE,
+                      extra=extra)
         self.wake()
 
+    def catch_up(self, tracker) -> int:
+        """After a crash: the calls recorded after the newest one the outbox kept were
+        recorded but never queued (the kill fell between the two fsyncs); queue them now.
+        Returns how many calls were queued."""
+        newest = self.outbox.newest_call()
+        if newest is None:
+            return 0
+        since, queued = newest
+        tz = ZoneInfo(self.config.box.timezone)
+        first_day = (datetime.fromtimestamp(since, tz) - timedelta(days=1)).date()
+        missing = [call for call in reversed(tracker.calls(CallFilter(start=first_day)))
+                   if call["id"] not in queued and call.get("ended_at")
+                   and datetime.fromisoformat(call["ended_at"]).timestamp() > since]
+        if len(missing) > MAX_CATCH_UP:     # not a crash's gap: a time without integrations
+            logger.info("outbox: %d calls since the last delivery were never queued; "
+                        "not sent now", len(missing))
+            return 0
+        for call in missing:
+            self.listen("call.ended", call)
+            if call.get("status") == "missed":
+                self.listen("call.missed", call)
+            if call.get("callback"):
+                self.listen("callback.cleared", call)
+        if missing:
+            logger.warning("outbox: %d call(s) recorded but not queued before a crash; "
+                           "queued now", len(missing))
+        return len(missing)
+
     def _add_webhook(self, url: str, event: str, data: Any, now: float,
-                     key: str | None = None) -> Item | None:
+                     key: str | None = None, extra: dict | None = None) -> Item | None:
         delivery = new_id()
         at = datetime.fromtimestamp(now, ZoneInfo(self.config.box.timezone))
         body = webhooks.body(event, delivery, at.isoformat(timespec="seconds"), data)
@@ -120,12 +154,12 @@ class Integrations:
             key = str(data.get("id") or data.get("number") or "") if isinstance(data, dict) \
                 else ""
         return self._add(webhook_target(url), key, event, body, now, WEBHOOK_MAX_AGE,
-                         delivery)
+                         delivery, extra)
 
     def _add(self, target: str, key: str, event: str, body: str, now: float, max_age: float,
-             delivery: str | None = None) -> Item | None:
+             delivery: str | None = None, extra: dict | None = None) -> Item | None:
         try:
-            return self.outbox.add(target, key, event, body, now, max_age, delivery)
+            return self.outbox.add(target, key, event, body, now, max_age, delivery, extra)
         except StoreError as exc:
             logger.error("outbox: %s %s for %s lost: %s", event, key, _safe(target), exc)
             return None
@@ -249,6 +283,17 @@ class Integrations:
             with self._wake:
                 if not self._stopping:
                     self._wake.wait(delay)
+
+
+def _call_end(event: str, data: Any) -> dict | None:
+    """What the catch-up after a crash needs of a call's delivery: when the call ended."""
+    if event in ("call.ended", "call.missed", "callback.cleared") and isinstance(data, dict) \
+            and data.get("ended_at"):
+        try:
+            return {"ended_at": datetime.fromisoformat(data["ended_at"]).timestamp()}
+        except (TypeError, ValueError):
+            return None
+    return None
 
 
 def _safe(target: str) -> str:

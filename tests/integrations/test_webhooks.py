@@ -181,3 +181,22 @@ def test_urls_must_be_https_outside_loopback():
     assert "https" in url_problem("http://crm.example/x")
     assert url_problem("ftp://crm.example/x")
     assert post("http://crm.example/x", b"{}", {}).error.startswith("URL must use https")
+
+
+def test_a_call_recorded_but_not_queued_before_a_crash_is_queued_at_start(
+        make_integrations, make_tracker, clock):
+    with Receiver() as receiver:
+        config = config_with(webhook(receiver.url, 'events = ["call.ended"]'))
+        service = make_integrations(config)
+        tracker = make_tracker(config, service)
+        h.feed(tracker, h.inbound(T0 - 900, h.MOBILE, h.SHOP, talk=60))
+        tracker._listeners.clear()        # the kill falls between the two fsyncs ...
+        h.feed(tracker, h.inbound(T0 - 600, h.MOBILE2, h.SHOP, talk=30))
+        tracker.stop()
+        service.stop()
+        again = make_integrations(config)
+        tracker = make_tracker(config, again)
+        again.start_mail(tracker)         # ... the restart queues the second call
+        again.run_once(clock.now)
+        callers = sorted(d["data"]["caller"] for d in deliveries(receiver))
+        assert callers == sorted([h.MOBILE, h.MOBILE2])      # each once
