@@ -44,7 +44,7 @@ def make_tracker(tmp_path):
         tracker.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     sync_api = need_chromium()
     with sync_api.sync_playwright() as playwright:
