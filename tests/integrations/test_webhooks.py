@@ -200,3 +200,30 @@ def test_a_call_recorded_but_not_queued_before_a_crash_is_queued_at_start(
         again.run_once(clock.now)
         callers = sorted(d["data"]["caller"] for d in deliveries(receiver))
         assert callers == sorted([h.MOBILE, h.MOBILE2])      # each once
+
+
+def test_a_receiver_answering_garbage_is_a_clear_failure(make_integrations, clock):
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_garbage():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"\x00\xffnot http at all\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        service = make_integrations(config_with(webhook(f"http://127.0.0.1:{port}/x")))
+        service.listen("call.ended", {"id": "c1"})
+        service.run_once(clock.now)
+    finally:
+        thread.join(5)
+        listener.close()
+    item = service.deliveries()[0]
+    assert item.state == "pending" and item.last_status is None
+    assert item.last_error.startswith("BadStatusLine") and item.next_at == T0 + 30
