@@ -14,7 +14,6 @@ import pytest
 from firmware.integrations.mailer import SummaryMailer, due_week, last_full_week, next_send_at
 from tests.e2e.rig import free_port_block
 from tests.integrations.integ_helpers import config_with, h
-from tests.integrations.browser import shot
 from tests.integrations.smtp_server import PASSWORD, SmtpServer, email_block, make_certificate
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -56,8 +55,7 @@ def week_of_calls(tracker):
            h.inbound(at("2024-05-10 16:00"), h.MOBILE2, h.SHOP, talk=None))
 
 
-def test_sent_once_on_monday_morning_as_html_and_plain_text(tmp_path, smtp, make_tracker,
-                                                            browser):
+def test_sent_once_on_monday_morning_as_html_and_plain_text(tmp_path, smtp, make_tracker):
     from firmware.integrations.service import Integrations
 
     config = config_with(email_block(smtp.port, smtp.cert))
@@ -84,10 +82,6 @@ def test_sent_once_on_monday_morning_as_html_and_plain_text(tmp_path, smtp, make
     assert "Shop window: 2" in text and h.MOBILE2 in text
     assert ">Answered<" in html and "Shop window" in html and h.MOBILE2 in html
     assert PASSWORD not in message.as_string()
-    page = browser.new_page(viewport={"width": 700, "height": 600})
-    page.set_content(html)
-    shot(page, "email-weekly-summary")
-    page.close()
     assert mailer.state()["last_sent"] == "2024-05-06 – 2024-05-12"
     assert mailer.next_wake(at("2024-05-13 09:00")) == at("2024-05-20 08:00")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import date
 
 import pytest
 
 from firmware.integrations.service import Integrations
+from firmware.integrations.summary_mail import compose
 from firmware.tracker.service import Tracker
 from firmware.webui.app import create_app, serve
 from firmware.webui.users import UserStore
@@ -116,7 +118,7 @@ def test_send_again_and_send_a_test_from_the_page(live, receiver):
                        ).status_code == 400
 
 
-def test_send_now_reports_a_failure_on_the_page(live, browser):
+def test_send_now_reports_a_failure_on_the_page(live):
     client = owner_client(live)
     token = h.page_token(client, "/settings/integrations")
     answer = client.post("/settings/integrations/send-summary", data={"csrf_token": token},
@@ -158,4 +160,13 @@ def test_the_page_in_chromium(live, browser):
     assert "not sent" in page.locator(".flash").inner_text()
     page.locator("#email").screenshot(path=str(shot(page, "settings-integrations-email")))
     assert errors == []
+    # the weekly e-mail's HTML part as a mail client shows it
+    start, end = date(2023, 11, 13), date(2023, 11, 19)
+    message = compose(live.config, live.tracker.summary(start, end), live.tracker.callbacks(),
+                      start, end, T0)
+    mail = browser.new_page(viewport={"width": 700, "height": 600})   # not under the panel's CSP
+    mail.set_content(message.get_body(("html",)).get_content())
+    assert "Newspaper" in mail.inner_text("body")
+    shot(mail, "email-weekly-summary")
+    mail.close()
     page.close()
