@@ -12,21 +12,12 @@ from openpyxl import Workbook
 
 import webui_helpers as h
 from firmware.tracker.contact_rules import Rules
-from test_browser import CHROMIUM, LAPTOP, Live, clean, new_page, shot, sign_in
+import test_browser
+from test_browser import LAPTOP, Live, clean, new_page, shot, sign_in
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
-        yield browser
-        browser.close()
+# The same Chromium, and the same rule when it is missing, as the panel's other browser tests.
+pytestmark = test_browser.pytestmark
+browser = test_browser.browser
 
 
 @pytest.fixture
