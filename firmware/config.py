@@ -658,6 +658,7 @@ class Email:
     sender: str = ""                  # the key `from`
     weekly_to: tuple[str, ...] = ()
     ca_file: str = ""                 # trusts a private certificate for STARTTLS
+    daily_to: tuple[str, ...] = ()    # the daily digest of callers waiting over a day
 
 
 def _url(check: _Checker, table: dict[str, Any], key: str, prefix: str,
@@ -724,7 +725,7 @@ def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
     if "email" in data:
         table = check.table(data, "email")
         check.unknown(table, "email", {"smtp", "username", "password", "from", "weekly_to",
-                                       "ca_file"})
+                                       "ca_file", "daily_to"})
         host, _, port = check.string(table, "smtp", "email").rpartition(":")
         if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
             check.problem("email.smtp", "must be host:port, like mail.example:587")
@@ -733,10 +734,12 @@ def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
         if sender and "@" not in sender:
             check.problem("email.from", "must be an e-mail address")
         weekly = _strings(check, table, "weekly_to", "email", ()) or ()
-        for address in weekly:
-            if "@" not in address or any(c.isspace() or c in ",;<>" for c in address):
-                check.problem("email.weekly_to", f"{address!r} is not an e-mail address")
+        daily = _strings(check, table, "daily_to", "email", ()) or ()
+        for key, addresses in (("weekly_to", weekly), ("daily_to", daily)):
+            for address in addresses:
+                if "@" not in address or any(c.isspace() or c in ",;<>" for c in address):
+                    check.problem(f"email.{key}", f"{address!r} is not an e-mail address")
         email = Email(host, int(port), check.string(table, "username", "email", ""),
                       check.string(table, "password", "email", ""), sender, tuple(weekly),
-                      check.string(table, "ca_file", "email", ""))
+                      check.string(table, "ca_file", "email", ""), tuple(daily))
     return {"webhooks": tuple(hooks), "ga4": ga4, "email": email}

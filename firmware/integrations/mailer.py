@@ -24,7 +24,7 @@ from firmware.atomic import atomic_write
 from firmware.config import Config, Email
 from firmware.integrations.http_post import is_loopback
 from firmware.integrations.retry import retry_delay
-from firmware.integrations.summary_mail import compose
+from firmware.integrations.summary_mail import compose, compose_digest
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,28 @@ def due_week(now: float, tz: ZoneInfo, last_sent: date | None) -> date | None:
         this_monday -= timedelta(days=7)              # before Monday 08:00: last week's turn
     week = this_monday - timedelta(days=7)
     return None if last_sent is not None and last_sent >= week else week
+
+
+def due_day(now: float, tz: ZoneInfo, last_day: date | None) -> date | None:
+    """Today, when the daily digest is due at `now` (08:00 box time, once a day), or None."""
+    local = datetime.fromtimestamp(now, tz)
+    if local < datetime.combine(local.date(), SEND_AT, tz):
+        return None
+    return None if last_day is not None and last_day >= local.date() else local.date()
+
+
+def next_daily_at(now: float, tz: ZoneInfo) -> float:
+    local = datetime.fromtimestamp(now, tz)
+    at = datetime.combine(local.date(), SEND_AT, tz)
+    if at.timestamp() <= now:
+        at = datetime.combine(local.date() + timedelta(days=1), SEND_AT, tz)
+    return at.timestamp()
+
+
+def waiting_over_a_day(callbacks: list[dict], now: float) -> list[dict]:
+    """The callback-queue entries whose first missed call is more than 24 h old."""
+    return [c for c in callbacks
+            if datetime.fromisoformat(c["first_missed_at"]).timestamp() <= now - 86400]
 
 
 def next_send_at(now: float, tz: ZoneInfo) -> float:
@@ -155,7 +177,37 @@ class SummaryMailer:
             return None
 
     def tick(self, now: float) -> bool:
-        """Send the due week's summary when it is time; whether a send was tried."""
+        """Send what is due (the week's summary, the daily digest); whether one was tried."""
+        daily = self._tick_daily(now)
+        return self._tick_weekly(now) or daily
+
+    def _tick_daily(self, now: float) -> bool:
+        config = self._config_of()
+        if config.email is None or not config.email.daily_to:
+            return False
+        with self._lock:
+            last = self._state.get("daily_last")
+            day = due_day(now, self._tz(), date.fromisoformat(last) if last else None)
+            if day is None or now < self._state.get("daily_next_try", 0):
+                return False
+            waiting = waiting_over_a_day(self._tracker.callbacks(), now)
+            if waiting:
+                try:
+                    self._send(config.email, compose_digest(config, waiting, now))
+                except MailError as exc:
+                    failures = self._state.get("daily_failures", 0) + 1
+                    self._state.update(daily_error=str(exc), daily_failures=failures,
+                                       daily_next_try=now + retry_delay(failures))
+                    logger.error("e-mail: daily digest not sent: %s", exc)
+                    self._save()
+                    return True
+                logger.info("e-mail: daily digest of %d waiting caller(s) sent", len(waiting))
+            self._state.update(daily_last=day.isoformat(), daily_error="", daily_failures=0,
+                               daily_next_try=0)
+            self._save()
+            return bool(waiting)
+
+    def _tick_weekly(self, now: float) -> bool:
         config = self._config_of()
         if config.email is None or not config.email.weekly_to:
             return False
@@ -206,7 +258,12 @@ class SummaryMailer:
             retry = self._state.get("next_try", 0)
         if retry > now and self._state.get("error"):
             return retry
-        return next_send_at(now, self._tz())
+        wake = next_send_at(now, self._tz())
+        config = self._config_of()
+        if config.email is not None and config.email.daily_to:
+            daily_retry = self._state.get("daily_next_try", 0)
+            wake = min(wake, daily_retry if daily_retry > now else next_daily_at(now, self._tz()))
+        return wake
 
     def state(self) -> dict[str, Any]:
         """What the panel shows: last sent, the last error and the next try."""
@@ -214,6 +271,7 @@ class SummaryMailer:
             state = dict(self._state)
         tz = self._tz()
         next_try = state.get("next_try") or 0
-        return {"last_sent": state.get("last_sent", ""), "error": state.get("error", ""),
+        return {"last_sent": state.get("last_sent", ""),
+                "error": state.get("error", "") or state.get("daily_error", ""),
                 "next_try": datetime.fromtimestamp(next_try, tz).strftime("%Y-%m-%d %H:%M")
                 if next_try else ""}

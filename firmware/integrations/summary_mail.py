@@ -124,3 +124,33 @@ def _html(config: Config, summary: dict, callbacks: list[dict], start: date, end
                  f'{e(_("Sent by %(box)s.", box=config.box.name))}</td></tr>')
     parts.append("</table></td></tr></table></body></html>")
     return "\n".join(parts)
+
+
+def compose_digest(config: Config, waiting: list[dict], now: float) -> EmailMessage:
+    """The daily digest: callers waiting over a day to be called back, longest first."""
+    email = config.email
+    fmt = Formatter(config.box.country, config.box.currency, config.box.timezone)
+    message = EmailMessage()
+    message["Subject"] = _("%(box)s: callers waiting over a day (%(count)s)",
+                           box=config.box.name, count=len(waiting))
+    message["From"] = email.sender if email else ""
+    message["To"] = ", ".join(email.daily_to) if email else ""
+    message["Date"] = formatdate(now, localtime=False)
+    message["Message-ID"] = make_msgid("callbox")
+    rows = [(c["number"], c["campaign"] or "–", f'{c["missed_calls"]}×',
+             fmt.date(c["first_missed_at"])) for c in waiting[:MAX_CALLBACKS * 5]]
+    title = _("Still to call back")
+    message.set_content("\n".join([title + ":"] + ["  " + " · ".join(r) for r in rows]
+                                  + ["", _("Sent by %(box)s.", box=config.box.name)]) + "\n")
+    cells = "".join(
+        "<tr>" + "".join(f'<td style="{CELL}">{escape(v)}</td>' for v in row) + "</tr>"
+        for row in rows)
+    message.add_alternative(
+        '<!doctype html><html><body style="font-family:Helvetica,Arial,sans-serif;'
+        'color:#1d2433;padding:16px">'
+        f'<h2 style="font-size:17px;color:#b03030">{escape(title)}</h2>'
+        f'<table role="presentation" cellpadding="0" cellspacing="0">{cells}</table>'
+        f'<p style="color:#8a93a3;font-size:12px">'
+        f'{escape(_("Sent by %(box)s.", box=config.box.name))}</p></body></html>',
+        subtype="html")
+    return message

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from firmware.integrations.mailer import SummaryMailer, due_week, last_full_week, next_send_at
+from firmware.integrations.mailer import (SummaryMailer, due_day, due_week, last_full_week,
+                                          next_send_at)
 from tests.e2e.rig import free_port_block
 from tests.integrations.integ_helpers import config_with, h
 from tests.integrations.smtp_server import PASSWORD, SmtpServer, email_block, make_certificate
@@ -34,6 +35,9 @@ def test_the_previous_week_is_due_from_monday_8_00_box_time():
     # the clocks go forward on 2024-03-31: still 08:00 local on the Monday after
     assert next_send_at(at("2024-03-30 12:00"), WARSAW) == at("2024-04-01 08:00")
     assert last_full_week(date(2024, 5, 15)) == (date(2024, 5, 6), date(2024, 5, 12))
+    assert due_day(at("2024-05-15 07:59"), WARSAW, date(2024, 5, 14)) is None
+    assert due_day(at("2024-05-15 08:00"), WARSAW, date(2024, 5, 14)) == date(2024, 5, 15)
+    assert due_day(at("2024-05-15 20:00"), WARSAW, date(2024, 5, 15)) is None
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +136,27 @@ def test_callbox_send_summary_command(tmp_path, smtp, make_tracker):
                           str(path), "--data", str(tmp_path / "data"), "--from", "2024-13-01",
                           "--to", "2024-05-12"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "--from: not a date" in bad.stdout
+
+
+def test_daily_digest_of_callers_waiting_over_a_day(tmp_path, smtp, make_tracker):
+    from firmware.integrations.service import Integrations
+
+    block = email_block(smtp.port, smtp.cert) + 'daily_to = ["desk@hotel.example"]\n'
+    config = config_with(block)
+    tracker = make_tracker(config, Integrations(config, tmp_path / "data"))
+    h.feed(tracker, h.inbound(at("2024-05-13 10:00"), h.MOBILE2, h.SHOP, talk=None),
+           h.inbound(at("2024-05-14 17:00"), h.FIXED, h.PAPER, talk=None))
+    mailer = SummaryMailer(lambda: config, tracker, tmp_path / "email_state.json")
+    mailer.tick(at("2024-05-14 09:00"))          # the weekly baseline; nobody waits a day yet
+    assert smtp.messages == []
+    assert mailer.next_wake(at("2024-05-14 09:00")) == at("2024-05-15 08:00")
+    assert not mailer.tick(at("2024-05-15 07:59"))
+    assert mailer.tick(at("2024-05-15 08:00"))
+    assert not mailer.tick(at("2024-05-15 12:00"))        # once a day
+    assert len(smtp.messages) == 1
+    digest = smtp.messages[0]
+    assert smtp.envelopes[0].rcpt_tos == ["desk@hotel.example"]
+    assert digest["Subject"] == "Hotel Zdroj: callers waiting over a day (1)"
+    text = digest.get_body(("plain",)).get_content()
+    assert h.MOBILE2 in text and h.FIXED not in text      # 15 h is not over a day yet
+    assert h.MOBILE2 in digest.get_body(("html",)).get_content()
