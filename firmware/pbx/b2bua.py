@@ -545,7 +545,7 @@ class B2BUA(InDialog):
 
     def _end(self, call: Call, reason: str) -> None:
         call.move(CallState.ENDED)
-        self.deadlines.cancel_where(lambda key: key[0] == call.id)
+        self.deadlines.cancel_group(call.id)
         self._plans.pop(call.id, None)
         self._publish(events.CallEnded(call.id, reason, self.wall))
         if call.media is not None:
@@ -555,7 +555,7 @@ class B2BUA(InDialog):
 
     def _forget(self, call: Call) -> None:
         self.calls.pop(call.id, None)
-        self.deadlines.cancel_where(lambda key: key[0] == call.id)
+        self.deadlines.cancel_group(call.id)
         self.by_invite.pop((call.caller.call_id, call.caller.invite.from_.tag or ""), None)
         for leg in call.legs:
             self.by_dialog.pop(leg.key, None)
