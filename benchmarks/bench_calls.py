@@ -159,12 +159,28 @@ def run(calls: int = 1000, rate: int = 100) -> list[dict]:
     lost = r["calls"] - r["successful"]
     note = (f"{r['successful']:,}/{r['calls']:,} completed (the phone answered "
             f"{r['answered']:,}), {r['rate']}/s offered; box CPU {r['cpu']:.2f} s in "
-            f"{r['wall']:.1f} s")
+            f"{r['wall']:.1f} s; this machine's pace: {python_pace_us():.0f} us of CPU for "
+            f"sum(range(1000))")
     if lost:
         note = f"{lost} FAILED (details on stderr); " + note
     return [row(WHAT, f"{per_core_second:,.0f} per core-second", TARGET,
                 f"{verdict(per_core_second >= TARGET_PER_CORE_SECOND and not lost)}; {note}"),
             *reference_rows(per_core_second, calls, rate)]
+
+
+def python_pace_us(rounds: int = 5, loops: int = 2000) -> float:
+    """CPU microseconds of one sum(range(1000)), best of `rounds`: what a CPU-second buys here.
+
+    Figures per core-second from different runs compare only at a similar pace: on the shared
+    2-core VM of 2026-12-04 it varied between ~14 and ~27 us within the hour, and the commit
+    that measured 357 calls per core-second on 2026-11-24 (3c49a24) measured 156 there."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(loops):
+            sum(range(1000))
+        best = min(best, (time.process_time() - start) / loops * 1e6)
+    return best
 
 
 def reference_rows(box_per_core_second: float, calls: int, rate: int) -> list[dict]:
