@@ -60,3 +60,6 @@ image:
 	cd "$(PIGEN_DIR)" && $(SUDO) env CALLBOX_REPO="$(CURDIR)" \
 		CALLBOX_READONLY_ROOT="$(CALLBOX_READONLY_ROOT)" ./build.sh -c "$(CURDIR)/image/pi-gen.config"
 	@echo "image: $(PIGEN_DIR)/deploy/ (flash it with rpi-imager or dd; README.md)"
+
+# The C reference of `make bench` (benchmarks/kamailio_ref.py) and its config check in the tests.
+APT_TEST += kamailio
