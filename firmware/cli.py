@@ -27,7 +27,30 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument("user")
     passwd.add_argument("--role", choices=("owner", "staff"), default="owner")
     passwd.add_argument("--extension", default=None, help="desk phone of a staff user")
+    _central_parser(commands)
     return parser
+
+
+def _central_parser(commands) -> None:
+    """`callbox central [--config central.toml]` and `callbox central passwd USER ...`."""
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", type=Path, default=Path("central.toml"),
+                        help="the central's config (default ./central.toml)")
+    central = commands.add_parser("central", parents=[config],
+                                  help="run the central panel many boxes report to")
+    actions = central.add_subparsers(dest="central_command")
+    passwd = actions.add_parser("passwd", parents=[config], help="set a central user's password")
+    passwd.add_argument("user")
+    passwd.add_argument("--role", choices=("owner", "manager"), default="owner")
+    passwd.add_argument("--site", default=None, help="the one site a manager sees")
+
+
+def _central(args: argparse.Namespace) -> int:
+    from firmware.central.run import central_passwd, run_central
+
+    if args.central_command == "passwd":
+        return central_passwd(args.config, args.user, args.role, args.site)
+    return run_central(args.config)
 
 
 def config_path(arg: Path | None) -> Path | None:
@@ -81,4 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.path)
     if args.command == "passwd":
         return _passwd(args)
+    if args.command == "central":
+        return _central(args)
     return _run(args)
