@@ -35,6 +35,7 @@ from firmware.tracker.callbacks import CallbackQueue, Entry
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.history import NumberHistory
 from firmware.tracker.index import CallIndex
+from firmware.tracker.publish import CALL_RECORDED, QUEUE_CHANGED, WRAPUP_SAVED, Publisher
 from firmware.tracker.query import CallFilter, day_bounds, matches
 from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
 from firmware.tracker.stats import summarize
@@ -70,6 +71,8 @@ class Tracker:
         self._trunks = _initial_trunks(config)
         self._callback_led = CallbackLed(None)
         self._status_led = StatusLed(None)
+        self.published = Publisher()    # listeners: tracker.published.listen(fn); publish.py
+        self._published_queue: list[dict] | None = None
 
     # -- life ---------------------------------------------------------------------------
 
@@ -185,6 +188,9 @@ class Tracker:
         self._callback_led.show_queue(len(self._queue))
         logger.info("call %s recorded: %s %s -> %s, %s", record.id, record.direction,
                     record.caller, record.callee, record.status)
+        if self.published:
+            self.published.publish(CALL_RECORDED, record.to_doc())
+            self._publish_queue()
 
     def _write(self, month: str, doc: Mapping[str, Any]) -> None:
         """Append durably; a call record that cannot be written is kept for a retry."""
@@ -314,7 +320,10 @@ class Tracker:
         fields["value"] = record_value({**record, **fields})
         self._store.append(month_of(record["offered_at"]),
                            {"op": "update", "id": call_id, "fields": fields})
-        return to_api(self._index.update(call_id, fields), self._tz)
+        updated = self._index.update(call_id, fields)
+        if self.published:
+            self.published.publish(WRAPUP_SAVED, updated.to_doc())
+        return to_api(updated, self._tz)
 
     def dismiss_callback(self, number: str, reason: str, by: str) -> None:
         """Take a number off the queue (spam, wrong number); KeyError when it is not queued."""
@@ -337,6 +346,15 @@ class Tracker:
         self._queue.dismiss(number, reason, by, at)
         self._callback_led.show_queue(len(self._queue))
         logger.info("callback %s dismissed by %s: %s", number, by, reason)
+        if self.published:
+            self._publish_queue()
+
+    def _publish_queue(self) -> None:
+        """Tell listeners the callback queue when it differs from what they were told last."""
+        queue = self.callbacks()
+        if queue != self._published_queue:
+            self._published_queue = queue
+            self.published.publish(QUEUE_CHANGED, queue)
 
     # -- hardware and config --------------------------------------------------------------
 
