@@ -53,7 +53,7 @@ def summary():
     with _central().db.connection() as conn:
         scope = request_scope(conn)
         start, end = parse_period(request.args, _box_config())
-        figures_ = figures.summary(conn, scope.site, scope.tz, start, end)
+        figures_ = figures.summary(conn, scope.site, scope.zone, start, end)
     figures_["currency"] = _central().config.box.currency
     figures_["site"] = scope.name
     return jsonify(figures_)

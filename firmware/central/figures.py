@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 import psycopg
 
+from firmware.central import rollup
 from firmware.tracker.localtime import iso_formatter
 from firmware.tracker.query import CallFilter, day_bounds
 from firmware.tracker.records import ANSWERED, INTERNAL, MISSED, to_api
@@ -79,9 +80,22 @@ def columns(rows: list[tuple]) -> dict[str, list]:
     return {name: [row[n] for row in rows] for n, name in enumerate(COLUMNS)}
 
 
-def summary(conn: psycopg.Connection, site: SiteInfo | None, tz: tzinfo, start: date,
+def summary(conn: psycopg.Connection, site: SiteInfo | None, zone: str, start: date,
             end: date) -> dict:
-    """/api/summary for one site (tz: the site's) or all sites (tz: the central's)."""
+    """/api/summary for one site (in its zone) or all sites (`zone`: the central's), from the
+    rollups (rollup.py): a few thousand rows for a year, whatever the number of calls."""
+    key = rollup.ALL_SITES if site is None else site.id
+    zone = zone if site is None else site.timezone
+    args = (key, zone, start, end)
+    groups = conn.execute(rollup.GROUPS_SQL, args).fetchall()
+    hours = conn.execute(rollup.HOURS_SQL, args).fetchall()
+    return rollup.summarize_rollups(groups, hours, start, end, to_call_back(conn, site))
+
+
+def summary_from_calls(conn: psycopg.Connection, site: SiteInfo | None, tz: tzinfo,
+                       start: date, end: date) -> dict:
+    """/api/summary computed by the box's own `stats.summarize` over the calls themselves
+    (one row per call): the reference the rollups are checked against."""
     low, high = day_bounds(start, end, tz)
     sql, args = STAT_SQL, [low, high]
     if site is not None:
@@ -89,7 +103,7 @@ def summary(conn: psycopg.Connection, site: SiteInfo | None, tz: tzinfo, start: 
         args.append(site.id)
     with conn.cursor() as cur:
         cur.execute(sql + " ORDER BY offered_at, call_id", args)
-        rows = stat_rows(cur, tz)
+        rows = stat_rows(cur.fetchall(), tz)
     return summarize(columns(rows), start, end, to_call_back(conn, site))
 
 

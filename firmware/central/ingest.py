@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from firmware.central import rollup
 from firmware.tracker.callrecord import CallRecord
 from firmware.tracker.records import DIRECTIONS, STATUSES
 
@@ -118,12 +119,12 @@ def call_row(seq: int, doc: Any) -> tuple:
         if not isinstance(getattr(record, flag), bool):
             raise ValueError(f"{flag} must be true or false")
     try:
-        json.dumps(doc, allow_nan=False)
+        doc_json = json.dumps(doc, allow_nan=False, separators=(",", ":"))
     except ValueError:
         raise ValueError("record holds a NaN or an infinity") from None
     return (record.id, seq, numbers[0], record.direction, record.status, *texts, answered_by,
             rang, numbers[1], numbers[2], record.target, record.first_time, numbers[3],
-            line_type, bool(record.callback), doc)
+            line_type, bool(record.callback), doc_json)
 
 
 def queue_entries(entry: dict) -> list:
@@ -159,11 +160,19 @@ def _text(body: dict, key: str, required: bool = False) -> str:
 
 # -- storing ---------------------------------------------------------------------------------
 
-UPSERT_CALL = """
-INSERT INTO calls (site_id, call_id, seq, offered_at, direction, status, caller, callee,
-                   campaign, source, extension, answered_by, rang, wait_seconds, talk_seconds,
-                   target, first_time, value, line_type, recovered, doc)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+CALL_COLUMNS = ("site_id, call_id, seq, offered_at, direction, status, caller, callee, "
+                "campaign, source, extension, answered_by, rang, wait_seconds, talk_seconds, "
+                "target, first_time, value, line_type, recovered, doc")
+
+# A batch is COPY'd into a temporary table, then merged in one statement: the newest version
+# of each call in the batch (a record and its wrap-up may come together), and only where it is
+# newer than the stored one. RETURNING tells new calls (xmax = 0) from new versions.
+STAGE = ("CREATE TEMP TABLE IF NOT EXISTS incoming_calls (LIKE calls INCLUDING DEFAULTS) "
+         "ON COMMIT DELETE ROWS")
+MERGE_CALLS = f"""
+INSERT INTO calls ({CALL_COLUMNS})
+SELECT DISTINCT ON (site_id, call_id) {CALL_COLUMNS} FROM incoming_calls
+ORDER BY site_id, call_id, seq DESC
 ON CONFLICT (site_id, call_id) DO UPDATE SET
     seq = EXCLUDED.seq, offered_at = EXCLUDED.offered_at, direction = EXCLUDED.direction,
     status = EXCLUDED.status, caller = EXCLUDED.caller, callee = EXCLUDED.callee,
@@ -195,22 +204,30 @@ def site_id(conn: psycopg.Connection, name: str, timezone: str, version: str) ->
     return row[0]
 
 
-def store_batch(conn: psycopg.Connection, batch: Batch) -> None:
-    """Write a checked batch in the caller's transaction."""
+def store_batch(conn: psycopg.Connection, batch: Batch, central_zone: str = "UTC") -> None:
+    """Write a checked batch in the caller's transaction, rollups included (rollup.py)."""
+    before = conn.execute("SELECT timezone FROM sites WHERE name = %s", (batch.site,)).fetchone()
     site = site_id(conn, batch.site, batch.timezone, batch.version)
     if batch.calls:
-        rows = [(site, *row[:-1], Jsonb(row[-1]))
-                for row in batch.calls]
-        inserted = 0
+        conn.execute(STAGE)
         with conn.cursor() as cur:
-            cur.executemany(UPSERT_CALL, rows, returning=True)
-            while True:
-                row = cur.fetchone()
-                inserted += bool(row and row[0])     # a new call, not a newer version
-                if not cur.nextset():
-                    break
+            with cur.copy(f"COPY incoming_calls ({CALL_COLUMNS}) FROM STDIN") as copy:
+                for row in batch.calls:
+                    copy.write_row((site, *row))      # doc: JSON text, checked
+            inserted = sum(1 for (new,) in cur.execute(MERGE_CALLS) if new)
         if inserted:
             conn.execute("UPDATE sites SET calls = calls + %s WHERE id = %s", (inserted, site))
+        times = [row[2] for row in batch.calls]
+        for zone in {batch.timezone, central_zone}:
+            rollup.refresh(conn, site, zone, rollup.local_days(times, zone), central_zone)
+    if before is not None and before[0] != batch.timezone:
+        logger.info("site %s now reports time zone %s (was %s): rebuilding its rollups",
+                    batch.site, batch.timezone, before[0])
+        rollup.rebuild_site(conn, site, batch.timezone, central_zone)
+        if before[0] != central_zone:
+            for table in ("call_rollups", "hour_rollups"):
+                conn.execute(f"DELETE FROM {table} WHERE site_id = %s AND zone = %s",
+                             (site, before[0]))
     if batch.queue is not None:
         seq, entries = batch.queue
         conn.execute(UPSERT_QUEUE, (site, seq, Jsonb(entries)))

@@ -53,7 +53,7 @@ def ingest():
                        batch.site, request.remote_addr)
         return jsonify(error=f"this token is for site {site.name!r}", field="site"), 403
     with central.db.connection() as conn:
-        store_batch(conn, batch)
+        store_batch(conn, batch, central.config.box.timezone)
     for refused in batch.refused:
         logger.warning("ingest: %s: entry seq %s refused: %s", site.name, refused["seq"],
                        refused["error"])

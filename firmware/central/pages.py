@@ -62,7 +62,7 @@ def _scoped_summary(args):
     start, end, error = read_period(panel, args)
     with _db().connection() as conn:
         scope = request_scope(conn)
-        summary = figures.summary(conn, scope.site, scope.tz, start, end)
+        summary = figures.summary(conn, scope.site, scope.zone, start, end)
     return summary, start, end, error, scope
 
 

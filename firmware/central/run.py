@@ -11,6 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
+from firmware.central import rollup
 from firmware.central.app import Central, create_central_app
 from firmware.central.config import CentralConfig, load_central_config
 from firmware.central.db import Database, connect_waiting, migrate, safe_dsn
@@ -34,6 +35,8 @@ def open_database(config: CentralConfig, timeout: float | None = None) -> Databa
     """Wait for the database (saying so), bring its schema up to date, return the pool."""
     with connect_waiting(config.database, timeout=timeout) as conn:
         applied = migrate(conn)
+        with conn.transaction():
+            rollup.ensure(conn, config.box.timezone)
     logger.info("database %s ready (%s)", safe_dsn(config.database),
                 f"applied {', '.join(applied)}" if applied else "schema up to date")
     return Database(config.database)

@@ -22,6 +22,11 @@ class Scope:
     tz: tzinfo                        # the site's zone, or central.toml's [box] timezone
     empty: bool = False               # a configured site that has not reported yet
 
+    @property
+    def zone(self) -> str:
+        """The time zone's name (rollups are kept per zone name)."""
+        return str(self.tz)
+
 
 def request_scope(conn: psycopg.Connection) -> Scope:
     central = current_app.extensions["central"]

@@ -8,8 +8,12 @@ box's sign-in code (access.py, auth.py) calls, so the central reuses it unchange
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import sys
+import time
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -17,7 +21,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from firmware.central.db import Database
-from firmware.webui.users import UserError, _read_password, check_name, check_password
+from firmware.webui.users import (_VERIFIED_FOR, UserError, _read_password, check_name,
+                                  check_password)
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +55,14 @@ class CentralUser:
 
 
 class CentralUserStore:
-    def __init__(self, db: Database, *, hasher: PasswordHasher | None = None):
+    def __init__(self, db: Database, *, hasher: PasswordHasher | None = None,
+                 clock=time.monotonic):
         self.db = db
         self._hasher = hasher or PasswordHasher()
         self._dummy = self._hasher.hash("not-a-password-of-anyone")
+        self._clock = clock
+        self._verified: dict[bytes, float] = {}     # as the box's UserStore: API scripts
+        self._cache_key = secrets.token_bytes(32)   # sign in on every request
 
     def has_users(self) -> bool:
         with self.db.connection() as conn:
@@ -76,12 +85,25 @@ class CentralUserStore:
         return user
 
     def verify(self, name: str, password: str) -> CentralUser | None:
+        """The user when `password` is theirs (a verified password is remembered for
+        _VERIFIED_FOR seconds, keyed with the stored hash, so a change ends it at once)."""
         row = self._row(name) if len(name) <= 32 else None
+        stored = row[4] if row else self._dummy
+        key = hmac.new(self._cache_key, f"{name}\0{password}\0{stored}".encode(),
+                       hashlib.sha256).digest()
+        now = self._clock()
+        if row is not None and self._verified.get(key, 0.0) > now:
+            return CentralUser(row[0], row[1], row[2], row[3])
         try:
-            self._hasher.verify(row[4] if row else self._dummy, password)
+            self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        return CentralUser(row[0], row[1], row[2], row[3]) if row else None
+        if row is None:
+            return None
+        if len(self._verified) > 64:
+            self._verified.clear()
+        self._verified[key] = now + _VERIFIED_FOR
+        return CentralUser(row[0], row[1], row[2], row[3])
 
     def set_password(self, name: str, password: str, role: str = "owner",
                      site: str | None = None, *, only_if_empty: bool = False) -> CentralUser:

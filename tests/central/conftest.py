@@ -12,11 +12,14 @@ from firmware.central.app import Central, create_central_app
 from firmware.central.config import parse_central_config
 from firmware.central.db import Database, connect_waiting, migrate
 from firmware.central.users import CentralUserStore
+from argon2 import PasswordHasher
+
 from tests.central.pg import PgCluster, PgUnavailable
 from tests.e2e.rig import free_port_block
 
 TOKENS = {"Kraków": "krakow-token-0123456789", "Gdańsk": "gdansk-token-0123456789"}
 _databases = itertools.count(1)
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)   # tests only
 
 
 def central_toml(dsn: str, web_port: int = 8443, tz: str = "Europe/Warsaw") -> str:
@@ -52,7 +55,7 @@ def pg_dsn(pg_cluster):
 def central(pg_dsn):
     config = parse_central_config(central_toml(pg_dsn))
     db = Database(pg_dsn)
-    yield Central(config, db, CentralUserStore(db))
+    yield Central(config, db, CentralUserStore(db, hasher=FAST_HASHER))
     db.close()
 
 

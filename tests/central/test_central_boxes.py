@@ -74,6 +74,12 @@ def boxes(tmp_path, mock_pins):
         made.append((tracker, uplink))
         return tracker, uplink
 
+    def stop_uplinks():
+        """Before a central server closes: no request of theirs may be in flight."""
+        for _, uplink in made:
+            uplink.stop()
+
+    make.stop_uplinks = stop_uplinks
     yield make
     for tracker, uplink in made:
         tracker.stop()
@@ -127,6 +133,7 @@ def test_the_central_figures_of_each_site_equal_its_box(owner, boxes):
         queue = server.get("/api/callbacks?site=Krak%C3%B3w")["callbacks"]
         assert [c["number"] for c in queue] == [c["number"] for c in krakow.callbacks()]
     finally:
+        boxes.stop_uplinks()
         server.close()
 
 
@@ -149,7 +156,7 @@ def test_an_outage_of_the_central_loses_nothing_and_counts_nothing_twice(owner, 
         drained(uplink)
         te.feed(tracker, *calls_for(7))
         drained(uplink)
-        server.close()                                       # a second outage
+        server.close()                          # a second outage (the uplink is idle now)
         te.feed(tracker, *calls_for(8))
         time.sleep(0.3)
         server = CentralServer(owner, port)
@@ -159,6 +166,7 @@ def test_an_outage_of_the_central_loses_nothing_and_counts_nothing_twice(owner, 
         assert figures(central) == figures(tracker.summary(start, end))
         assert server.get("/api/sites")["sites"][1]["calls"] == 15
     finally:
+        boxes.stop_uplinks()
         server.close()
 
 
@@ -177,4 +185,5 @@ def test_a_wrong_token_keeps_the_outbox_and_says_so(owner, boxes, caplog):
         assert "wrong or missing token" in caplog.text            # the central's log
         assert server.get("/api/sites")["sites"][1]["calls"] == 0
     finally:
+        boxes.stop_uplinks()
         server.close()
