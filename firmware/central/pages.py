@@ -19,7 +19,8 @@ from firmware.webui.panel import get_panel
 dashboard = Blueprint("dashboard", __name__)
 history = Blueprint("history", __name__)
 callbacks = Blueprint("callbacks", __name__)
-sites_bp = Blueprint("sites", __name__)
+sites_bp = Blueprint("sites", __name__, static_folder="static",
+                     static_url_path="/central-static")
 
 PAGE_SIZE = 100
 FILTER_KEYS = ("from", "to", "campaign", "source", "status", "extension", "number", "direction")
