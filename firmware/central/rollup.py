@@ -41,6 +41,7 @@ SELECT %(site)s, %(zone)s, b.day, c.campaign, c.source, coalesce(c.line_type, 'u
        sum(c.value::numeric), count(*) FILTER (WHERE c.recovered)
 FROM unnest(%(days)s::date[], %(lows)s::float8[], %(highs)s::float8[]) AS b (day, low, high)
 JOIN calls c ON c.site_id = %(site)s AND c.offered_at >= b.low AND c.offered_at < b.high
+    AND c.offered_at >= %(low)s AND c.offered_at < %(high)s
 WHERE c.direction = 'inbound' AND c.campaign <> ''
 GROUP BY b.day, c.campaign, c.source, coalesce(c.line_type, 'unknown')
 """
@@ -51,6 +52,7 @@ SELECT %(site)s, %(zone)s, b.day,
        extract(hour FROM to_timestamp(c.offered_at) AT TIME ZONE %(zone)s)::smallint, count(*)
 FROM unnest(%(days)s::date[], %(lows)s::float8[], %(highs)s::float8[]) AS b (day, low, high)
 JOIN calls c ON c.site_id = %(site)s AND c.offered_at >= b.low AND c.offered_at < b.high
+    AND c.offered_at >= %(low)s AND c.offered_at < %(high)s
 WHERE c.direction = 'inbound' AND c.campaign <> ''
 GROUP BY 1, 2, 3, 4
 """
@@ -116,10 +118,26 @@ def refresh(conn: psycopg.Connection, site_id: int, zone: str, days: set[date],
     for table in ("call_rollups", "hour_rollups"):
         conn.execute(f"DELETE FROM {table} WHERE site_id = %(site)s AND zone = %(zone)s "
                      "AND day = ANY(%(days)s::date[])", args)
-    conn.execute(_SITE_DAYS, args)
-    conn.execute(_SITE_HOURS, args)
+    for run in _runs(ordered):           # one index range of the site's calls per run of days
+        first, last = ordered.index(run[0]), ordered.index(run[-1]) + 1
+        part = {**args, "days": run, "lows": args["lows"][first:last],
+                "highs": args["highs"][first:last], "low": args["lows"][first],
+                "high": args["highs"][last - 1]}
+        conn.execute(_SITE_DAYS, part)
+        conn.execute(_SITE_HOURS, part)
     if zone == central_zone and all_sites:
         refresh_all_sites(conn, zone, ordered)
+
+
+def _runs(days: list[date]) -> list[list[date]]:
+    """Sorted days cut into runs of consecutive days."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
 
 
 def refresh_all_sites(conn: psycopg.Connection, zone: str, days: list[date] | None) -> None:
