@@ -14,7 +14,7 @@ PYTEST_ARGS ?= -rs
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,central]'
 	touch $@
 
 apt-run:

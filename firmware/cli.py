@@ -46,7 +46,11 @@ def _central_parser(commands) -> None:
 
 
 def _central(args: argparse.Namespace) -> int:
-    from firmware.central.run import central_passwd, run_central
+    try:
+        from firmware.central.run import central_passwd, run_central
+    except ImportError as exc:          # psycopg is an extra: the box's image has none
+        logger.error("callbox central needs psycopg (%s): pip install 'callbox[central]'", exc)
+        return 1
 
     if args.central_command == "passwd":
         return central_passwd(args.config, args.user, args.role, args.site)
