@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  = python3 python3-venv python3-pip
-APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd
+APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd postgresql
 APT_TEST += kamailio linphone-cli
 APT_TEST += openssl
 PYTEST_ARGS ?= -rs
@@ -16,7 +16,7 @@ PYTEST_ARGS ?= -rs
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,central]'
 	touch $@
 
 apt-run:
