@@ -62,4 +62,3 @@ image:
 	@echo "image: $(PIGEN_DIR)/deploy/ (flash it with rpi-imager or dd; README.md)"
 
 # The C reference of `make bench` (benchmarks/kamailio_ref.py) and its config check in the tests.
-APT_TEST += kamailio
