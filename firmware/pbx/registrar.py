@@ -41,6 +41,8 @@ class Registrar:
         self.to_tag = to_tag
         # Told of every refused digest answer (pbx/defence.py bans password guessers).
         self.on_auth_failure: Callable[[Address, float], None] = lambda source, now: None
+        # Told of every accepted digest answer (a scanner UA spoofed from there is no ban).
+        self.on_auth_success: Callable[[Address, float], None] = lambda source, now: None
 
     def handle(self, request: Request, source: Address, now: float) -> Response:
         try:
@@ -56,6 +58,7 @@ class Registrar:
                            verdict.reason)
             self.on_auth_failure(source, now)
             return make_response(request, 403, "Forbidden", to_tag=self.to_tag())
+        self.on_auth_success(source, now)
         return self._update(request, extension, source, now)
 
     def _challenge(self, request: Request, now: float, stale: bool = False) -> Response:

@@ -129,12 +129,11 @@ def svwar_rows(output: str) -> dict[str, str]:
 
 
 # -- scanning --------------------------------------------------------------------------------
-def test_svmap_finds_nothing_and_the_scanner_is_banned(make_box, tmp_path):
+def test_svmap_finds_nothing(make_box, tmp_path):
+    """Its one OPTIONS is dropped unanswered; one packet bans nobody (issue 14.7)."""
     box = make_box()
     result = sipvicious("svmap", ATTACKER, "127.0.0.1", "-p", str(box.sip_port), cwd=tmp_path)
     assert f"127.0.0.1:{box.sip_port}" not in result.stdout, result.stdout
-    box.wait_for(r"defence: banned 127\.0\.0\.66 for 3600 s \(scanner")
-    assert not answered(box, ATTACKER)
     assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
     assert answered(box, PHONE)
 
@@ -188,7 +187,7 @@ def test_svcrack_is_banned_within_the_threshold(make_box, tmp_path):
     assert answered(box, PHONE)
 
 
-def test_svcrack_as_itself_is_banned_on_its_first_packet(make_box, tmp_path):
+def test_svcrack_as_itself_is_banned_within_its_first_packets(make_box, tmp_path):
     box = make_box()
     sipvicious("svcrack", ATTACKER, "-u", "101", "-r", "1000-1100", "--maximumtime", "2",
                f"udp://127.0.0.1:{box.sip_port}", cwd=tmp_path)
