@@ -8,11 +8,13 @@ the internet could (UDP source addresses are free to forge).
 from __future__ import annotations
 
 import socket
+import struct
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.rig import have
+from tests.e2e.rig import finish, have, sipp_background
 from tests.e2e.test_attacks import PHONE, answered, make_box, register  # noqa: F401
 
 SPOOFER = "127.0.0.88"
@@ -59,3 +61,66 @@ def test_one_spoofed_scanner_packet_does_not_ban_a_registered_phone(make_box, tm
     assert answered(box, PHONE)
     assert "banned 127.0.0.11" not in box.log()
     assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
+
+
+# -- 2: RTP bleed ------------------------------------------------------------------------------
+def rtp(seq: int, fill: int) -> bytes:
+    return struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 0x4242) + bytes([fill]) * 160
+
+
+def udp(ip: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((ip, 0))
+    sock.settimeout(0.3)
+    return sock
+
+
+def drain(sock: socket.socket) -> list[bytes]:
+    got = []
+    while True:
+        try:
+            got.append(sock.recv(2048))
+        except TimeoutError:
+            return got
+
+
+def port_file(path: Path, timeout: float = 10.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip().isdigit():
+            return int(path.read_text())
+        time.sleep(0.05)
+    raise AssertionError(f"{path.name} never written")
+
+
+def test_rtp_bleed_a_stranger_who_sends_first_neither_hears_nor_is_heard(make_box, tmp_path):
+    """Issue 14.2: a stranger sprays the call's relay ports before the parties speak."""
+    box = make_box()
+    assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
+    trunk_media, phone_media, stranger = udp("127.0.0.2"), udp(PHONE), udp(SPOOFER)
+    try:
+        answering = sipp_background(
+            "phone_answer.xml", f"127.0.0.1:{box.sip_port}", local_ip=PHONE,
+            local_port=box.sip_port + 5, timeout=20, cwd=tmp_path,
+            args=["-s", "101", "-d", "100", "-key", "rtp", str(phone_media.getsockname()[1])])
+        calling = sipp_background(
+            "trunk_call.xml", f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.2",
+            local_port=box.sip_port + 3, timeout=20, cwd=tmp_path,
+            args=["-key", "dialled", "+48221234567", "-key", "caller", "+48600111222",
+                  "-key", "rtp", str(trunk_media.getsockname()[1]), "-d", "2500"])
+        a_port, b_port = port_file(tmp_path / "trunk.port"), port_file(tmp_path / "phone.port")
+        for seq in range(5):                               # the stranger is first, on both legs
+            stranger.sendto(rtp(seq, 0x66), ("127.0.0.1", a_port))
+            stranger.sendto(rtp(seq, 0x66), ("127.0.0.1", b_port))
+        time.sleep(0.2)
+        for seq in range(5):
+            trunk_media.sendto(rtp(seq, 0x11), ("127.0.0.1", a_port))
+            phone_media.sendto(rtp(seq, 0x22), ("127.0.0.1", b_port))
+        heard_by_phone, heard_by_trunk = drain(phone_media), drain(trunk_media)
+        assert drain(stranger) == []                       # the stranger hears nobody
+        assert heard_by_phone and all(p[12] == 0x11 for p in heard_by_phone)
+        assert heard_by_trunk and all(p[12] == 0x22 for p in heard_by_trunk)
+        assert finish(calling)[0] == 0 and finish(answering)[0] == 0
+    finally:
+        for sock in (trunk_media, phone_media, stranger):
+            sock.close()
