@@ -50,7 +50,8 @@ class Registrar:
         except SipParseError:
             return make_response(request, 400, "Bad To URI")
         verdict = credentials.check(self.digest, request.headers.get("Authorization"),
-                                    "REGISTER", extension, self.password_for, now)
+                                    "REGISTER", extension, self.password_for, now,
+                                    request_uri=request.uri, source=source.host)
         if verdict.outcome == credentials.CHALLENGE:
             return self._challenge(request, now, stale=verdict.stale)
         if verdict.outcome == credentials.REFUSE:

@@ -124,3 +124,83 @@ def test_rtp_bleed_a_stranger_who_sends_first_neither_hears_nor_is_heard(make_bo
     finally:
         for sock in (trunk_media, phone_media, stranger):
             sock.close()
+
+
+# -- 6: digest replay --------------------------------------------------------------------------
+def register_text(ip: str, port: int, box, *, uri: str | None = None, contact_ip: str | None = None,
+                  authorization: str = "", cseq: int = 1) -> str:
+    uri = uri or f"sip:127.0.0.1:{box.sip_port}"
+    auth = f"Authorization: {authorization}\r\n" if authorization else ""
+    return (f"REGISTER {uri} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {ip}:{port};branch=z9hG4bKreg{port}x{cseq}\r\n"
+            "From: <sip:101@127.0.0.1>;tag=r1\r\nTo: <sip:101@127.0.0.1>\r\n"
+            f"Call-ID: reg{port}@{ip}\r\nCSeq: {cseq} REGISTER\r\nMax-Forwards: 70\r\n"
+            f"Contact: <sip:101@{contact_ip or ip}:{port}>\r\nExpires: 120\r\n{auth}"
+            "User-Agent: Old phone 1.0\r\nContent-Length: 0\r\n\r\n")
+
+
+class Peer:
+    """One UDP socket on a loopback address: send a request, read the box's answer."""
+
+    def __init__(self, ip: str) -> None:
+        self.ip = ip
+        self.sock = udp(ip)
+        self.sock.settimeout(1.0)
+        self.port = self.sock.getsockname()[1]
+
+    def ask(self, box, text: str) -> str:
+        self.sock.sendto(text.encode(), ("127.0.0.1", box.sip_port))
+        while True:
+            answer = self.sock.recv(65535).decode()
+            if not answer.startswith("SIP/2.0 100"):
+                return answer
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def rfc2069_answer(box, phone: Peer, uri: str) -> str:
+    """The phone's Authorization without qop (an old phone), for a fresh nonce of the box."""
+    from firmware.pbx.sip.digest import answer_challenge, parse_auth_header
+    challenge = phone.ask(box, register_text(phone.ip, phone.port, box))
+    assert challenge.startswith("SIP/2.0 401"), challenge
+    line = next(h for h in challenge.split("\r\n") if h.lower().startswith("www-authenticate"))
+    _, params = parse_auth_header(line.split(":", 1)[1].strip())
+    return answer_challenge(f'Digest realm="{params["realm"]}", nonce="{params["nonce"]}"',
+                            method="REGISTER", uri=uri, username="101",
+                            password="secret-101-pw", cnonce="x")
+
+
+def test_a_captured_register_answer_is_no_key_from_another_host(make_box):
+    """Issue 14.6: without qop the box took one Authorization from anyone for 300 s."""
+    box = make_box()
+    phone, attacker = Peer(PHONE), Peer("127.0.0.66")
+    try:
+        uri = f"sip:127.0.0.1:{box.sip_port}"
+        captured = rfc2069_answer(box, phone, uri)
+        ok = phone.ask(box, register_text(phone.ip, phone.port, box, authorization=captured,
+                                          cseq=2))
+        assert ok.startswith("SIP/2.0 200"), ok
+        replay = attacker.ask(box, register_text(attacker.ip, attacker.port, box,
+                                                 authorization=captured, cseq=3))
+        assert replay.startswith("SIP/2.0 401") and "stale=true" in replay, replay
+        again = phone.ask(box, register_text(phone.ip, phone.port, box, authorization=captured,
+                                             cseq=4))
+        assert again.startswith("SIP/2.0 200"), again     # the phone's own refresh still works
+        assert "101 bound sip:101@127.0.0.66" not in box.log()
+    finally:
+        phone.close()
+        attacker.close()
+
+
+def test_credentials_for_one_request_uri_do_not_open_another(make_box):
+    box = make_box()
+    phone = Peer(PHONE)
+    try:
+        captured = rfc2069_answer(box, phone, f"sip:127.0.0.1:{box.sip_port}")
+        other = phone.ask(box, register_text(phone.ip, phone.port, box, cseq=2,
+                                             uri=f"sip:elsewhere@127.0.0.1:{box.sip_port}",
+                                             authorization=captured))
+        assert other.startswith("SIP/2.0 403"), other
+    finally:
+        phone.close()
