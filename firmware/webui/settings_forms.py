@@ -74,7 +74,8 @@ EXTENSIONS = Kind(
            hint="2 to 6 digits: what colleagues dial, and the phone's SIP user name"),
      Field("name", "Name", placeholder="e.g. Reception"),
      Field("password", "SIP password", "secret", required=True,
-           hint="at least 8 characters; enter the same in the phone")),
+           hint="at least 8 characters, letters with digits or symbols; enter the same in "
+                "the phone")),
     intro="The desk phones that register to the box. Set each phone's SIP account to this "
           "box's address, the extension as user name and this password.",
     help=("A phone rings for the campaigns that list its extension. Removing a phone that a "
