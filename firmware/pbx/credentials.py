@@ -38,8 +38,9 @@ def check(digest: DigestServer, authorization: str | None, method: str, claimed_
     """
     if authorization is None:
         return Verdict(CHALLENGE)
-    result = digest.verify(method, authorization, password_for, now,
-                           request_uri=request_uri, source=source)
+    # An empty password proves nothing (issue 14.5): such a user is treated as unknown.
+    result = digest.verify(method, authorization, lambda user: password_for(user) or None,
+                           now, request_uri=request_uri, source=source)
     if result.stale:
         return Verdict(CHALLENGE, stale=True)
     if not result.ok:

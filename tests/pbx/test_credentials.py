@@ -49,3 +49,10 @@ def test_a_captured_invite_answer_does_not_call_another_number():
     verdict = credentials.check(DIGEST, value, "INVITE", "101", PASSWORDS, 100.0,
                                 request_uri="sip:x", source="198.51.100.11")
     assert verdict.outcome == credentials.OK
+
+
+def test_an_empty_password_is_never_accepted():
+    """Issue 14.5: even if one slipped into the running config, "" is no password."""
+    value = answer("103", "", now=100.0)
+    verdict = credentials.check(DIGEST, value, "INVITE", "103", {"103": ""}.get, 100.0)
+    assert verdict.outcome == credentials.REFUSE
