@@ -170,8 +170,15 @@ class Box:
         bans = [{"address": ban.address, "reason": ban.reason,
                  "until": datetime.fromtimestamp(ban.until, zone).isoformat(timespec="seconds")}
                 for ban in self.defence.bans(time.time())[:MAX_LISTED_BANS]]
-        return {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
-                "bans": bans}
+        health = {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
+                  "bans": bans}
+        # counts of all bans in force (the list above stops at MAX_LISTED_BANS); strangers
+        # see only these (webui/api.py public_health)
+        in_force = self.defence.bans(time.time())
+        health["ban_count"] = len(in_force)
+        health["bans_by_reason"] = {reason: sum(1 for b in in_force if b.reason == reason)
+                                    for reason in sorted({b.reason for b in in_force})}
+        return health
 
     def create_tracker(self) -> None:
         """The tracker, subscribed to the bus; its history is loaded later (`start`), while

@@ -204,3 +204,17 @@ def test_credentials_for_one_request_uri_do_not_open_another(make_box):
         assert other.startswith("SIP/2.0 403"), other
     finally:
         phone.close()
+
+
+# -- 16: /healthz tells strangers no addresses --------------------------------------------------
+def test_healthz_lists_no_banned_address_to_a_stranger(make_box):
+    import json
+    import urllib.request
+    box = make_box()
+    for _ in range(3):                               # three scanner requests: banned
+        send_raw(box, SPOOFER, SCANNER_OPTIONS)
+    box.wait_for(r"defence: banned 127\.0\.0\.88")
+    with urllib.request.urlopen(f"http://127.0.0.1:{box.web_port}/healthz", timeout=5) as r:
+        health = json.loads(r.read())
+    assert health["ban_count"] == 1 and health["bans_by_reason"] == {"scanner": 1}
+    assert SPOOFER not in json.dumps(health)
