@@ -218,3 +218,21 @@ def test_healthz_lists_no_banned_address_to_a_stranger(make_box):
         health = json.loads(r.read())
     assert health["ban_count"] == 1 and health["bans_by_reason"] == {"scanner": 1}
     assert SPOOFER not in json.dumps(health)
+
+
+# -- 18: DNS rebinding cannot claim a fresh box -------------------------------------------------
+def test_a_fresh_box_is_not_set_up_under_a_foreign_name(make_box):
+    import http.client
+    box = make_box()
+
+    def get_setup(host: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", box.web_port, timeout=5)
+        try:
+            connection.request("GET", "/setup", headers={"Host": host})
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert get_setup(f"rebind.attacker.example:{box.web_port}") == 400
+    assert get_setup(f"127.0.0.1:{box.web_port}") == 200
+    box.wait_for(r"setup refused for Host 'rebind\.attacker\.example")

@@ -40,6 +40,26 @@ def test_setup_refuses_bad_input(fresh, empty_users, form, message):
     assert not empty_users.has_users()
 
 
+@pytest.mark.parametrize("host", ["rebind.attacker.example", "rebind.attacker.example:8080",
+                                  "localhost.attacker.example", "bad host"])
+def test_setup_under_a_foreign_name_is_refused(fresh, empty_users, host):
+    """Issue 14.18: DNS rebinding must not claim a fresh box."""
+    token = h.csrf_from(fresh.get("/setup").get_data(as_text=True))
+    page = fresh.get("/setup", headers={"Host": host})
+    assert page.status_code == 400 and "by its address" in page.get_data(as_text=True)
+    answer = fresh.post("/setup", headers={"Host": host},
+                        data={"user": "mallory", "password": "long-password",
+                              "confirm": "long-password", "csrf_token": token})
+    assert answer.status_code == 400
+    assert not empty_users.has_users()
+
+
+@pytest.mark.parametrize("host", ["192.168.1.20:8080", "[fe80::1]:8080", "localhost:8080"])
+def test_setup_by_address_or_the_box_name_works(fresh, empty_users, host):
+    page = fresh.get("/setup", headers={"Host": host})
+    assert page.status_code == 200
+
+
 def test_setup_without_csrf_token_is_refused(fresh, empty_users):
     fresh.get("/setup")
     answer = fresh.post("/setup", data={"user": "anna", "password": "long-password",
