@@ -95,7 +95,7 @@ def login():
             logger.warning("sign-in failed for %r from %s", name, client_address())
             error, status = _("Wrong user name or password."), 401
         else:
-            panel.throttle.succeeded(name)
+            panel.throttle.succeeded(name, client_address())
             session.clear()
             login_user(user)
             logger.info("%s signed in from %s", user.name, client_address())

@@ -236,3 +236,53 @@ def test_a_fresh_box_is_not_set_up_under_a_foreign_name(make_box):
     assert get_setup(f"rebind.attacker.example:{box.web_port}") == 400
     assert get_setup(f"127.0.0.1:{box.web_port}") == 200
     box.wait_for(r"setup refused for Host 'rebind\.attacker\.example")
+
+
+# -- 11: a guesser cannot lock the owner out of the panel ---------------------------------------
+class Browser:
+    """A cookie-keeping HTTP client bound to one loopback source address."""
+
+    def __init__(self, box, source_ip: str) -> None:
+        self.box, self.source_ip, self.cookies = box, source_ip, {}
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        import http.client
+        import urllib.parse
+        connection = http.client.HTTPConnection("127.0.0.1", self.box.web_port, timeout=5,
+                                                source_address=(self.source_ip, 0))
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                self.cookies[name] = rest.split(";")[0]
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+    def sign_in(self, user: str, password: str) -> int:
+        import re
+        _, page = self.request("GET", "/login")
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)[1]
+        return self.request("POST", "/login", {"user": user, "password": password,
+                                               "csrf_token": token})[0]
+
+
+def test_a_guesser_cannot_lock_the_owner_out_of_the_panel(make_box):
+    import subprocess
+    import sys
+    box = make_box()
+    box.stop()
+    subprocess.run([sys.executable, "-m", "firmware", "passwd", "olga", "--config",
+                    str(box.config_path), "--data", str(box.data_dir)],
+                   input="owner-pass-1\n", text=True, check=True, capture_output=True)
+    box.start()
+    guesser = Browser(box, "127.0.0.66")
+    codes = [guesser.sign_in("olga", f"guess-{n}") for n in range(6)]
+    assert codes[:5] == [401] * 5 and codes[-1] == 429
+    assert Browser(box, "127.0.0.1").sign_in("olga", "owner-pass-1") == 302

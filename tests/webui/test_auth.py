@@ -99,12 +99,24 @@ def test_wrong_password(client):
     assert client.get("/").status_code == 302
 
 
-def test_failed_sign_ins_are_throttled_per_user(client):
+def test_failed_sign_ins_are_throttled_per_address_and_user(client):
     for _ in range(5):
         assert h.sign_in(client, h.OWNER, "wrong-password").status_code == 401
     answer = h.sign_in(client, h.OWNER, h.OWNER_PW)          # even the right one waits
     assert answer.status_code == 429 and "Too many" in answer.get_data(as_text=True)
     assert h.sign_in(client, h.STAFF, h.STAFF_PW).status_code == 302
+
+
+def test_a_guesser_elsewhere_cannot_lock_the_owner_out(client):
+    """Issue 14.11: the owner's right password from another address gets in."""
+    guesser = english_client(client.application)
+    token = h.csrf_from(guesser.get("/login").get_data(as_text=True))
+    for _ in range(8):
+        guesser.post("/login", data={"user": h.OWNER, "password": "wrong-password",
+                                     "csrf_token": token},
+                     environ_base={"REMOTE_ADDR": "10.6.6.6"})
+    answer = h.sign_in(client, h.OWNER, h.OWNER_PW)          # from 127.0.0.1
+    assert answer.status_code == 302
 
 
 def test_failed_sign_ins_are_throttled_per_address(client):
