@@ -273,16 +273,45 @@ class Browser:
                                                "csrf_token": token})[0]
 
 
-def test_a_guesser_cannot_lock_the_owner_out_of_the_panel(make_box):
+def with_owner(box):
+    """The box restarted with a panel owner olga / owner-pass-1."""
     import subprocess
     import sys
-    box = make_box()
     box.stop()
     subprocess.run([sys.executable, "-m", "firmware", "passwd", "olga", "--config",
                     str(box.config_path), "--data", str(box.data_dir)],
                    input="owner-pass-1\n", text=True, check=True, capture_output=True)
-    box.start()
+    return box.start()
+
+
+def test_a_guesser_cannot_lock_the_owner_out_of_the_panel(make_box):
+    box = with_owner(make_box())
     guesser = Browser(box, "127.0.0.66")
     codes = [guesser.sign_in("olga", f"guess-{n}") for n in range(6)]
     assert codes[:5] == [401] * 5 and codes[-1] == 429
     assert Browser(box, "127.0.0.1").sign_in("olga", "owner-pass-1") == 302
+
+
+# -- 13: a caller ID with control characters does not break the exports -------------------------
+def test_exports_survive_a_caller_id_with_control_characters(make_box):
+    import base64
+    import urllib.request
+    box = with_owner(make_box())
+    invite = ("INVITE sip:+48221234567@127.0.0.1 SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP {ip}:{port};branch=z9hG4bKctl{port}\r\n"
+              "From: <sip:+4860%01%07@127.0.0.2>;tag=c1\r\n"
+              "To: <sip:+48221234567@127.0.0.1>\r\nCall-ID: ctl{port}\r\n"
+              "CSeq: 1 INVITE\r\nContact: <sip:caller@{ip}:{port}>\r\nMax-Forwards: 70\r\n"
+              "Content-Length: 0\r\n\r\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as trunk:
+        trunk.bind(("127.0.0.2", box.sip_port + 3))
+        trunk.settimeout(3)
+        trunk.sendto(invite.replace("{ip}", "127.0.0.2").replace(
+            "{port}", str(box.sip_port + 3)).encode(), ("127.0.0.1", box.sip_port))
+        box.wait_for(r"call \w+ recorded", timeout=10)
+    token = base64.b64encode(b"olga:owner-pass-1").decode()
+    for path in ("/api/calls.xlsx", "/api/calls.csv"):
+        request = urllib.request.Request(f"http://127.0.0.1:{box.web_port}{path}",
+                                         headers={"Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200 and answer.read()
