@@ -315,3 +315,30 @@ def test_exports_survive_a_caller_id_with_control_characters(make_box):
                                          headers={"Authorization": f"Basic {token}"})
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert answer.status == 200 and answer.read()
+
+
+# -- 12: a newline in a SIP URI forges no log line -----------------------------------------------
+def test_a_newline_in_a_uri_does_not_forge_a_log_line(make_box):
+    from firmware.pbx.sip.digest import answer_challenge
+    box = make_box()
+    forged = "1999-01-01 00:00:00,000 WARNING firmware.pbx.defence: defence: banned 127.0.0.11"
+    import urllib.parse
+    user = "101%0A" + urllib.parse.quote(forged, safe="")
+    attacker = Peer("127.0.0.66")
+    try:
+        text = register_text(attacker.ip, attacker.port, box).replace(
+            "To: <sip:101@", f"To: <sip:{user}@")
+        challenge = attacker.ask(box, text)
+        assert challenge.startswith("SIP/2.0 401"), challenge
+        line = next(h for h in challenge.split("\r\n") if h.lower().startswith("www-auth"))
+        auth = answer_challenge(line.split(":", 1)[1].strip(), method="REGISTER",
+                                uri=f"sip:127.0.0.1:{box.sip_port}", username="101",
+                                password="a-wrong-guess", cnonce="c")
+        refused = attacker.ask(box, register_text(
+            attacker.ip, attacker.port, box, cseq=2, authorization=auth).replace(
+            "To: <sip:101@", f"To: <sip:{user}@"))
+        assert refused.startswith("SIP/2.0 403"), refused
+        box.wait_for(r"register: refused 101\\n1999-01-01")
+        assert not any(line.startswith("1999-01-01") for line in box.log().splitlines())
+    finally:
+        attacker.close()
