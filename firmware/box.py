@@ -91,6 +91,7 @@ class Box:
         self.endpoint.gate = self.defence
         self.registrar.on_auth_failure = self.calls.on_auth_failure = self.defence.on_auth_failure
         self.registrar.on_auth_success = self.defence.on_auth_success
+        self.transport.banned = lambda host: self.defence.is_banned(host, time.time())
         self.tracker = None
         self.trunk_states: dict[str, str] = {}
         self.trunk_client = TrunkClient(self.endpoint, {}, self._trunk_state)

@@ -342,3 +342,28 @@ def test_a_newline_in_a_uri_does_not_forge_a_log_line(make_box):
         assert not any(line.startswith("1999-01-01") for line in box.log().splitlines())
     finally:
         attacker.close()
+
+
+# -- 10: one host cannot take every TCP slot ---------------------------------------------------
+def test_one_host_cannot_take_every_tcp_slot(make_box):
+    box = make_box()
+    hogs = []
+    try:
+        for _ in range(520):                         # more than the box's 512 slots
+            sock = socket.create_connection(("127.0.0.1", box.sip_port), timeout=2,
+                                            source_address=("127.0.0.66", 0))
+            hogs.append(sock)
+        time.sleep(0.3)
+        with socket.create_connection(("127.0.0.1", box.sip_port), timeout=3,
+                                      source_address=(PHONE, 0)) as phone:
+            port = phone.getsockname()[1]
+            phone.sendall((f"OPTIONS sip:127.0.0.1:{box.sip_port} SIP/2.0\r\n"
+                           f"Via: SIP/2.0/TCP {PHONE}:{port};branch=z9hG4bKtcp{port}\r\n"
+                           "From: <sip:101@127.0.0.1>;tag=t1\r\nTo: <sip:127.0.0.1>\r\n"
+                           f"Call-ID: tcp{port}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                           "Content-Length: 0\r\n\r\n").encode())
+            assert phone.recv(65535).startswith(b"SIP/2.0 200")
+        box.wait_for(r"tcp: 127\.0\.0\.66 has \d+ connections already")
+    finally:
+        for sock in hogs:
+            sock.close()
