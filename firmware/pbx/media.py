@@ -440,40 +440,60 @@ class MediaRelay:
 
     async def _open_leg(self, name: str, session: RelaySession) -> Leg:
         loop = self._loop or asyncio.get_running_loop()
-        for _ in range(self.allocator.capacity):
-            port = self.allocator.allocate()
-            try:
-                rtp_sock = self._bind(port)
+        skipped: list[int] = []     # taken by someone else: kept out of the draw until done
+        try:
+            while True:
                 try:
-                    rtcp_sock = self._bind(port + 1)
-                except BaseException:
-                    rtp_sock.close()
+                    port = self.allocator.allocate()
+                except NoPortsLeft:
+                    if skipped:
+                        raise NoPortsLeft(f"no RTP port pair in {self.allocator.low}-"
+                                          f"{self.allocator.high} could be bound") from None
                     raise
-            except OSError as exc:
+                try:
+                    rtp_sock = self._bind(port)
+                    try:
+                        rtcp_sock = self._bind(port + 1)
+                    except BaseException:
+                        rtp_sock.close()
+                        raise
+                except OSError as exc:
+                    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                        logger.warning("RTP port %d or %d is taken by someone else; next",
+                                       port, port + 1)
+                        skipped.append(port)
+                        continue
+                    self.allocator.release(port)
+                    raise
+                except BaseException:
+                    self.allocator.release(port)
+                    raise
+                return await self._start_leg(name, session, loop, port, rtp_sock, rtcp_sock)
+        finally:
+            for port in skipped:
                 self.allocator.release(port)
-                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                    logger.warning("RTP port %d or %d is taken by someone else; next", port, port + 1)
-                    continue
-                raise
-            rtp = _Channel(name, session, RTP_MIN_LENGTH, loop)
-            rtcp = _Channel(name, session, RTCP_MIN_LENGTH, loop)
-            try:
-                await loop.create_datagram_endpoint(lambda: rtp, sock=rtp_sock)
-            except BaseException:
-                rtp_sock.close()
-                rtcp_sock.close()
-                self.allocator.release(port)
-                raise
-            try:
-                await loop.create_datagram_endpoint(lambda: rtcp, sock=rtcp_sock)
-            except BaseException:
-                rtcp_sock.close()
-                rtp.transport.close()  # type: ignore[union-attr]
-                raise
-            finally:
-                self._release_when_closed(port, rtp, rtcp)
-            return Leg(name, port, rtp, rtcp)
-        raise NoPortsLeft(f"no RTP port pair in {self.allocator.low}-{self.allocator.high} could be bound")
+
+    async def _start_leg(self, name: str, session: RelaySession,
+                         loop: asyncio.AbstractEventLoop, port: int,
+                         rtp_sock: socket.socket, rtcp_sock: socket.socket) -> Leg:
+        rtp = _Channel(name, session, RTP_MIN_LENGTH, loop)
+        rtcp = _Channel(name, session, RTCP_MIN_LENGTH, loop)
+        try:
+            await loop.create_datagram_endpoint(lambda: rtp, sock=rtp_sock)
+        except BaseException:
+            rtp_sock.close()
+            rtcp_sock.close()
+            self.allocator.release(port)
+            raise
+        try:
+            await loop.create_datagram_endpoint(lambda: rtcp, sock=rtcp_sock)
+        except BaseException:
+            rtcp_sock.close()
+            rtp.transport.close()  # type: ignore[union-attr]
+            raise
+        finally:
+            self._release_when_closed(port, rtp, rtcp)
+        return Leg(name, port, rtp, rtcp)
 
     def _bind(self, port: int) -> socket.socket:
         sock = socket.socket(self._family, socket.SOCK_DGRAM)
