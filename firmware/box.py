@@ -92,6 +92,7 @@ class Box:
         self.registrar.on_auth_failure = self.calls.on_auth_failure = self.defence.on_auth_failure
         self.registrar.on_auth_success = self.defence.on_auth_success
         self.transport.banned = lambda host: self.defence.is_banned(host, time.time())
+        self.endpoint.table.protected = self._protected_host
         self.tracker = None
         self.trunk_states: dict[str, str] = {}
         self.trunk_client = TrunkClient(self.endpoint, {}, self._trunk_state)
@@ -159,6 +160,15 @@ class Box:
     def _password_for(self, username: str) -> str | None:
         extension = self.config.extension(username)
         return extension.password if extension else None
+
+    def _protected_host(self, host: str) -> bool:
+        """A trunk, a trusted address or a registered phone: kept when the transaction table
+        sheds load (asked only when it is full)."""
+        if self.defence.is_trusted(host):
+            return True
+        now = time.time()
+        return any(b.source_host == host for ext in self.bindings.extensions()
+                   for b in self.bindings.contacts(ext, now))
 
     def _receive(self, data, source) -> None:
         self.endpoint.on_datagram(data, source)

@@ -18,7 +18,7 @@ from typing import Callable, Protocol
 from firmware.pbx.sip.errors import SipError, SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response, parse_message
 from firmware.pbx.sip.transaction import (
-    ClientTransaction, Deliver, Send, ServerTransaction, Timeout, TransactionTable,
+    ClientTransaction, Deliver, Overloaded, Send, ServerTransaction, Timeout, TransactionTable,
     TransportError)
 from firmware.pbx.sip.validate import check_request
 from firmware.pbx.transport import Address
@@ -63,7 +63,7 @@ class SipEndpoint:
         self.server_header = user_agent
         self.table = TransactionTable()
         self.arm_timer = arm_timer   # the box calls tick() at (or after) this deadline
-        self.counters = {"received": 0, "malformed": 0, "dropped": 0}
+        self.counters = {"received": 0, "malformed": 0, "dropped": 0, "overloaded": 0}
 
     # -- incoming -----------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
@@ -85,7 +85,16 @@ class SipEndpoint:
             self._run(self.table.receive_response(message, now), source)
         else:
             try:
-                actions = self.table.receive_request(message, source, now, reliable)
+                actions = self.table.receive_request(message, source, now, reliable,
+                                                     size=len(data))
+            except Overloaded as exc:
+                # Under a flood from many sources: dropped unanswered (an answer would only
+                # feed a reflection), said once per 1000 so the log is no second flood.
+                self.counters["overloaded"] += 1
+                if self.counters["overloaded"] % 1000 == 1:
+                    logger.warning("sip: dropping requests from strangers: %s (%d so far)",
+                                   exc, self.counters["overloaded"])
+                return
             except SipError as exc:
                 logger.warning("sip: %s %s from %s not handled: %s", message.method,
                                message.uri, source, exc)

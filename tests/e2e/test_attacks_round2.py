@@ -367,3 +367,45 @@ def test_one_host_cannot_take_every_tcp_slot(make_box):
     finally:
         for sock in hogs:
             sock.close()
+
+
+# -- 8: many sources with large requests cannot exhaust the box's memory -------------------------
+def rss_kib(box) -> int:
+    with open(f"/proc/{box.proc.pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_large_requests_from_many_sources_do_not_exhaust_memory(make_box, tmp_path):
+    """1,600 sources, one 60 KB OPTIONS each (below every per-address limit): some 100 MB the
+    box would keep for 32 s each; the table's byte cap (16 MB) keeps it to a fraction."""
+    box = make_box()
+    assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
+    before = rss_kib(box)
+    padding = "x" * 60000
+    answered = 0
+    for i in range(1600):
+        ip = f"127.0.{10 + i // 200}.{1 + i % 200}"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((ip, 0))
+            sock.settimeout(1.0)
+            port = sock.getsockname()[1]
+            sock.sendto((f"OPTIONS sip:127.0.0.1:{box.sip_port} SIP/2.0\r\n"
+                         f"Via: SIP/2.0/UDP {ip}:{port};branch=z9hG4bKbig{i}\r\n"
+                         f"From: <sip:x@{ip}>;tag=b{i}\r\nTo: <sip:127.0.0.1>\r\n"
+                         f"Call-ID: big{i}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                         f"X-Padding: {padding}\r\nContent-Length: 0\r\n\r\n").encode(),
+                        ("127.0.0.1", box.sip_port))
+            try:
+                answered += sock.recv(65535).startswith(b"SIP/2.0 200")
+            except TimeoutError:
+                pass
+    grown = rss_kib(box) - before
+    assert answered >= 1500                         # strangers are still answered, too
+    assert grown < 50 * 1024, f"the box grew by {grown // 1024} MB"
+    assert answered_options(box, PHONE)             # and the registered phone, of course
+    assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
+
+
+def answered_options(box, ip: str) -> bool:
+    from tests.e2e.test_attacks import answered as options_answered
+    return options_answered(box, ip)
