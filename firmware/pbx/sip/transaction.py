@@ -50,6 +50,7 @@ COMPLETED, CONFIRMED, ACCEPTED, TERMINATED = "Completed", "Confirmed", "Accepted
 
 MAX_SERVER_TRANSACTIONS = 4096     # ~30 s each: far above what an office's phones keep live
 MAX_SERVER_BYTES = 16 * 1024 * 1024  # their requests' bytes: 256 of 64 KB, or 4096 of 4 KB
+SHED_SCAN = 256                      # oldest transactions looked at per request at the cap
 
 
 class Overloaded(SipError, RuntimeError):
@@ -528,27 +529,36 @@ class TransactionTable:
 
     def _make_room(self, host: str, size: int) -> None:
         """Shed the oldest server transactions until one of `size` bytes fits: strangers'
-        first, then, for a protected newcomer only, protected peers' too."""
-        protected = self.protected
+        first, then, for a protected newcomer only, protected peers' too.
+
+        Looks at no more than SHED_SCAN of the oldest per call and asks `protected` once per
+        host, so a table full of protected peers' transactions (a flood spoofed from a trunk's
+        address) costs a stranger's request a bounded amount of work.
+        """
+        known: dict[str, bool] = {}
+
+        def is_protected(peer_host: str) -> bool:
+            answer = known.get(peer_host)
+            if answer is None:
+                answer = known[peer_host] = bool(self.protected(peer_host))
+            return answer
 
         def full() -> bool:
             return (len(self._by_age) >= self.max_servers
                     or self.server_bytes + size > self.max_bytes) and bool(self._by_age)
 
-        for txn, _ in list(self._by_age.values()):
+        for txn, _ in list(itertools.islice(self._by_age.values(), SHED_SCAN)):
             if not full():
                 return
-            if not protected(_host(txn.peer)):
+            if not is_protected(_host(txn.peer)):
                 self._shed(txn)
         if not full():
             return
-        if not protected(host):
+        if not is_protected(host):
             raise Overloaded(f"transaction table full ({len(self._by_age)} transactions, "
                              f"{self.server_bytes} bytes)")
-        for txn, _ in list(self._by_age.values()):
-            if not full():
-                return
-            self._shed(txn)
+        while full():
+            self._shed(next(iter(self._by_age.values()))[0])
 
     def _shed(self, txn: ServerTransaction) -> None:
         self.shed += 1

@@ -517,3 +517,16 @@ def test_shed_transactions_do_not_linger_on_the_timer_heap():
             action.txn.send_response(make_response(action.txn.request, 200, "OK"), 1.0)
     assert len(table) == 50
     assert len(table._heap) <= 50 + max(64, len(table._heap) // 2) + 1
+
+
+def test_a_table_full_of_protected_peers_costs_a_stranger_little():
+    """A flood spoofed from a trunk's address fills the table with protected transactions."""
+    from firmware.pbx.sip.transaction import Overloaded
+    table = TransactionTable(max_servers=2000)
+    asked = []
+    table.protected = lambda host: asked.append(host) or host == "198.51.100.2"
+    _flood(table, 2000, hosts=lambda i: "198.51.100.2")
+    asked.clear()
+    with pytest.raises(Overloaded):
+        _flood(table, 1, start=5000)
+    assert len(asked) <= 2                          # once for the trunk, once for the stranger
