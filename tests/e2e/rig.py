@@ -146,6 +146,16 @@ class BoxProcess:
             return self.proc.wait()
 
 
+def _digest_uri(target: str, args) -> list[str]:
+    """SIPp answers a challenge with `uri="sip:<remote ip:port>"` unless told otherwise; a
+    phone's digest `uri` is its Request-URI (RFC 3261 22.4), and the box compares them. For a
+    scenario that dials `[dialled]`, that is sip:<dialled>@<target>."""
+    args = list(args)
+    if "-auth_uri" in args or "dialled" not in args:
+        return []
+    return ["-auth_uri", f"{args[args.index('dialled') + 1]}@{target}"]
+
+
 def sipp(scenario: str, target: str, *, local_ip: str, local_port: int, args: list[str] = (),
          calls: int = 1, timeout: float = 30.0, rate: float | None = None,
          trace_dir: Path | None = None) -> subprocess.CompletedProcess:
@@ -157,7 +167,7 @@ def sipp(scenario: str, target: str, *, local_ip: str, local_port: int, args: li
         command += ["-r", str(rate)]
     if trace_dir is not None:
         command += ["-trace_msg", "-trace_err"]
-    command += list(args)
+    command += list(args) + _digest_uri(target, args)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout + 15,
                           cwd=trace_dir or None)
 
@@ -233,7 +243,8 @@ def sipp_background(scenario: str, target: str, *, local_ip: str, local_port: in
     """Start SIPp (a UAS phone, usually) and return at once; `finish()` collects it."""
     command = ["sipp", target, "-sf", str(SIPP_DIR / scenario), "-i", local_ip,
                "-p", str(local_port), "-m", str(calls), "-timeout", f"{int(timeout)}s",
-               "-timeout_error", "-nostdin", "-nd", "-trace_err", *args]
+               "-timeout_error", "-nostdin", "-nd", "-trace_err", *args,
+               *_digest_uri(target, args)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, cwd=cwd)
 

@@ -148,8 +148,8 @@ def test_svwar_cannot_tell_existing_extensions_from_unknown_ones(make_box, tmp_p
     output = result.stdout + result.stderr
     rows = svwar_rows(output)
     assert rows == {} or (len(set(rows.values())) == 1 and len(rows) == 11), output
-    if not extra:
-        box.wait_for(r"defence: banned 127\.0\.0\.66 .*scanner")
+    if not extra:   # its scanner User-Agent: every request dropped unanswered (issue 14.7)
+        assert rows == {}, output
     assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
 
 
@@ -185,11 +185,14 @@ def test_svcrack_is_banned_within_the_threshold(make_box, tmp_path):
     assert answered(box, PHONE)
 
 
-def test_svcrack_as_itself_is_banned_within_its_first_packets(make_box, tmp_path):
+def test_svcrack_as_itself_gets_no_answer_and_tries_no_password(make_box, tmp_path):
+    """Its scanner User-Agent: each request is dropped unread (a ban needs three of them,
+    issue 14.7, so one spoofed packet never bans a phone); no password is ever checked."""
     box = make_box()
-    sipvicious("svcrack", ATTACKER, "-u", "101", "-r", "1000-1100", "--maximumtime", "2",
-               f"udp://127.0.0.1:{box.sip_port}", cwd=tmp_path)
-    box.wait_for(r"defence: banned 127\.0\.0\.66 for 3600 s \(scanner")
+    result = sipvicious("svcrack", ATTACKER, "-u", "101", "-r", "1000-1100", "--maximumtime",
+                        "2", f"udp://127.0.0.1:{box.sip_port}", cwd=tmp_path)
+    assert "found nothing" in result.stderr + result.stdout or \
+        "could not" in (result.stderr + result.stdout).lower(), result.stdout + result.stderr
     assert "register: refused" not in box.log()
     assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
 
@@ -252,7 +255,8 @@ def test_a_phone_cannot_dial_premium_or_foreign_numbers(make_box, tmp_path, numb
     assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
     result = sipp("dial_refused.xml", f"127.0.0.1:{box.sip_port}", local_ip=PHONE,
                   local_port=box.sip_port + 5, timeout=10, trace_dir=tmp_path,
-                  args=["-s", number, "-key", "ext", "101", "-au", "101", "-ap", "secret-101-pw"])
+                  args=["-s", number, "-key", "ext", "101", "-au", "101", "-ap", "secret-101-pw",
+                        "-auth_uri", f"{number}@127.0.0.1:{box.sip_port}"])
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     box.wait_for(rf"toll-fraud guard: 101 may not call \{number}")
     box.wait_for(r"call: \w+ refused 403 Forbidden")
