@@ -120,6 +120,7 @@ class Tracking:
     ring_timeout_seconds: int = 30
     target_call_seconds: int = 30
     unique_window_days: int = 30
+    answer_within_seconds: int = 10     # /api/summary answered_within: "answered within N s"
 
 
 @dataclass(frozen=True)
@@ -428,11 +429,12 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
 
 def _tracking(check: _Checker, table: dict[str, Any]) -> Tracking:
     check.unknown(table, "tracking", {"ring_timeout_seconds", "target_call_seconds",
-                                      "unique_window_days"})
+                                      "unique_window_days", "answer_within_seconds"})
     return Tracking(
         check.integer(table, "ring_timeout_seconds", "tracking", 30, 5, 600) or 30,
         check.integer(table, "target_call_seconds", "tracking", 30, 0, 3600) or 0,
-        check.integer(table, "unique_window_days", "tracking", 30, 1, 3650) or 30)
+        check.integer(table, "unique_window_days", "tracking", 30, 1, 3650) or 30,
+        _answer_within(check, table))
 
 
 def _strings(check: _Checker, table: dict[str, Any], key: str, prefix: str,
@@ -577,3 +579,9 @@ def load_config(path: Path | None) -> Config:
     except UnicodeDecodeError:
         raise ConfigError([f"{path}: not UTF-8 text"]) from None
     return parse_config(text, str(path))
+
+
+def _answer_within(check: _Checker, table: dict[str, Any]) -> int:
+    """[tracking] answer_within_seconds: 0 (nothing counts as answered in time) to 600."""
+    value = check.integer(table, "answer_within_seconds", "tracking", 10, 0, 600)
+    return 10 if value is None else value

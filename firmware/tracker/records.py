@@ -223,12 +223,14 @@ def build_record(call: FinishedCall, record_id: str, config: Config,
     return record
 
 
-def record_value(record: dict[str, Any]) -> float:
-    """The contract's value: the wrap-up value, else lead value of an answered inbound call."""
+def record_value(record: Mapping[str, Any]) -> float:
+    """The contract's value: the wrap-up value where one was given, else the campaign's lead
+    value when the call is a target call (a lead), else 0. A repeat call or a 5-second wrong
+    number is no lead: counting every answered call inflated value (see docs/reports.md)."""
     wrapup = record.get("wrapup")
     if wrapup and wrapup.get("value") is not None:
         return float(wrapup["value"])
-    if record["direction"] == INBOUND and record["status"] == ANSWERED:
+    if record["direction"] == INBOUND and record.get("target"):
         return float(record.get("lead_value") or 0.0)
     return 0.0
 

@@ -14,15 +14,18 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
 from typing import Any, Iterable, Mapping, Sequence
 
+from firmware.tracker import figures
 from firmware.tracker.callrecord import as_record
 from firmware.tracker.localtime import iso_formatter
+from firmware.tracker.regions import caller_region
 from firmware.tracker.records import ANSWERED, INBOUND, MISSED
 
 COLUMNS = ("started", "id", "day", "hour", "answered", "missed", "wait", "target",
-           "first_time", "campaign", "source", "value", "line_type", "recovered")
+           "first_time", "campaign", "source", "value", "line_type", "recovered",
+           "missed_reason", "caller", "lead_value", "region")
 TOP_N = 5
 _DAYS: dict[int, int] = {}      # one int object per local day, not one per call
 
@@ -39,9 +42,12 @@ def stat_row(record: Mapping[str, Any], tz: tzinfo) -> tuple | None:
         return None
     day, hour = local_day_hour(r.offered_at, tz)
     status = r.status
+    line_type = r.line_type or "unknown"
     return (r.offered_at, r.id, _DAYS.setdefault(day, day), hour, status == ANSWERED,
             status == MISSED, r.wait_seconds, r.target, r.first_time, r.campaign, r.source,
-            r.value, r.line_type or "unknown", bool(r.callback))
+            r.value, line_type, bool(r.callback),
+            (r.missed_reason or "unknown") if status == MISSED else None, r.caller,
+            r.lead_value, caller_region(r.caller, line_type))
 
 
 class StatColumns:
@@ -89,11 +95,29 @@ def columns_of(records: Iterable[dict[str, Any]], tz: tzinfo) -> dict[str, list]
 
 
 def summarize(columns: Mapping[str, Sequence], start: date, end: date,
-              to_call_back: int) -> dict:
+              to_call_back: int, *, answer_within_seconds: float = 10,
+              answered_at: Mapping[str, float] | None = None,
+              with_previous: bool = True) -> dict:
     """The /api/summary figures over the calls whose local day is in [start, end].
 
-    `columns` must be sorted by start time (as StatColumns and columns_of keep them).
+    `columns` must be sorted by start time (as StatColumns and columns_of keep them) and, for
+    `previous`, hold the period of as many days just before too. `answered_at` is the start
+    of the latest answered call with each number, in either direction (what the tracker
+    knows); without it, the answered inbound calls among `columns` stand in.
     """
+    if answered_at is None:
+        answered_at = figures.latest_answered(columns)
+    result = _summarize(columns, start, end, to_call_back, answer_within_seconds, answered_at)
+    if with_previous:
+        days = (end - start).days + 1
+        result["previous"] = _summarize(columns, start - timedelta(days=days),
+                                        start - timedelta(days=1), to_call_back,
+                                        answer_within_seconds, answered_at)
+    return result
+
+
+def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_back: int,
+               answer_within_seconds: float, answered_at: Mapping[str, float]) -> dict:
     first, last = start.toordinal(), end.toordinal()
     days = columns["day"]
     lo, hi = bisect_left(days, first), bisect_right(days, last)
@@ -122,6 +146,11 @@ def summarize(columns: Mapping[str, Sequence], start: date, end: date,
         "calls_by_hour": [hours.get(h, 0) for h in range(24)],
         "value_over_time": by_day,
         "caller_line_types": dict(Counter(col["line_type"]).most_common()),
+        # the second wave's figures (CONTRACT.md "Figures added to /api/summary")
+        "answered_within": figures.answered_within(col, answer_within_seconds),
+        "missed_by_reason": figures.missed_by_reason(col),
+        "unrecovered_value": figures.unrecovered_value(col, answered_at),
+        "caller_regions": figures.caller_regions(col),
         # extras (CONTRACT.md allows added keys)
         "calls": answered + missed,
         "value": round(math.fsum(values), 2),

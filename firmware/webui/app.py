@@ -82,6 +82,8 @@ def create_app(config: Config, tracker, users: UserStore, *,
     for module in (auth, api, dashboard, history, callbacks, reports, settings,
                    entry_settings, team):
         app.register_blueprint(module.bp)
+    from firmware.webui import api_figures      # /api/campaigns (issue 21)
+    app.register_blueprint(api_figures.bp)
     app.before_request(_before)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)

@@ -11,7 +11,7 @@ TZ = ZoneInfo("Europe/Warsaw")
 def record(call_id, start, **extra):
     return {"id": call_id, "direction": "inbound", "offered_at": start, "ended_at": start + 60,
             "status": "answered", "campaign": "Shop", "caller": "+48501234567",
-            "value": 100.0, **extra}
+            "lead_value": 100.0, "target": True, "value": 100.0, **extra}
 
 
 def test_ranges_come_newest_first_with_ties_by_id():

@@ -1,0 +1,26 @@
+"""The figures API beside /api/summary: GET /api/campaigns (CONTRACT.md "Figures added to
+/api/summary"). Thin: parse the period, ask the tracker, answer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from firmware.tracker.errors import BadInput
+from firmware.tracker.query import parse_period
+from firmware.webui.access import owner_required
+from firmware.webui.panel import get_panel
+
+bp = Blueprint("api_figures", __name__)
+
+
+@bp.errorhandler(BadInput)
+def _bad_input(error: BadInput):
+    return jsonify(error=error.message, field=error.field), 400
+
+
+@bp.get("/api/campaigns")
+@owner_required
+def campaigns():
+    panel = get_panel()
+    start, end = parse_period(request.args, panel.config)
+    return jsonify(campaigns=panel.tracker.campaigns(start, end))
