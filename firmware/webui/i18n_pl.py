@@ -456,3 +456,25 @@ CATALOG: dict[str, str] = {
     "unchanged": "bez zmian",
     "a whole number": "liczba całkowita",
 }
+
+# The figures an owner acts on (issue 21): trends, missed reasons, regions, campaigns.
+CATALOG.update({
+    "%(points)s pp": "%(points)s pp",
+    "After hours": "Poza godzinami pracy",
+    "Answered in %(seconds)s s": "Odebrane w %(seconds)s s",
+    "Arrows compare with the %(days)s days just before.":
+        "Strzałki porównują z poprzednimi dniami (%(days)s).",
+    "Call failed": "Połączenie nieudane",
+    "Caller gave up while ringing": "Dzwoniący rozłączył się w trakcie dzwonienia",
+    "Every phone busy": "Wszystkie telefony zajęte",
+    "Figures to act on": "Liczby do działania",
+    "Not recovered": "Nieodzyskane",
+    "Not recovered: %(value)s": "Nieodzyskane: %(value)s",
+    "Nobody answered in time": "Nikt nie odebrał na czas",
+    "Nobody available": "Nikt nie był dostępny",
+    "Previous period: %(value)s": "Poprzedni okres: %(value)s",
+    "Value (leads)": "Wartość (leady)",
+    "Where callers are from": "Skąd dzwonią",
+    "Why calls were missed": "Dlaczego połączenia były nieodebrane",
+    "same": "bez zmian",
+})

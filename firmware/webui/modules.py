@@ -92,3 +92,12 @@ def lines(summary: dict, fmt: Formatter, large: bool = False) -> Module:
 MODULES: dict[str, Callable[..., Module]] = {
     "campaigns": campaigns, "sources": sources, "hours": hours, "value": value, "lines": lines,
 }
+
+
+def _added_modules() -> None:
+    """The figures of issue 21 (figure_modules.py), after the first five."""
+    from firmware.webui import figure_modules
+    MODULES.update(reasons=figure_modules.reasons, regions=figure_modules.regions)
+
+
+_added_modules()

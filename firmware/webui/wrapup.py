@@ -79,13 +79,13 @@ def save(panel, user: User, call: dict, fields: dict) -> dict:
 
 
 def call_value(config: Config, call: dict) -> float:
-    """The contract's value: the wrap-up's, else the campaign's lead value when answered inbound."""
+    """The contract's value: the wrap-up's, else the campaign's lead value for a target call."""
     if "value" in call and call["value"] is not None:
         return float(call["value"])
     wrap = call.get("wrapup") or {}
     if wrap.get("value") is not None:
         return float(wrap["value"])
-    if call.get("status") == "answered" and call.get("direction") == "inbound":
+    if call.get("target") and call.get("direction") == "inbound":
         campaign = next((c for c in config.campaigns if c.name == call.get("campaign")), None)
         return campaign.lead_value if campaign else 0.0
     return 0.0

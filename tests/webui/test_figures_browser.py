@@ -1,0 +1,91 @@
+"""The figures an owner acts on, in Chromium: the dashboard's added figures and trends equal
+/api/summary, the missed-reason and region modules, the weekly summary. A fixed fortnight of
+May 2024 (never today). Screenshots go to test-artifacts/screenshots/figures-*.png."""
+
+from __future__ import annotations
+
+import webui_helpers as h
+from test_api_figures import CALLER3, at, outbound
+from test_browser import LAPTOP, Live, browser, clean, new_page, shot, sign_in  # noqa: F401
+
+import pytest
+
+from firmware.pbx import events as ev
+
+WEEK = "from=2024-05-06&to=2024-05-12"
+
+
+def missed(start, caller, dialled, reason):
+    call_id = f"m{int(start)}"
+    return [ev.CallOffered(call_id, dialled, caller, start, "provider"),
+            ev.CallRinging(call_id, "101", start + 0.5), ev.CallEnded(call_id, reason, start + 30)]
+
+
+def fortnight(tracker):
+    """Two weeks: the second has more calls, more answered in time, some lost."""
+    calls = []
+    for back in range(7, 0, -1):                 # 29 April .. 5 May: the week before
+        calls.append(h.inbound(at(6, 9) - back * 86400, f"+4850{back:07d}", h.SHOP, ring=14,
+                               talk=90))
+    for n, day in enumerate(range(6, 13)):
+        calls.append(h.inbound(at(day, 9), f"+4860{day:07d}", h.SHOP, ring=4, talk=120))
+        calls.append(h.inbound(at(day, 11), f"+48221{day:06d}", h.PAPER, ring=6, talk=50))
+        if n % 2:
+            calls.append(h.inbound(at(day, 15), f"+4812{day:07d}", h.SHOP, ring=9,
+                                   talk=None))
+    calls.append(missed(at(7, 13), CALLER3, h.PAPER, ev.RING_TIMEOUT))
+    calls.append(missed(at(8, 13), "+48581234567", h.SHOP, ev.NOBODY_AVAILABLE))
+    calls.append(outbound(at(9, 10), CALLER3))
+    h.feed(tracker, *calls)
+
+
+@pytest.fixture
+def live(tmp_path):
+    box = Live(tmp_path)
+    box.users.set_password(h.OWNER, h.OWNER_PW, "owner")
+    fortnight(box.tracker)
+    yield box
+    box.close()
+
+
+def figures_on(page) -> dict[str, str]:
+    return {el.get_attribute("data-figure"): el.inner_text().replace("\u00a0", " ")
+            for el in page.locator("[data-figure]").all()}
+
+
+def test_dashboard_shows_the_added_figures_with_trends(live, browser):
+    page = new_page(browser, viewport=LAPTOP, locale="en-GB")
+    sign_in(page, live, h.OWNER, h.OWNER_PW)
+    page.wait_for_url(live.url + "/")
+    page.goto(f"{live.url}/?{WEEK}")
+    summary = page.request.get(f"{live.url}/api/summary?{WEEK}").json()
+    shown = figures_on(page)
+    assert shown["answered"] == str(summary["answered"]) == "14"
+    assert shown["missed"] == str(summary["missed"]) == "5"
+    assert shown["answered_within"] == f"{round(100 * summary['answered_within']['share'])}%"
+    assert shown["value"].replace(" ", "") == "2800zł"                 # Polish box
+    # 7 Shop leads (300) and 7 Newspaper leads (100); lost: three Shop callers who gave up
+    # and one nobody could take (300 each); CALLER3 was called back
+    assert summary["value"] == 7 * 300 + 7 * 100 and summary["unrecovered_value"] == 1200
+    assert summary["previous"]["answered"] == 7
+    trends = {el.inner_text() for el in page.locator(".trend").all()}
+    assert "▲ 100%" in trends                        # answered: 14 against 7
+    assert page.locator(".figure.answered .trend.good").count() == 1
+    assert page.locator(".figure.missed .trend.bad").count() == 1
+    assert page.locator(".figure.wait .trend.good").count() == 1      # shorter wait
+    reasons = page.locator("#m-reasons").inner_text()
+    assert "Caller gave up while ringing" in reasons and "Nobody available" in reasons
+    assert "Warsaw" in page.locator("#m-regions").inner_text()
+    shot(page, "figures-01-dashboard")
+    page.goto(f"{live.url}/dashboard/reasons?{WEEK}")
+    shot(page, "figures-02-module-reasons")
+    page.goto(f"{live.url}/dashboard/regions?{WEEK}")
+    assert "Poland" in page.locator("table.data").inner_text()
+    shot(page, "figures-03-module-regions")
+    page.goto(f"{live.url}/reports/weekly?week=2024-05-06")
+    weekly = figures_on(page)
+    assert weekly["answered_within"] == shown["answered_within"]
+    assert weekly["unrecovered_value"] == shown["unrecovered_value"]
+    shot(page, "figures-04-weekly")
+    assert clean(page) == []
+    page.context.close()
