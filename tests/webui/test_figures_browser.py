@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import webui_helpers as h
 from test_api_figures import CALLER3, at, outbound
-from test_browser import LAPTOP, Live, browser, clean, new_page, shot, sign_in  # noqa: F401
-
 import pytest
+from test_browser import CHROMIUM, LAPTOP, Live, clean, new_page, shot, sign_in
 
 from firmware.pbx import events as ev
 
 WEEK = "from=2024-05-06&to=2024-05-12"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright     # test_browser skips without it
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"])
+        yield browser
+        browser.close()
 
 
 def missed(start, caller, dialled, reason):
@@ -53,8 +64,8 @@ def figures_on(page) -> dict[str, str]:
             for el in page.locator("[data-figure]").all()}
 
 
-def test_dashboard_shows_the_added_figures_with_trends(live, browser):
-    page = new_page(browser, viewport=LAPTOP, locale="en-GB")
+def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
+    page = new_page(chromium, viewport=LAPTOP, locale="en-GB")
     sign_in(page, live, h.OWNER, h.OWNER_PW)
     page.wait_for_url(live.url + "/")
     page.goto(f"{live.url}/?{WEEK}")
