@@ -92,7 +92,8 @@ class CallIndex:
         """Recompute the stat columns' local days and hours for time zone `tz`."""
         self._tz = tz
         by_id = self._by_id
-        rows = (stat_row(by_id[call_id], tz) for call_id in self._ids)
+        regions: dict[str, str] = {}        # dropped once built: nothing per number stays
+        rows = (stat_row(by_id[call_id], tz, regions) for call_id in self._ids)
         self._stats = StatColumns(row for row in rows if row is not None)
 
     def newest_first(self, low: float, high: float) -> list[CallRecord]:

@@ -35,8 +35,11 @@ def local_day_hour(ts: float, tz: tzinfo) -> tuple[int, int]:
     return iso_formatter(tz).day_hour(ts)
 
 
-def stat_row(record: Mapping[str, Any], tz: tzinfo) -> tuple | None:
-    """One call's values in COLUMNS order, or None for a call the figures do not count."""
+def stat_row(record: Mapping[str, Any], tz: tzinfo, regions: dict | None = None
+             ) -> tuple | None:
+    """One call's values in COLUMNS order, or None for a call the figures do not count.
+
+    `regions` caches caller regions by number while many rows are built at once."""
     r = as_record(record)
     if r.direction != INBOUND or not r.campaign:        # records.counted
         return None
@@ -47,7 +50,7 @@ def stat_row(record: Mapping[str, Any], tz: tzinfo) -> tuple | None:
             status == MISSED, r.wait_seconds, r.target, r.first_time, r.campaign, r.source,
             r.value, line_type, bool(r.callback),
             (r.missed_reason or "unknown") if status == MISSED else None, r.caller,
-            r.lead_value, caller_region(r.caller, line_type))
+            r.lead_value, caller_region(r.caller, line_type, regions))
 
 
 class StatColumns:
@@ -90,7 +93,8 @@ class StatColumns:
 
 def columns_of(records: Iterable[dict[str, Any]], tz: tzinfo) -> dict[str, list]:
     """Sorted columns of the counted calls among `records`, ready for `summarize`."""
-    return StatColumns(row for row in (stat_row(r, tz) for r in records)
+    regions: dict[str, str] = {}
+    return StatColumns(row for row in (stat_row(r, tz, regions) for r in records)
                        if row is not None).columns
 
 

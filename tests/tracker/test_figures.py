@@ -230,3 +230,16 @@ def test_stored_calls_are_recomputed_by_the_lead_rule(tmp_path, make_tracker, cf
     assert tracker.summary(MONDAY, MONDAY)["value"] == 450
     assert (folder / file_name(month_of(records[0]["offered_at"]))).read_bytes().startswith(
         before)
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("-1", "tracking.answer_within_seconds: must be between 0 and 600"),
+    ('"ten"', "tracking.answer_within_seconds: must be a whole number"),
+])
+def test_answer_within_seconds_is_checked(value, problem):
+    from firmware.config import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        parse_config(te.CONFIG_TOML.replace(
+            "unique_window_days = 30", f"unique_window_days = 30\nanswer_within_seconds = {value}"))
+    assert problem in caught.value.problems
+    assert te.config().tracking.answer_within_seconds == 10
