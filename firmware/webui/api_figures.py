@@ -43,3 +43,9 @@ def _added_figures(summary: dict):
 def _formatter() -> Formatter:
     box = get_panel().config.box
     return Formatter(box.country, box.currency, box.timezone)
+
+
+@bp.app_template_global("rating_label")
+def _rating_label(rating: int) -> str:
+    """What a wrap-up rating means to the owner (0: no chance ... 5: ready to sign)."""
+    return trends.rating_label(rating)

@@ -478,3 +478,14 @@ CATALOG.update({
     "Why calls were missed": "Dlaczego połączenia były nieodebrane",
     "same": "bez zmian",
 })
+
+CATALOG.update({
+    "0: no chance": "0: bez szans",
+    "1: hardly a chance": "1: małe szanse",
+    "2: interested": "2: zainteresowany",
+    "3: comparing offers": "3: porównuje oferty",
+    "4: likely to buy": "4: raczej kupi",
+    "5: ready to sign": "5: gotów podpisać",
+    "I took this call (forwarded to my mobile)":
+        "Odebrałem to połączenie (przekierowane na moją komórkę)",
+})

@@ -78,3 +78,10 @@ def added_figures(summary: dict, fmt: Formatter, answered_within_link: str = "")
                     "value": formatted(kind, read(summary), fmt),
                     "trend": trend(summary, name, fmt)})
     return out
+
+
+def rating_label(rating: int) -> str:
+    """The meaning of a wrap-up rating, 0 to 5, as the owner defined the scale."""
+    labels = {0: _("0: no chance"), 1: _("1: hardly a chance"), 2: _("2: interested"),
+              3: _("3: comparing offers"), 4: _("4: likely to buy"), 5: _("5: ready to sign")}
+    return labels.get(rating, str(rating))

@@ -10,6 +10,7 @@ import pytest
 from test_browser import CHROMIUM, LAPTOP, Live, clean, new_page, shot, sign_in
 
 from firmware.pbx import events as ev
+from firmware.tracker.query import CallFilter
 
 WEEK = "from=2024-05-06&to=2024-05-12"
 
@@ -98,5 +99,29 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     assert weekly["answered_within"] == shown["answered_within"]
     assert weekly["unrecovered_value"] == shown["unrecovered_value"]
     shot(page, "figures-04-weekly")
+    assert clean(page) == []
+    page.context.close()
+
+
+def test_staff_claim_a_forwarded_call_and_see_the_rating_scale(live, chromium):
+    live.users.set_password(h.STAFF, h.STAFF_PW, "staff", "101")
+    start = at(10, 20)
+    h.feed(live.tracker, [ev.CallOffered("fwd1", h.SHOP, h.MOBILE, start, "provider"),
+                          ev.CallAnswered("fwd1", "", start + 6),
+                          ev.CallEnded("fwd1", ev.COMPLETED, start + 200)])
+    page = new_page(chromium, viewport=LAPTOP, locale="en-GB")
+    sign_in(page, live, h.STAFF, h.STAFF_PW)
+    page.wait_for_load_state()
+    call = next(c for c in live.tracker.calls(CallFilter()) if c["started_at"][8:13] == "10T20")
+    page.goto(f"{live.url}/calls/{call['id']}")
+    assert page.locator("label[title='5: ready to sign']").count() == 1
+    page.check("label.claim input")
+    page.click("label[title='4: likely to buy']")
+    shot(page, "figures-05-claim-forwarded-call")
+    page.click("form.wrapup button.primary")
+    page.wait_for_load_state()
+    assert live.tracker.call(call["id"])["answered_by"] == "101"
+    assert live.tracker.call(call["id"])["wrapup"]["rating"] == 4
+    shot(page, "figures-06-claimed")
     assert clean(page) == []
     page.context.close()
