@@ -84,6 +84,8 @@ def create_app(config: Config, tracker, users: UserStore, *,
         app.register_blueprint(module.bp)
     from firmware.webui import api_figures      # /api/campaigns (issue 21)
     app.register_blueprint(api_figures.bp)
+    from firmware.webui import monthly          # the monthly summary (issue 21)
+    app.register_blueprint(monthly.bp)
     app.before_request(_before)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)

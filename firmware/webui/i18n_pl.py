@@ -489,3 +489,10 @@ CATALOG.update({
     "I took this call (forwarded to my mobile)":
         "Odebrałem to połączenie (przekierowane na moją komórkę)",
 })
+
+CATALOG.update({
+    "Monthly summary": "Podsumowanie miesięczne",
+    "Month before": "Poprzedni miesiąc",
+    "Month after": "Następny miesiąc",
+    "Month": "Miesiąc",
+})

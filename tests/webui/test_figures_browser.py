@@ -125,3 +125,26 @@ def test_staff_claim_a_forwarded_call_and_see_the_rating_scale(live, chromium):
     shot(page, "figures-06-claimed")
     assert clean(page) == []
     page.context.close()
+
+
+def test_monthly_summary(live, chromium):
+    page = new_page(chromium, viewport=LAPTOP, locale="en-GB")
+    sign_in(page, live, h.OWNER, h.OWNER_PW)
+    page.wait_for_url(live.url + "/")
+    page.goto(f"{live.url}/reports")
+    page.click("text=Monthly summary")
+    page.wait_for_load_state()
+    page.goto(f"{live.url}/reports/monthly?month=2024-05")
+    summary = page.request.get(f"{live.url}/api/summary?from=2024-05-01&to=2024-05-31").json()
+    shown = figures_on(page)
+    assert shown["answered"] == str(summary["answered"]) == "19"
+    assert shown["unrecovered_value"].replace(" ", "") == "1200zł"
+    assert "Why calls were missed" in page.locator(".modules").inner_text()
+    shot(page, "figures-07-monthly")
+    page.click("text=Month before")
+    page.wait_for_load_state()
+    assert page.url.endswith("month=2024-04")
+    assert figures_on(page)["answered"] == "2"          # 29 and 30 April
+    assert page.request.get(f"{live.url}/reports/monthly?month=2024-5").status == 400
+    assert clean(page) == []
+    page.context.close()
