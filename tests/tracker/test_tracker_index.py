@@ -32,4 +32,4 @@ def test_an_update_replaces_the_record_and_leaves_a_snapshot_alone():
     index.update("a", {"value": 5.0, "wrapup": {"rating": 3}})
     assert snapshot[0].value == 100.0 and snapshot[0].wrapup is None
     assert index.get("a").value == 5.0
-    assert index.stats_between(0, 100)["value"] == [5.0]
+    assert list(index.stats_between(0, 100)["value"]) == [5.0]
