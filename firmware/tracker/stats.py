@@ -144,13 +144,16 @@ def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_
     col = {name: values[lo:hi] for name, values in columns.items()} \
         if (lo, hi) != (0, len(days)) else columns
     total = hi - lo
-    by_day = []
+    by_day, calls_by_day = [], []
     values, days = col["value"], col["day"]
+    answered_col, missed_col = col["answered"], col["missed"]
     at = 0
     for day in range(first, last + 1):
         upto = bisect_right(days, day, at)
-        by_day.append({"date": date.fromordinal(day).isoformat(),
-                       "value": round(math.fsum(values[at:upto]), 2)})
+        text = date.fromordinal(day).isoformat()
+        by_day.append({"date": text, "value": round(math.fsum(values[at:upto]), 2)})
+        calls_by_day.append({"date": text, "answered": sum(answered_col[at:upto]),
+                             "missed": sum(missed_col[at:upto])})
         at = upto
     hours = Counter(col["hour"])
     answered, missed = sum(col["answered"]), sum(col["missed"])
@@ -175,6 +178,7 @@ def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_
         "calls": answered + missed,
         "value": round(math.fsum(values), 2),
         "callbacks_recovered": sum(col["recovered"]),
+        "calls_over_time": calls_by_day,
     }
 
 

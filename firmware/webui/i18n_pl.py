@@ -496,3 +496,10 @@ CATALOG.update({
     "Month after": "Następny miesiąc",
     "Month": "Miesiąc",
 })
+
+CATALOG.update({
+    "Answered and missed per day": "Odebrane i nieodebrane dziennie",
+    "%(day)s: %(answered)s answered, %(missed)s missed":
+        "%(day)s: odebrane %(answered)s, nieodebrane %(missed)s",
+    "Green: answered · red: missed": "Zielone: odebrane · czerwone: nieodebrane",
+})

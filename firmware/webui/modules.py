@@ -95,9 +95,13 @@ MODULES: dict[str, Callable[..., Module]] = {
 
 
 def _added_modules() -> None:
-    """The figures of issue 21 (figure_modules.py), after the first five."""
+    """The figures of issue 21 (figure_modules.py): calls per day first, then the first
+    five, then why calls were missed and where callers are from."""
     from firmware.webui import figure_modules
-    MODULES.update(reasons=figure_modules.reasons, regions=figure_modules.regions)
+    first = dict(MODULES)
+    MODULES.clear()
+    MODULES.update(per_day=figure_modules.per_day, **first, reasons=figure_modules.reasons,
+                   regions=figure_modules.regions)
 
 
 _added_modules()

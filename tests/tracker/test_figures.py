@@ -59,6 +59,7 @@ def test_the_new_figures_by_hand(cfg):
     assert figures["value"] == 400
     assert figures["value_over_time"] == [{"date": "2024-05-06", "value": 400}]
     assert figures["top_campaigns"][0] == {"name": "Shop window", "calls": 5, "value": 300}
+    assert figures["calls_over_time"] == [{"date": "2024-05-06", "answered": 4, "missed": 3}]
 
 
 def test_answer_within_follows_the_setting_and_is_0_over_nothing(cfg):
@@ -98,6 +99,8 @@ def test_previous_is_the_same_length_just_before(cfg):
         "2024-04-29", "2024-04-30", "2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04",
         "2024-05-05"]
     assert week["previous"]["answered"] == 1 and week["answered"] == 4 and week["missed"] == 4
+    assert [(d["answered"], d["missed"]) for d in week["calls_over_time"]] == [
+        (4, 3), (0, 1), (0, 0), (0, 0), (0, 0), (0, 0), (0, 0)]
 
 
 def test_dst_days_count_by_local_time(cfg):

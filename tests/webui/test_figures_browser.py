@@ -88,6 +88,8 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     reasons = page.locator("#m-reasons").inner_text()
     assert "Caller gave up while ringing" in reasons and "Nobody available" in reasons
     assert "Warsaw" in page.locator("#m-regions").inner_text()
+    assert page.locator("#m-per_day rect.bar.missed").count() == 4     # 7, 8, 9, 11 May
+    assert page.locator("#m-per_day rect.bar.answered").count() == 7
     shot(page, "figures-01-dashboard")
     page.goto(f"{live.url}/dashboard/reasons?{WEEK}")
     shot(page, "figures-02-module-reasons")
