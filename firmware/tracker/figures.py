@@ -29,7 +29,7 @@ def answered_within(col: Columns, seconds: float) -> dict:
     """`{"seconds": N, "share": x}`: the share of the calls answered with a wait <= N, over
     all of them (answered and missed); 0 when there are none."""
     total = len(col["started"])
-    fast = sum(1 for wait in compress(col["wait"], col["answered"]) if wait <= seconds)
+    fast = sum(map(float(seconds).__ge__, compress(col["wait"], col["answered"])))
     return {"seconds": seconds, "share": round(fast / total, 4) if total else 0}
 
 
@@ -55,13 +55,12 @@ def unrecovered_value(col: Columns, answered_at: Mapping[str, float]) -> float:
     stored when the call was missed (the campaign's at that moment).
     """
     missed = col["missed"]
-    last: dict[str, tuple[float, float]] = {}
-    for number, started, lead in zip(compress(col["caller"], missed),
-                                     compress(col["started"], missed),
-                                     compress(col["lead_value"], missed)):
-        last[number] = (started, lead)        # sorted by start: the last one stays
+    # one C-level pass: later calls overwrite earlier ones, so each number keeps its last miss
+    last = dict(zip(compress(col["caller"], missed),
+                    zip(compress(col["started"], missed), compress(col["lead_value"], missed))))
+    since = answered_at.get
     lost = [lead for number, (started, lead) in last.items()
-            if _callable(number) and answered_at.get(number, -math.inf) <= started]
+            if number[:1] == "+" and since(number, -math.inf) <= started]
     return round(math.fsum(lost), 2)
 
 
@@ -123,7 +122,3 @@ def campaign_figures(columns: Columns, campaigns: Iterable[Any], start: date,
             "cost_per_target_call": round(cost / target[name], 2) if target[name] else None,
         })
     return out
-
-
-def _callable(number: str) -> bool:
-    return len(number) > 2 and number[0] == "+" and number[1:].isdigit()

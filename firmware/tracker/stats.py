@@ -16,6 +16,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from datetime import date, timedelta, tzinfo
+from itertools import compress
 from typing import Any, Iterable, Mapping, Sequence
 
 from firmware.tracker import figures
@@ -186,7 +187,7 @@ def _top(names: Sequence[str], values: Sequence[float]) -> list[dict]:
     """Up to TOP_N of {"name", "calls", "value"}: most calls first, then most value, then name."""
     calls: Counter[str] = Counter(names)
     value: dict[str, float] = dict.fromkeys(calls, 0.0)
-    for name, amount in zip(names, values):
+    for name, amount in zip(compress(names, values), compress(values, values)):   # not 0
         value[name] += amount
     ranked = sorted(calls, key=lambda n: (-calls[n], -value[n], n))[:TOP_N]
     return [{"name": n, "calls": calls[n], "value": round(value[n], 2)} for n in ranked]
