@@ -121,6 +121,8 @@ class Tracking:
     target_call_seconds: int = 30
     unique_window_days: int = 30
     answer_within_seconds: int = 10     # /api/summary answered_within: "answered within N s"
+    first_time_window_days: int | None = None   # None: unique_window_days; 0: first call ever
+    target_unique: bool = True          # False: every answered call long enough is a target
 
 
 @dataclass(frozen=True)
@@ -429,12 +431,16 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
 
 def _tracking(check: _Checker, table: dict[str, Any]) -> Tracking:
     check.unknown(table, "tracking", {"ring_timeout_seconds", "target_call_seconds",
-                                      "unique_window_days", "answer_within_seconds"})
+                                      "unique_window_days", "answer_within_seconds",
+                                      "first_time_window_days", "target_unique"})
     return Tracking(
         check.integer(table, "ring_timeout_seconds", "tracking", 30, 5, 600) or 30,
         check.integer(table, "target_call_seconds", "tracking", 30, 0, 3600) or 0,
         check.integer(table, "unique_window_days", "tracking", 30, 1, 3650) or 30,
-        _answer_within(check, table))
+        _answer_within(check, table),
+        first_time_window_days=check.integer(table, "first_time_window_days", "tracking",
+                                             None, 0, 3650),
+        target_unique=check.boolean(table, "target_unique", "tracking", True))
 
 
 def _strings(check: _Checker, table: dict[str, Any], key: str, prefix: str,

@@ -246,3 +246,41 @@ def test_answer_within_seconds_is_checked(value, problem):
             "unique_window_days = 30", f"unique_window_days = 30\nanswer_within_seconds = {value}"))
     assert problem in caught.value.problems
     assert te.config().tracking.answer_within_seconds == 10
+
+
+def options_config(lines):
+    return parse_config(te.CONFIG_TOML.replace("unique_window_days = 30",
+                                               "unique_window_days = 30\n" + lines))
+
+
+def test_first_time_can_mean_the_numbers_first_call_ever():
+    calls = [te.inbound(te.at(2024, 1, 10), te.MOBILE, talk=100),
+             te.inbound(te.at(2024, 5, 6, 9), te.MOBILE, talk=100)]      # 117 days later
+    default = te.pure_records(te.config(), *calls)
+    assert [r["first_time"] for r in default] == [True, True]      # outside the 30-day window
+    ever = te.pure_records(options_config("first_time_window_days = 0"), *calls)
+    assert [r["first_time"] for r in ever] == [True, False]
+    longer = te.pure_records(options_config("first_time_window_days = 200"), *calls)
+    assert [r["first_time"] for r in longer] == [True, False]
+    # the target rule keeps its own window
+    assert [r["target"] for r in ever] == [True, True]
+
+
+def test_target_uniqueness_can_be_switched_off():
+    calls = [te.inbound(te.at(2024, 5, 6, 9), te.MOBILE, talk=100),
+             te.inbound(te.at(2024, 5, 6, 12), te.MOBILE, talk=100)]
+    assert [r["target"] for r in te.pure_records(te.config(), *calls)] == [True, False]
+    every = te.pure_records(options_config("target_unique = false"), *calls)
+    assert [r["target"] for r in every] == [True, True]
+    assert [r["value"] for r in every] == [300, 300]
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("first_time_window_days = -1", "tracking.first_time_window_days: must be between 0 and 3650"),
+    ("target_unique = 1", "tracking.target_unique: must be true or false"),
+])
+def test_options_are_checked(line, problem):
+    from firmware.config import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        options_config(line)
+    assert problem in caught.value.problems
