@@ -32,6 +32,7 @@ from gpiozero import GPIOZeroError
 from firmware.config import Config, normalise_number
 from firmware.hw.leds import CallbackLed, StatusLed, default_pin_factory
 from firmware.pbx.events import CallEvent
+from firmware.tracker import regions
 from firmware.tracker.callbacks import CallbackQueue, Entry
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
@@ -56,6 +57,7 @@ class Tracker:
         self._config = config
         self._tz = zoneinfo.ZoneInfo(config.box.timezone)
         self._clock = clock
+        self._data_dir = Path(data_dir)
         self._store = Store(Path(data_dir) / "calls")
         self._pin_factory = pin_factory
         self._lock = threading.RLock()
@@ -82,6 +84,8 @@ class Tracker:
                 return
             if self._stopped:
                 raise RuntimeError("a stopped Tracker cannot be started again")
+            # callers' regions: a small table of names, never phonenumbers' geocoder
+            regions.use(regions.load_names(self._config.box.country, self._data_dir))
             try:
                 with _no_cyclic_gc():
                     loaded = self._store.open(make_record=self._index.compact)

@@ -9,7 +9,7 @@ import pytest
 import tracker_events as te
 from firmware.config import parse_config
 from firmware.pbx import events as ev
-from firmware.tracker import journal
+from firmware.tracker import journal, regions
 from firmware.tracker.figures import campaign_figures, period_cost
 from firmware.tracker.query import CallFilter
 from firmware.tracker.regions import caller_region
@@ -162,16 +162,45 @@ def test_period_cost_spreads_a_30_day_month(start, end, cost):
     assert period_cost(0, start, end) == 0
 
 
+@pytest.fixture(autouse=True)
+def polish_region_names():
+    """The table a Polish box uses (the tracker loads it at start; pure tests set it)."""
+    regions.use(regions.load_names("PL", None))
+
+
 @pytest.mark.parametrize("number, line_type, region", [
     ("+48221111111", "fixed_line", "Warsaw"),
+    ("+48581234567", "fixed_line", "Gdańsk"),
     ("+48501234567", "mobile", "Poland"),
-    ("+4930123456", "fixed_line", "Berlin"),
-    ("+48221111111", None, "Warsaw"),
+    ("+4930123456", "fixed_line", "Germany"),        # callers from abroad: the country
+    ("+12125551234", "fixed_line_or_mobile", "United States"),
+    ("+16135550123", "fixed_line", "Canada"),
+    ("+48221111111", None, "Poland"),                # no line type stored: the country
     ("anonymous", None, ""),
     ("", "unknown", ""),
 ])
 def test_caller_regions_in_english(number, line_type, region):
     assert caller_region(number, line_type) == region
+
+
+def test_region_names_come_from_a_cached_table_not_the_geocoder(tmp_path):
+    import subprocess
+    import sys
+    regions._loaded.clear()
+    names = regions.load_names("PL", tmp_path)
+    assert names.places["4822"] == "Warsaw" and names.countries["DE"] == "Germany"
+    [cached] = tmp_path.glob("regions-PL-*.json")
+    regions._loaded.clear()
+    assert regions.load_names("PL", tmp_path) == names          # read back from the file
+    cached.write_text("{not json")
+    regions._loaded.clear()
+    assert regions.load_names("PL", tmp_path) == names          # unreadable: read again
+    # the box never imports phonenumbers' geocoder (100 MB of names in every language)
+    probe = subprocess.run([sys.executable, "-c", (
+        "import sys; from firmware.tracker import stats, service; "
+        "print(any(m.startswith('phonenumbers.geo') for m in sys.modules))")],
+        capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"
 
 
 # -- through the Tracker ---------------------------------------------------------------------
