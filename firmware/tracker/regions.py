@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -138,9 +139,22 @@ def extract(country: str) -> RegionNames:
     (its 100 MB go with it). RuntimeError when the child fails."""
     home = phonenumbers.country_code_for_region(country) if country else 0
     try:
-        done = subprocess.run([sys.executable, "-c", _EXTRACT, str(home or "")],
-                              capture_output=True, timeout=EXTRACT_TIMEOUT, check=True)
-        data = json.loads(done.stdout)
+        child = subprocess.Popen([sys.executable, "-c", _EXTRACT, str(home or "")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            # lowest priority: it runs while SIP and the panel start, and must not slow them
+            os.setpriority(os.PRIO_PROCESS, child.pid, 19)
+        except OSError:
+            pass                                  # already gone, or not allowed: no matter
+        try:
+            out, err = child.communicate(timeout=EXTRACT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            raise
+        if child.returncode:
+            raise subprocess.SubprocessError(err.decode(errors="replace").strip()[-300:])
+        data = json.loads(out)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         raise RuntimeError(f"cannot read phonenumbers' region names: {exc}") from exc
     return RegionNames(data["countries"], data["places"] if home else {}, home)

@@ -313,3 +313,15 @@ def test_options_are_checked(line, problem):
     with pytest.raises(ConfigError) as caught:
         options_config(line)
     assert problem in caught.value.problems
+
+
+def test_without_region_names_callers_are_unknown_and_nothing_fails(monkeypatch, caplog):
+    monkeypatch.setattr(regions, "_EXTRACT", "import sys; sys.exit('no data')")
+    monkeypatch.setattr(regions, "_loaded", {})
+    assert regions.load_names("PL", None) is regions.EMPTY
+    assert "cannot read phonenumbers' region names" in caplog.text
+    assert caller_region("+48221111111", "fixed_line", names=regions.EMPTY) == ""
+    records = te.pure_records(te.config(), *monday_calls())
+    regions.use(regions.EMPTY)
+    figures = summarize(columns_of(records, te.WARSAW), MONDAY, MONDAY, 0)
+    assert figures["caller_regions"] == [{"region": "unknown", "calls": 7}]
