@@ -126,6 +126,9 @@ class Tracking:
     ring_timeout_seconds: int = 30
     target_call_seconds: int = 30
     unique_window_days: int = 30
+    answer_within_seconds: int = 10     # /api/summary answered_within: "answered within N s"
+    first_time_window_days: int | None = None   # None: unique_window_days; 0: first call ever
+    target_unique: bool = True          # False: every answered call long enough is a target
 
 
 @dataclass(frozen=True)
@@ -484,11 +487,16 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
 
 def _tracking(check: _Checker, table: dict[str, Any]) -> Tracking:
     check.unknown(table, "tracking", {"ring_timeout_seconds", "target_call_seconds",
-                                      "unique_window_days"})
+                                      "unique_window_days", "answer_within_seconds",
+                                      "first_time_window_days", "target_unique"})
     return Tracking(
         check.integer(table, "ring_timeout_seconds", "tracking", 30, 5, 600) or 30,
         check.integer(table, "target_call_seconds", "tracking", 30, 0, 3600) or 0,
-        check.integer(table, "unique_window_days", "tracking", 30, 1, 3650) or 30)
+        check.integer(table, "unique_window_days", "tracking", 30, 1, 3650) or 30,
+        _answer_within(check, table),
+        first_time_window_days=check.integer(table, "first_time_window_days", "tracking",
+                                             None, 0, 3650),
+        target_unique=check.boolean(table, "target_unique", "tracking", True))
 
 
 def _strings(check: _Checker, table: dict[str, Any], key: str, prefix: str,
@@ -779,3 +787,7 @@ def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
                       check.string(table, "password", "email", ""), sender, tuple(weekly),
                       check.string(table, "ca_file", "email", ""), tuple(daily))
     return {"webhooks": tuple(hooks), "ga4": ga4, "email": email}
+def _answer_within(check: _Checker, table: dict[str, Any]) -> int:
+    """[tracking] answer_within_seconds: 0 (nothing counts as answered in time) to 600."""
+    value = check.integer(table, "answer_within_seconds", "tracking", 10, 0, 600)
+    return 10 if value is None else value

@@ -4,7 +4,7 @@ Why not the dict that json.loads gives: a year of 100k calls held as dicts took 
 25-key dict alone is 832 bytes), too much for a Raspberry Pi next to everything else. A
 `CallRecord` keeps the same fields in slots (about 240 bytes), and `from_doc` shares the values
 that repeat from call to call (campaign names, statuses, extensions, the tuple of extensions
-that rang, lead values) instead of holding a copy per call.
+that rang, lead values and values) instead of holding a copy per call.
 
 It is a `Mapping`, so `record["caller"]`, `record.get("wrapup")`, `dict(record)` and comparing
 with a dict work as with the stored object; hot paths read attributes (`record.caller`).
@@ -35,7 +35,9 @@ DEFAULTS: dict[str, Any] = {
 # Values that repeat from call to call: one object each instead of one per call.
 _SHARED_TEXT = ("direction", "caller", "callee", "campaign", "source", "trunk", "extension",
                 "status", "missed_reason", "end_reason", "answered_by", "line_type")
-_SHARED_NUMBERS = ("lead_value", "value", "wait_seconds", "talk_seconds")
+# Only amounts repeat; wait and talk seconds are nearly all different, and pooling them cost
+# a tuple and a dict slot per call (10 MB with 100k calls) to save nothing.
+_SHARED_NUMBERS = ("lead_value", "value")
 _FIELD_SET = frozenset(FIELDS)
 _TEXT = tuple((key, DEFAULTS.get(key)) for key in _SHARED_TEXT)
 _NUMBERS = tuple((key, DEFAULTS.get(key)) for key in _SHARED_NUMBERS)

@@ -2,7 +2,8 @@
 
 Pure and in memory, rebuilt from the records at start-up. Per number it keeps the sorted start
 times of inbound calls, and of the calls that qualified as target calls (answered and long
-enough), so "an earlier call within the window" is one bisect, whatever the history's size.
+enough), so "an earlier call within the window" is one bisect, whatever the history's size;
+and the start of the latest answered call in either direction (`unrecovered_value`).
 The flags are decided once, when a call is recorded, and stored with it.
 """
 
@@ -12,17 +13,22 @@ from bisect import bisect_left, insort
 from typing import Any, Mapping
 
 from firmware.tracker.callrecord import as_record
-from firmware.tracker.records import ANSWERED, INBOUND, is_phone_number
+from firmware.tracker.records import ANSWERED, INBOUND, OUTBOUND, is_phone_number
 
 
 class NumberHistory:
     def __init__(self) -> None:
         self._calls: dict[str, list[float]] = {}
         self._targets: dict[str, list[float]] = {}
+        self.answered_at: dict[str, float] = {}     # number -> start of its latest answered call
 
     def add(self, record: Mapping[str, Any], target_call_seconds: float) -> None:
-        """Note an inbound call; `target_call_seconds` decides whether it qualified."""
+        """Note a call; `target_call_seconds` decides whether an inbound one qualified."""
         r = as_record(record)
+        if r.status == ANSWERED and r.direction in (INBOUND, OUTBOUND):
+            party = r.caller if r.direction == INBOUND else r.callee
+            if is_phone_number(party) and r.offered_at > self.answered_at.get(party, -1e300):
+                self.answered_at[party] = r.offered_at
         number = r.caller
         if r.direction != INBOUND or not is_phone_number(number):
             return

@@ -15,6 +15,7 @@ from datetime import tzinfo
 from typing import Any, Iterable, Mapping
 
 from firmware.tracker.callrecord import CallRecord
+from firmware.tracker.records import record_value
 from firmware.tracker.stats import StatColumns, stat_row
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -91,7 +92,8 @@ class CallIndex:
         """Recompute the stat columns' local days and hours for time zone `tz`."""
         self._tz = tz
         by_id = self._by_id
-        rows = (stat_row(by_id[call_id], tz) for call_id in self._ids)
+        regions: dict[str, str] = {}        # dropped once built: nothing per number stays
+        rows = (stat_row(by_id[call_id], tz, regions) for call_id in self._ids)
         self._stats = StatColumns(row for row in rows if row is not None)
 
     def newest_first(self, low: float, high: float) -> list[CallRecord]:
@@ -116,10 +118,19 @@ class CallIndex:
         raise ValueError(f"more than {36 * 36} calls started in the same millisecond")
 
     def compact(self, record: Mapping[str, Any]) -> CallRecord:
-        """`record` as the index keeps it: a CallRecord sharing repeated values."""
+        """`record` as the index keeps it: a CallRecord sharing repeated values.
+
+        Its value is recomputed by today's rule (records.record_value): calls stored before
+        "value counts leads" carried the lead value for every answered inbound call. The
+        journal keeps what it had; every figure, list and export reads the recomputed value.
+        """
         if record.__class__ is CallRecord:
             return record
-        return CallRecord.from_doc(record, self._shared)
+        compact = CallRecord.from_doc(record, self._shared)
+        value = record_value(compact)
+        if value != compact.value:
+            compact.value = self._shared.setdefault((float, value), value)
+        return compact
 
     def _position(self, started_at: float, call_id: str) -> int:
         starts, ids = self._starts, self._ids

@@ -1,11 +1,13 @@
-"""Epoch seconds as local ISO 8601 text, fast: the time zone is asked once per quarter hour.
+"""Epoch seconds as local ISO 8601 text, fast: the time zone is asked once per three hours.
 
 Why: listing a year of calls formats three times per call, and `datetime.fromtimestamp(ts,
 zoneinfo).isoformat()` spent 1.5 us each asking the zone for its offset (half the cost of
 /api/calls over 100k calls). Offsets of a real zone change only at transitions, which since
-1970 fall on quarter hours, so the offset of each UTC quarter hour is cached; a quarter hour
-that holds a transition (its two ends disagree) goes the slow, exact way. The text is exactly
-what `datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")` gives.
+1970 fall on quarter hours and never two within hours of each other, so the offset of each
+UTC block of three hours is cached; a block that holds a transition (its two ends disagree)
+goes the slow, exact way. Three hours, not a quarter: a year of calls then keeps 2,900 cached
+offsets, not 35,000 (3.5 MB with 100k calls stored). The text is exactly what
+`datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")` gives.
 """
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ import math
 import threading
 from datetime import date, datetime, timedelta, tzinfo
 
-_QUARTER = 900
+_BLOCK = 3 * 3600
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UNKNOWN = object()
-_MAX_CACHED = 200_000              # quarter hours (about 5.7 years); then the cache restarts
+_MAX_CACHED = 20_000               # blocks (about 6.8 years); then the cache restarts
 
 
 class IsoFormatter:
     def __init__(self, tz: tzinfo):
         self._tz = tz
-        self._offsets: dict[int, object] = {}     # quarter -> offset s, None: transition
+        self._offsets: dict[int, object] = {}     # block -> offset s, None: transition
         self._offset_text: dict[int, str] = {}
         self._days: dict[int, str] = {}
 
@@ -54,25 +56,25 @@ class IsoFormatter:
 
     def _local(self, ts: float) -> tuple[int, int] | None:
         """(local wall-clock seconds since the epoch, UTC offset) of `ts`, in whole seconds as
-        datetime rounds them; None in a quarter hour that holds a transition (ask datetime)."""
+        datetime rounds them; None in a block that holds a transition (ask datetime)."""
         whole = math.floor(ts)
         if ts - whole >= 0.9999995:        # datetime rounds to microseconds first
             whole += 1
-        quarter = whole // _QUARTER
-        offset = self._offsets.get(quarter, _UNKNOWN)
+        block = whole // _BLOCK
+        offset = self._offsets.get(block, _UNKNOWN)
         if offset is _UNKNOWN:
-            offset = self._offset_of(quarter)
+            offset = self._offset_of(block)
         if offset is None:
             return None
         return whole + offset, offset
 
-    def _offset_of(self, quarter: int) -> int | None:
-        start = quarter * _QUARTER
+    def _offset_of(self, block: int) -> int | None:
+        start = block * _BLOCK
         first = self._utcoffset(start)
-        offset = first if first == self._utcoffset(start + _QUARTER - 1) else None
+        offset = first if first == self._utcoffset(start + _BLOCK - 1) else None
         if len(self._offsets) >= _MAX_CACHED:
             self._offsets.clear()
-        self._offsets[quarter] = offset
+        self._offsets[block] = offset
         if offset is not None and offset not in self._offset_text:
             self._offset_text[offset] = _offset_text(offset)
         return offset

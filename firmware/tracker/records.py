@@ -13,6 +13,7 @@ restart forgets calls that were ringing or talking at that moment (the PBX drops
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, Mapping, Protocol
@@ -189,14 +190,17 @@ def build_record(call: FinishedCall, record_id: str, config: Config,
         status = ANSWERED if answered else UNANSWERED
     talk = call.ended_at - call.answered_at if answered else 0.0
     wait = (call.answered_at if answered else call.ended_at) - call.offered_at
-    window = config.tracking.unique_window_days * 86400
+    tracking = config.tracking
+    window = tracking.unique_window_days * 86400
+    first_window = first_time_window(tracking.unique_window_days,
+                                     tracking.first_time_window_days)
     first_time = target = False
     if call.direction == INBOUND:
         known = is_phone_number(caller)
-        first_time = known and not history.called_within(caller, call.offered_at, window)
-        qualifies = answered and talk >= config.tracking.target_call_seconds
-        target = qualifies and not (known and history.target_within(caller, call.offered_at,
-                                                                      window))
+        first_time = known and not history.called_within(caller, call.offered_at, first_window)
+        qualifies = answered and talk >= tracking.target_call_seconds
+        target = qualifies and not (tracking.target_unique and known and history.target_within(
+            caller, call.offered_at, window))
     lead_value = campaign.lead_value if campaign else 0.0
     record: dict[str, Any] = {
         "id": record_id,
@@ -230,12 +234,22 @@ def build_record(call: FinishedCall, record_id: str, config: Config,
     return record
 
 
-def record_value(record: dict[str, Any]) -> float:
-    """The contract's value: the wrap-up value, else lead value of an answered inbound call."""
+def first_time_window(unique_window_days: int, first_time_window_days: int | None) -> float:
+    """Seconds back a first-time caller must not have called: `[tracking]
+    first_time_window_days` (0: ever, so a number's first call), else `unique_window_days`."""
+    if first_time_window_days is None:
+        return unique_window_days * 86400.0
+    return math.inf if first_time_window_days == 0 else first_time_window_days * 86400.0
+
+
+def record_value(record: Mapping[str, Any]) -> float:
+    """The contract's value: the wrap-up value where one was given, else the campaign's lead
+    value when the call is a target call (a lead), else 0. A repeat call or a 5-second wrong
+    number is no lead: counting every answered call inflated value (see docs/reports.md)."""
     wrapup = record.get("wrapup")
     if wrapup and wrapup.get("value") is not None:
         return float(wrapup["value"])
-    if record["direction"] == INBOUND and record["status"] == ANSWERED:
+    if record["direction"] == INBOUND and record.get("target"):
         return float(record.get("lead_value") or 0.0)
     return 0.0
 

@@ -14,7 +14,6 @@ by is None. The definitions are in docs/reports.md.
 
 from __future__ import annotations
 
-import calendar
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +21,7 @@ from statistics import median
 from typing import Any, Iterable, Mapping, Sequence
 
 from firmware.tracker.errors import BadInput
+from firmware.tracker.figures import period_cost
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 ANSWERED, MISSED = "answered", "missed"
@@ -128,16 +128,9 @@ def builder_rows(calls: Iterable[dict], columns: Sequence[str]) -> list[dict]:
 # -- calls from campaigns ------------------------------------------------------------------
 
 def prorated_cost(cost_per_month: float, start: date, end: date) -> float:
-    """A monthly cost spread over the days of each month, summed over local days start..end."""
-    if not cost_per_month or end < start:
-        return 0.0
-    total, day = 0.0, start
-    while day <= end:
-        month_days = calendar.monthrange(day.year, day.month)[1]
-        last = min(end, day.replace(day=month_days))
-        total += cost_per_month * ((last - day).days + 1) / month_days
-        day = last + timedelta(days=1)
-    return round(total, 2)
+    """A monthly cost spread over local days start..end, a month being 30 days: the
+    contract's rule for /api/campaigns, so the report and the API agree."""
+    return period_cost(cost_per_month, start, end) if end >= start else 0.0
 
 
 def campaigns_report(calls: Iterable[dict], campaigns: Sequence[Any], start: date,

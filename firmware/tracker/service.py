@@ -22,7 +22,8 @@ import time
 import zoneinfo
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
+from itertools import compress
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -31,9 +32,11 @@ from gpiozero import GPIOZeroError
 from firmware.config import Config, normalise_number
 from firmware.hw.leds import CallbackLed, StatusLed, default_pin_factory
 from firmware.pbx.events import CallEvent
+from firmware.tracker import regions
 from firmware.tracker.callbacks import CallbackQueue, Entry
 from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
+from firmware.tracker.figures import campaign_figures
 from firmware.tracker.history import NumberHistory
 from firmware.tracker.index import CallIndex
 from firmware.tracker.publish import CALL_RECORDED, QUEUE_CHANGED, WRAPUP_SAVED, Publisher
@@ -57,6 +60,7 @@ class Tracker:
         self._config = config
         self._tz = zoneinfo.ZoneInfo(config.box.timezone)
         self._clock = clock
+        self._data_dir = Path(data_dir)
         self._store = Store(Path(data_dir) / "calls")
         self._pin_factory = pin_factory
         self._lock = threading.RLock()
@@ -89,6 +93,8 @@ class Tracker:
                 return
             if self._stopped:
                 raise RuntimeError("a stopped Tracker cannot be started again")
+            # callers' regions: a small table of names, never phonenumbers' geocoder
+            regions.use(regions.load_names(self._config.box.country, self._data_dir))
             try:
                 with _no_cyclic_gc():
                     loaded = self._store.open(make_record=self._index.compact)
@@ -280,13 +286,35 @@ class Tracker:
         """The /api/summary figures for local days start..end (inclusive)."""
         if start > end:
             raise BadInput("from", "must not be after 'to'")
-        low, high = day_bounds(start, end, self._tz)
+        before = start - timedelta(days=(end - start).days + 1)     # for `previous`
+        low, high = day_bounds(before, end, self._tz)
         with self._lock:
             columns = self._index.stats_between(low, high)
             waiting = len(self._queue)
-        figures = summarize(columns, start, end, waiting)
+            # The dict is only ever written by the writer thread under this lock; figures
+            # read it after the lock is let go, so take a snapshot of the numbers needed.
+            answered_at = self._answered_at(columns)
+        figures = summarize(columns, start, end, waiting,
+                            answer_within_seconds=self._config.tracking.answer_within_seconds,
+                            answered_at=answered_at)
         figures["currency"] = self._config.box.currency
         return figures
+
+    def campaigns(self, start: date, end: date) -> list[dict]:
+        """The /api/campaigns entries for local days start..end (inclusive)."""
+        if start > end:
+            raise BadInput("from", "must not be after 'to'")
+        low, high = day_bounds(start, end, self._tz)
+        with self._lock:
+            columns = self._index.stats_between(low, high)
+        return campaign_figures(columns, self._config.campaigns, start, end)
+
+    def _answered_at(self, columns: Mapping[str, list]) -> dict[str, float]:
+        """The latest answered call's start for each number missed among `columns`."""
+        known = self._history.answered_at
+        missed = columns["missed"]
+        return {number: known[number] for number in compress(columns["caller"], missed)
+                if number in known}
 
     def callbacks(self) -> list[dict]:
         """The callback queue, longest-waiting first, in the /api/callbacks shape."""

@@ -12,19 +12,29 @@ anyone holding records (e.g. the panel with a filtered list) can use `columns_of
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
+from itertools import compress
 from typing import Any, Iterable, Mapping, Sequence
 
+from firmware.tracker import figures
 from firmware.tracker.callrecord import as_record
 from firmware.tracker.localtime import iso_formatter
+from firmware.tracker.regions import caller_region
 from firmware.tracker.records import ANSWERED, INBOUND, MISSED
 
 COLUMNS = ("started", "id", "day", "hour", "answered", "missed", "wait", "target",
-           "first_time", "campaign", "source", "value", "line_type", "recovered")
+           "first_time", "campaign", "source", "value", "line_type", "recovered",
+           "missed_reason", "caller", "lead_value", "region")
 TOP_N = 5
-_DAYS: dict[int, int] = {}      # one int object per local day, not one per call
+# Numbers and flags are kept in arrays (8 bytes a float, 1 a flag, no object per value): with
+# 100k calls stored, lists of references cost 8 MB more. Text columns stay lists of shared
+# strings.
+TYPECODES = {"started": "d", "day": "i", "hour": "b", "answered": "b", "missed": "b",
+             "wait": "d", "target": "b", "first_time": "b", "value": "d", "recovered": "b",
+             "lead_value": "d"}
 
 
 def local_day_hour(ts: float, tz: tzinfo) -> tuple[int, int]:
@@ -32,25 +42,41 @@ def local_day_hour(ts: float, tz: tzinfo) -> tuple[int, int]:
     return iso_formatter(tz).day_hour(ts)
 
 
-def stat_row(record: Mapping[str, Any], tz: tzinfo) -> tuple | None:
-    """One call's values in COLUMNS order, or None for a call the figures do not count."""
+def stat_row(record: Mapping[str, Any], tz: tzinfo, regions: dict | None = None
+             ) -> tuple | None:
+    """One call's values in COLUMNS order, or None for a call the figures do not count.
+
+    `regions` caches caller regions by number while many rows are built at once."""
     r = as_record(record)
     if r.direction != INBOUND or not r.campaign:        # records.counted
         return None
     day, hour = local_day_hour(r.offered_at, tz)
     status = r.status
-    return (r.offered_at, r.id, _DAYS.setdefault(day, day), hour, status == ANSWERED,
-            status == MISSED, r.wait_seconds, r.target, r.first_time, r.campaign, r.source,
-            r.value, r.line_type or "unknown", bool(r.callback))
+    line_type = r.line_type or "unknown"
+    return (r.offered_at, r.id, day, hour, status == ANSWERED,
+            status == MISSED, _number(r.wait_seconds), bool(r.target), bool(r.first_time),
+            r.campaign, r.source, _number(r.value), line_type, bool(r.callback),
+            (r.missed_reason or "unknown") if status == MISSED else None, r.caller,
+            _number(r.lead_value), caller_region(r.caller, line_type, regions))
+
+
+def _number(value: Any) -> float:
+    """A stored number, or 0 for what a hand-edited record may hold instead (a figure must
+    not fail on one odd line)."""
+    return float(value) if value.__class__ in (int, float) else 0.0
 
 
 class StatColumns:
-    """The counted calls as columns (a dict of equal-length lists), sorted by (start, id)."""
+    """The counted calls as columns (a dict of equal-length arrays and lists), sorted by
+    (start, id)."""
 
     def __init__(self, rows: Iterable[tuple] = ()):
         rows = sorted(rows, key=lambda r: (r[0], r[1]))
-        self.columns: dict[str, list] = {name: [r[n] for r in rows]
-                                         for n, name in enumerate(COLUMNS)}
+        self.columns: dict[str, Any] = {}
+        for n, name in enumerate(COLUMNS):
+            code = TYPECODES.get(name)
+            values = (r[n] for r in rows)
+            self.columns[name] = array(code, values) if code else list(values)
 
     def __len__(self) -> int:
         return len(self.columns["started"])
@@ -84,29 +110,51 @@ class StatColumns:
 
 def columns_of(records: Iterable[dict[str, Any]], tz: tzinfo) -> dict[str, list]:
     """Sorted columns of the counted calls among `records`, ready for `summarize`."""
-    return StatColumns(row for row in (stat_row(r, tz) for r in records)
+    regions: dict[str, str] = {}
+    return StatColumns(row for row in (stat_row(r, tz, regions) for r in records)
                        if row is not None).columns
 
 
 def summarize(columns: Mapping[str, Sequence], start: date, end: date,
-              to_call_back: int) -> dict:
+              to_call_back: int, *, answer_within_seconds: float = 10,
+              answered_at: Mapping[str, float] | None = None,
+              with_previous: bool = True) -> dict:
     """The /api/summary figures over the calls whose local day is in [start, end].
 
-    `columns` must be sorted by start time (as StatColumns and columns_of keep them).
+    `columns` must be sorted by start time (as StatColumns and columns_of keep them) and, for
+    `previous`, hold the period of as many days just before too. `answered_at` is the start
+    of the latest answered call with each number, in either direction (what the tracker
+    knows); without it, the answered inbound calls among `columns` stand in.
     """
+    if answered_at is None:
+        answered_at = figures.latest_answered(columns)
+    result = _summarize(columns, start, end, to_call_back, answer_within_seconds, answered_at)
+    if with_previous:
+        days = (end - start).days + 1
+        result["previous"] = _summarize(columns, start - timedelta(days=days),
+                                        start - timedelta(days=1), to_call_back,
+                                        answer_within_seconds, answered_at)
+    return result
+
+
+def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_back: int,
+               answer_within_seconds: float, answered_at: Mapping[str, float]) -> dict:
     first, last = start.toordinal(), end.toordinal()
     days = columns["day"]
     lo, hi = bisect_left(days, first), bisect_right(days, last)
     col = {name: values[lo:hi] for name, values in columns.items()} \
         if (lo, hi) != (0, len(days)) else columns
     total = hi - lo
-    by_day = []
+    by_day, calls_by_day = [], []
     values, days = col["value"], col["day"]
+    answered_col, missed_col = col["answered"], col["missed"]
     at = 0
     for day in range(first, last + 1):
         upto = bisect_right(days, day, at)
-        by_day.append({"date": date.fromordinal(day).isoformat(),
-                       "value": round(math.fsum(values[at:upto]), 2)})
+        text = date.fromordinal(day).isoformat()
+        by_day.append({"date": text, "value": round(math.fsum(values[at:upto]), 2)})
+        calls_by_day.append({"date": text, "answered": sum(answered_col[at:upto]),
+                             "missed": sum(missed_col[at:upto])})
         at = upto
     hours = Counter(col["hour"])
     answered, missed = sum(col["answered"]), sum(col["missed"])
@@ -122,10 +170,16 @@ def summarize(columns: Mapping[str, Sequence], start: date, end: date,
         "calls_by_hour": [hours.get(h, 0) for h in range(24)],
         "value_over_time": by_day,
         "caller_line_types": dict(Counter(col["line_type"]).most_common()),
+        # the second wave's figures (CONTRACT.md "Figures added to /api/summary")
+        "answered_within": figures.answered_within(col, answer_within_seconds),
+        "missed_by_reason": figures.missed_by_reason(col),
+        "unrecovered_value": figures.unrecovered_value(col, answered_at),
+        "caller_regions": figures.caller_regions(col),
         # extras (CONTRACT.md allows added keys)
         "calls": answered + missed,
         "value": round(math.fsum(values), 2),
         "callbacks_recovered": sum(col["recovered"]),
+        "calls_over_time": calls_by_day,
     }
 
 
@@ -133,7 +187,7 @@ def _top(names: Sequence[str], values: Sequence[float]) -> list[dict]:
     """Up to TOP_N of {"name", "calls", "value"}: most calls first, then most value, then name."""
     calls: Counter[str] = Counter(names)
     value: dict[str, float] = dict.fromkeys(calls, 0.0)
-    for name, amount in zip(names, values):
+    for name, amount in zip(compress(names, values), compress(values, values)):   # not 0
         value[name] += amount
     ranked = sorted(calls, key=lambda n: (-calls[n], -value[n], n))[:TOP_N]
     return [{"name": n, "calls": calls[n], "value": round(value[n], 2)} for n in ranked]

@@ -92,6 +92,10 @@ def create_app(config: Config, tracker, users: UserStore, *,
 
     app.register_blueprint(integrations_page.bp)
     app.register_blueprint(snippet_js.bp)
+    from firmware.webui import api_figures      # /api/campaigns (issue 21)
+    app.register_blueprint(api_figures.bp)
+    from firmware.webui import monthly          # the monthly summary (issue 21)
+    app.register_blueprint(monthly.bp)
     app.before_request(_before)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)

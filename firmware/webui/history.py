@@ -73,7 +73,8 @@ def _form_context(panel: Panel, call: dict) -> dict:
     return {"call": call, "categories": panel.prefs.categories(),
             "suggestions": panel.suggestions.get(panel.tracker, panel.today()),
             "value": wrapup.call_value(panel.config, call),
-            "can_wrap_up": wrapup.may_wrap_up(current_user, call),
+            "can_wrap_up": wrapup.may_wrap_up(current_user, call, panel.config),
+            "can_claim": wrapup.claimable(current_user, call, panel.config),
             "extensions": [(e.number, e.name) for e in panel.config.extensions]}
 
 
@@ -91,7 +92,7 @@ def wrapup_form(call_id: str):
     """The wrap-up form alone: what the pop-up shows."""
     panel = get_panel()
     call = _visible_call(panel, call_id)
-    if not wrapup.may_wrap_up(current_user, call):
+    if not wrapup.may_wrap_up(current_user, call, panel.config):
         abort(403)
     return render_template("_wrapup_form.html", popup=True, **_form_context(panel, call))
 

@@ -530,3 +530,49 @@ CATALOG.update({k: v for k, v in _CALLS.items() if k not in CATALOG})
 from firmware.webui.i18n_pl_contacts import CATALOG as _CONTACTS  # noqa: E402
 
 CATALOG.update({k: v for k, v in _CONTACTS.items() if k not in CATALOG})
+# The figures an owner acts on (issue 21): trends, missed reasons, regions, campaigns.
+CATALOG.update({
+    "%(points)s pp": "%(points)s pp",
+    "After hours": "Poza godzinami pracy",
+    "Answered in %(seconds)s s": "Odebrane w %(seconds)s s",
+    "Arrows compare with the %(days)s days just before.":
+        "Strzałki porównują z poprzednimi dniami (%(days)s).",
+    "Call failed": "Połączenie nieudane",
+    "Caller gave up while ringing": "Dzwoniący rozłączył się w trakcie dzwonienia",
+    "Every phone busy": "Wszystkie telefony zajęte",
+    "Figures to act on": "Liczby do działania",
+    "Not recovered": "Nieodzyskane",
+    "Not recovered: %(value)s": "Nieodzyskane: %(value)s",
+    "Nobody answered in time": "Nikt nie odebrał na czas",
+    "Nobody available": "Nikt nie był dostępny",
+    "Previous period: %(value)s": "Poprzedni okres: %(value)s",
+    "Value (leads)": "Wartość (leady)",
+    "Where callers are from": "Skąd dzwonią",
+    "Why calls were missed": "Dlaczego połączenia były nieodebrane",
+    "same": "bez zmian",
+})
+
+CATALOG.update({
+    "0: no chance": "0: bez szans",
+    "1: hardly a chance": "1: małe szanse",
+    "2: interested": "2: zainteresowany",
+    "3: comparing offers": "3: porównuje oferty",
+    "4: likely to buy": "4: raczej kupi",
+    "5: ready to sign": "5: gotów podpisać",
+    "I took this call (forwarded to my mobile)":
+        "Odebrałem to połączenie (przekierowane na moją komórkę)",
+})
+
+CATALOG.update({
+    "Monthly summary": "Podsumowanie miesięczne",
+    "Month before": "Poprzedni miesiąc",
+    "Month after": "Następny miesiąc",
+    "Month": "Miesiąc",
+})
+
+CATALOG.update({
+    "Answered and missed per day": "Odebrane i nieodebrane dziennie",
+    "%(day)s: %(answered)s answered, %(missed)s missed":
+        "%(day)s: odebrane %(answered)s, nieodebrane %(missed)s",
+    "Green: answered · red: missed": "Zielone: odebrane · czerwone: nieodebrane",
+})

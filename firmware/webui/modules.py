@@ -92,3 +92,16 @@ def lines(summary: dict, fmt: Formatter, large: bool = False) -> Module:
 MODULES: dict[str, Callable[..., Module]] = {
     "campaigns": campaigns, "sources": sources, "hours": hours, "value": value, "lines": lines,
 }
+
+
+def _added_modules() -> None:
+    """The figures of issue 21 (figure_modules.py): calls per day first, then the first
+    five, then why calls were missed and where callers are from."""
+    from firmware.webui import figure_modules
+    first = dict(MODULES)
+    MODULES.clear()
+    MODULES.update(per_day=figure_modules.per_day, **first, reasons=figure_modules.reasons,
+                   regions=figure_modules.regions)
+
+
+_added_modules()

@@ -32,9 +32,26 @@ def involves(user: User, call: dict) -> bool:
                                  call.get("caller"), call.get("callee"))
 
 
+def claimable(user: User, call: dict, config: Config) -> bool:
+    """Staff may claim it: an answered inbound call that no desk phone answered (taken on a
+    mobile it was forwarded to), on a campaign that rings their extension."""
+    if user.is_owner or not user.extension or call.get("answered_by"):
+        return False
+    if call.get("direction") != "inbound" or call.get("status") != "answered":
+        return False
+    campaign = next((c for c in config.campaigns if c.name == call.get("campaign")), None)
+    if campaign is None:
+        return False
+    rung = (*campaign.ring, *(campaign.after_hours_ring or config.hours.after_hours_ring))
+    return user.extension in rung
+
+
 def may_see(user: User, call: dict, config: Config) -> bool:
-    """Owner: any call. Staff: their calls, and missed calls of campaigns that ring them."""
+    """Owner: any call. Staff: their calls, missed calls of campaigns that ring them, and
+    answered calls of those campaigns that nobody has claimed yet (see claimable)."""
     if user.is_owner or involves(user, call):
+        return True
+    if claimable(user, call, config):
         return True
     if call.get("status") != "missed":
         return False
@@ -46,12 +63,23 @@ def visible_calls(tracker, flt: CallFilter, user: User, config: Config) -> list[
     """The calls matching `flt` that `user` may see (staff: their extension's, see may_see)."""
     if user.is_owner:
         return tracker.calls(flt)
-    flt = dataclasses.replace(flt, extension=user.extension or "-")
-    return [call for call in tracker.calls(flt) if may_see(user, call, config)]
+    mine = dataclasses.replace(flt, extension=user.extension or "-")
+    calls = [call for call in tracker.calls(mine) if may_see(user, call, config)]
+    if flt.extension is None and flt.status in (None, "answered") \
+            and flt.direction in (None, "inbound"):
+        # answered on a forwarded mobile: no extension of theirs in the call, yet theirs to claim
+        unclaimed = dataclasses.replace(flt, status="answered", direction="inbound")
+        seen = {call["id"] for call in calls}
+        calls += [call for call in tracker.calls(unclaimed)
+                  if call["id"] not in seen and claimable(user, call, config)]
+        calls.sort(key=lambda call: (call["started_at"], call["id"]), reverse=True)
+    return calls
 
 
-def may_wrap_up(user: User, call: dict) -> bool:
-    return user.is_owner or involves(user, call)
+def may_wrap_up(user: User, call: dict, config: Config | None = None) -> bool:
+    """Owner: any call. Staff: their calls, and (given the config) calls they may claim."""
+    return user.is_owner or involves(user, call) or (
+        config is not None and claimable(user, call, config))
 
 
 class Forbidden(Exception):
@@ -65,10 +93,15 @@ class Forbidden(Exception):
 def save(panel, user: User, call: dict, fields: dict) -> dict:
     """Check `user` may write this wrap-up, then have the tracker save it: the one path for the
     API, the pop-up and the history form. Raises Forbidden, BadInput, KeyError."""
-    if not may_wrap_up(user, call):
+    if not may_wrap_up(user, call, panel.config):
         raise Forbidden("id", "this call is not yours to wrap up")
     if "answered_by" in fields and not user.is_owner:
-        raise Forbidden("answered_by", "only the owner corrects who answered")
+        # staff fix only their own part: "I took this one on my mobile"
+        own = fields["answered_by"] == user.extension
+        if not own or not (claimable(user, call, panel.config)
+                           or call.get("answered_by") == user.extension):
+            raise Forbidden("answered_by", "staff may only say they took a call nobody "
+                                           "answered at a desk phone")
     category = fields.get("category")
     if category and category != (call.get("wrapup") or {}).get("category") \
             and category not in panel.prefs.categories():
@@ -79,13 +112,13 @@ def save(panel, user: User, call: dict, fields: dict) -> dict:
 
 
 def call_value(config: Config, call: dict) -> float:
-    """The contract's value: the wrap-up's, else the campaign's lead value when answered inbound."""
+    """The contract's value: the wrap-up's, else the campaign's lead value for a target call."""
     if "value" in call and call["value"] is not None:
         return float(call["value"])
     wrap = call.get("wrapup") or {}
     if wrap.get("value") is not None:
         return float(wrap["value"])
-    if call.get("status") == "answered" and call.get("direction") == "inbound":
+    if call.get("target") and call.get("direction") == "inbound":
         campaign = next((c for c in config.campaigns if c.name == call.get("campaign")), None)
         return campaign.lead_value if campaign else 0.0
     return 0.0
@@ -185,4 +218,6 @@ def form_fields(form, *, owner: bool) -> dict:
         fields["value"] = parse_amount(value)
     if owner and form.get("answered_by", "").strip():
         fields["answered_by"] = form["answered_by"].strip()
+    elif not owner and form.get("claim", "").strip():    # "I took this call": save() checks
+        fields["answered_by"] = form["claim"].strip()
     return fields

@@ -48,11 +48,12 @@ JUNE_1_15 = (date(2024, 6, 1), date(2024, 6, 15))
 
 # -- calls from campaigns ------------------------------------------------------------------
 
-def test_prorated_cost_by_the_days_of_each_month():
+def test_prorated_cost_by_the_contracts_30_day_month():
     assert r.prorated_cost(3000, date(2024, 6, 1), date(2024, 6, 30)) == 3000
     assert r.prorated_cost(3000, *JUNE_1_15) == 1500
-    # 12 of May's 31 days and 10 of June's 30 days
-    assert r.prorated_cost(3100, date(2024, 5, 20), date(2024, 6, 10)) == 2233.33
+    # 22 days, whatever months they fall in (as /api/campaigns counts them)
+    assert r.prorated_cost(3100, date(2024, 5, 20), date(2024, 6, 10)) == 2273.33
+    assert r.prorated_cost(3100, date(2024, 5, 1), date(2024, 5, 31)) == 3203.33
     assert r.prorated_cost(0, *JUNE_1_15) == 0
 
 

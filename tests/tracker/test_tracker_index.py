@@ -11,7 +11,7 @@ TZ = ZoneInfo("Europe/Warsaw")
 def record(call_id, start, **extra):
     return {"id": call_id, "direction": "inbound", "offered_at": start, "ended_at": start + 60,
             "status": "answered", "campaign": "Shop", "caller": "+48501234567",
-            "value": 100.0, **extra}
+            "lead_value": 100.0, "target": True, "value": 100.0, **extra}
 
 
 def test_ranges_come_newest_first_with_ties_by_id():
@@ -32,4 +32,4 @@ def test_an_update_replaces_the_record_and_leaves_a_snapshot_alone():
     index.update("a", {"value": 5.0, "wrapup": {"rating": 3}})
     assert snapshot[0].value == 100.0 and snapshot[0].wrapup is None
     assert index.get("a").value == 5.0
-    assert index.stats_between(0, 100)["value"] == [5.0]
+    assert list(index.stats_between(0, 100)["value"]) == [5.0]

@@ -143,7 +143,7 @@ def test_columns_keep_start_order_and_replace(cfg):
         stats.insert(stat_row(record, te.WARSAW))
     assert stats.columns == columns_of(records, te.WARSAW)
     stats.replace(stat_row({**records[1], "value": 5.0}, te.WARSAW))
-    assert stats.columns["value"] == [300, 5.0, 300]
+    assert list(stats.columns["value"]) == [300, 5.0, 300]
     with pytest.raises(KeyError):
         stats.replace(stat_row({**records[1], "id": "zzz"}, te.WARSAW))
     assert len(stats.between(start + 1, start + 61)["id"]) == 2

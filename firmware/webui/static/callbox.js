@@ -82,6 +82,7 @@
     out.comment = String(data.get("comment") || "").trim();
     out.value = amount(String(data.get("value") || ""));
     if (out.value === "") delete out.value;
+    if (data.get("claim")) out.answered_by = String(data.get("claim"));   // "I took this call"
     return out;
   }
 

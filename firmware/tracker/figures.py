@@ -1,0 +1,124 @@
+"""The figures an owner acts on (CONTRACT.md "Figures added to /api/summary"): pure functions
+over the stat columns of one period (stats.py), no I/O, no clock, no translations.
+
+The figures of /api/summary take the columns already cut to the period (a dict of
+equal-length lists sorted by start time, as `stats.summarize` cuts them); `campaign_figures`
+cuts them itself, like `summarize`. So the box and a
+central panel holding the same columns get the same numbers. They lean on C-level passes
+(`Counter`, `compress`, `fsum`) rather than Python loops over every call: a year of 100k calls
+must stay well inside the dashboard's 150 ms.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from datetime import date
+from itertools import compress
+from typing import Any, Iterable, Mapping, Sequence
+
+REGIONS_SHOWN = 10
+MONTH_DAYS = 30          # the contract's month, for spreading cost_per_month over a period
+UNKNOWN = "unknown"
+
+Columns = Mapping[str, Sequence]
+
+
+def answered_within(col: Columns, seconds: float) -> dict:
+    """`{"seconds": N, "share": x}`: the share of the calls answered with a wait <= N, over
+    all of them (answered and missed); 0 when there are none."""
+    total = len(col["started"])
+    fast = sum(map(float(seconds).__ge__, compress(col["wait"], col["answered"])))
+    return {"seconds": seconds, "share": round(fast / total, 4) if total else 0}
+
+
+def missed_by_reason(col: Columns) -> dict[str, int]:
+    """Counts of the missed calls by `missed_reason`, the most frequent first."""
+    return dict(Counter(compress(col["missed_reason"], col["missed"])).most_common())
+
+
+def latest_answered(col: Columns) -> dict[str, float]:
+    """The start of the latest answered call per caller among `col` (inbound calls only: the
+    stand-in when nobody passes what the tracker knows of both directions)."""
+    return dict(zip(compress(col["caller"], col["answered"]),
+                    compress(col["started"], col["answered"])))
+
+
+def unrecovered_value(col: Columns, answered_at: Mapping[str, float]) -> float:
+    """For each distinct phone number with a missed call among `col` and no answered call
+    with it since (either direction: `answered_at` holds the start of the latest answered
+    call per number), the lead value of the campaign of its last missed call; summed.
+
+    "Since" means started after that last missed call started. Withheld and malformed
+    callers cannot be called back and are not counted. The lead value is the one the record
+    stored when the call was missed (the campaign's at that moment).
+    """
+    missed = col["missed"]
+    # one C-level pass: later calls overwrite earlier ones, so each number keeps its last miss
+    last = dict(zip(compress(col["caller"], missed),
+                    zip(compress(col["started"], missed), compress(col["lead_value"], missed))))
+    since = answered_at.get
+    lost = [lead for number, (started, lead) in last.items()
+            if number[:1] == "+" and since(number, -math.inf) <= started]
+    return round(math.fsum(lost), 2)
+
+
+def caller_regions(col: Columns) -> list[dict]:
+    """Up to REGIONS_SHOWN `{"region", "calls"}`, most calls first (then by name); callers
+    that cannot be placed count as "unknown"."""
+    counts = Counter(col["region"])
+    if "" in counts:
+        counts[UNKNOWN] += counts.pop("")
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:REGIONS_SHOWN]
+    return [{"region": region, "calls": calls} for region, calls in ranked]
+
+
+def period_cost(cost_per_month: float, start: date, end: date) -> float:
+    """`cost_per_month` spread over the period's days, a month being MONTH_DAYS days."""
+    days = (end - start).days + 1
+    return round(cost_per_month * max(days, 0) / MONTH_DAYS, 2) if cost_per_month else 0.0
+
+
+def period_columns(columns: Columns, start: date, end: date) -> Columns:
+    """The columns of the calls whose local day is in [start, end] (two bisects)."""
+    days = columns["day"]
+    lo, hi = bisect_left(days, start.toordinal()), bisect_right(days, end.toordinal())
+    if (lo, hi) == (0, len(days)):
+        return columns
+    return {name: values[lo:hi] for name, values in columns.items()}
+
+
+def campaign_figures(columns: Columns, campaigns: Iterable[Any], start: date,
+                     end: date) -> list[dict]:
+    """The /api/campaigns entries over the calls of local days start..end among `columns`:
+    one for every configured campaign (objects with `name`, `source`, `cost_per_month`),
+    calls or not, in the config's order; then any campaign that has calls in the period but
+    is no longer configured (cost 0), most calls first."""
+    col = period_columns(columns, start, end)
+    names = col["campaign"]
+    calls = Counter(names)
+    answered = Counter(compress(names, col["answered"]))
+    missed = Counter(compress(names, col["missed"]))
+    target = Counter(compress(names, col["target"]))
+    first_time = Counter(compress(names, col["first_time"]))
+    value: dict[str, list[float]] = {}
+    for name, amount in zip(names, col["value"]):
+        if amount:
+            value.setdefault(name, []).append(amount)
+    sources = dict(zip(names, col["source"]))
+    rows = [(c.name, c.source, period_cost(c.cost_per_month, start, end)) for c in campaigns]
+    configured = {name for name, _, _ in rows}
+    gone = sorted((n for n in calls if n not in configured), key=lambda n: (-calls[n], n))
+    rows += [(name, sources.get(name, ""), 0.0) for name in gone]
+    out = []
+    for name, source, cost in rows:
+        out.append({
+            "name": name, "source": source, "calls": calls[name],
+            "answered": answered[name], "missed": missed[name],
+            "target_calls": target[name], "first_time_callers": first_time[name],
+            "value": round(math.fsum(value.get(name, ())), 2), "cost": cost,
+            "cost_per_call": round(cost / calls[name], 2) if calls[name] else None,
+            "cost_per_target_call": round(cost / target[name], 2) if target[name] else None,
+        })
+    return out
