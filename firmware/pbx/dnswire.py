@@ -28,7 +28,7 @@ class DnsFormatError(ValueError):
     """The bytes are not a DNS message we can read (or a name we could ask for)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Srv:
     """One SRV record's data (RFC 2782): where a service runs."""
 
