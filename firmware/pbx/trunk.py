@@ -156,6 +156,17 @@ class TrunkRegistration:
     def on_timeout(self, now: float) -> None:
         self._failed(now, "no answer from the provider")
 
+    def lost(self, now: float, why: str) -> None:
+        """A registered trunk stopped answering: failed, and registering again now (the
+        back-off applies if that fails too)."""
+        logger.warning("trunk %s: lost (%s); registering again", self.trunk.name, why)
+        self.state = FAILED
+        self.last_error = why
+        self.auth_tries = 0
+        self.answer_by = None
+        self.ping_at, self.ping_waiting = math.inf, False
+        self.next_at = now
+
     def _failed(self, now: float, why: str) -> None:
         if self.state != FAILED or why != self.last_error:
             logger.warning("trunk %s: registration failed (%s); retrying in %d s",
@@ -261,12 +272,12 @@ class TrunkClient:
         route = registration.route
         was_registered = registration.state == REGISTERED
         more = route is not None and self.network.report_failure(name, route.dest, why)
-        if more:
+        if was_registered:          # a NAT binding or a connection lost: register again now
+            registration.lost(now, why)
+        elif more:
             registration.next_at = now      # the next target, at once
         else:
             registration._failed(now, why)
-            if was_registered:              # a NAT binding or a connection lost: try at once
-                registration.next_at = now
         self.on_state(name, registration.state)
 
     def on_transport_failure(self, dest: Address, why: str) -> None:

@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 
 from firmware.config import Trunk
 from firmware.pbx.dnsclient import MAX_CACHE_SECONDS, MIN_CACHE_SECONDS, DnsClient, DnsError
+from firmware.pbx.dnswire import TYPE_SRV
 from firmware.pbx.locate import Target, is_ip_literal, order_srv, parse_host_port, srv_name
 from firmware.pbx.transport import Address
 
@@ -203,15 +204,21 @@ class TrunkNetwork:
         if is_ip_literal(trunk.host) or not trunk.srv:
             return await self._addresses(trunk.host, trunk.port, transport)
         name = srv_name(trunk.host, transport)
-        records = await self.dns.srv(name)
+        answer = await self.dns.lookup(name, TYPE_SRV)
+        records = answer.srv(name)
         if not records:     # no SRV: the host's own A records on the default port (4.2)
             return await self._addresses(trunk.host, trunk.port, transport)
         ttl = min(record_ttl for _, record_ttl in records)
         targets: list[Target] = []
         problems = []
         for srv in order_srv([record for record, _ in records], self.rng):
+            extra = answer.addresses(srv.target)    # the additional section saves a question
             try:
-                found, a_ttl = await self._addresses(srv.target, srv.port, transport)
+                if extra:
+                    found = [Target(ip, srv.port, transport, srv.target) for ip, _ in extra]
+                    a_ttl = float(min(a for _, a in extra))
+                else:
+                    found, a_ttl = await self._addresses(srv.target, srv.port, transport)
             except DnsError as exc:
                 problems.append(f"{srv.target}: {exc}")
                 continue
