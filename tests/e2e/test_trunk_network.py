@@ -1,0 +1,119 @@
+"""Issue 13: the box finds its trunk by DNS (RFC 3263, served by a real dnsmasq), fails over
+from a dead target, registers over TCP, and notices a trunk that stops answering."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+from tests.e2e.dnsmasq import Dnsmasq
+from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, scenario, \
+    sipp_background
+
+
+def health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def wait_state(port: int, trunk: str, state: str, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = health(port)
+        if now["trunks"].get(trunk) == state:
+            return now
+        assert time.monotonic() < deadline, now
+        time.sleep(0.2)
+
+
+def registrar(tmp_path, ip: str, port: int, name: str = "provider_registrar.xml",
+              tcp: bool = False):
+    return sipp_background(
+        str(scenario(name, tmp_path, USER="hotelzdroj", PASS="trunk-secret")),
+        "127.0.0.1:9", local_ip=ip, local_port=port, cwd=tmp_path,
+        args=["-t", "t1"] if tcp else [])
+
+
+def trunk(name: str, host: str, extra: str = "") -> str:
+    return (f'\n[[trunk]]\nname = "{name}"\nhost = "{host}"\nusername = "hotelzdroj"\n'
+            f'password = "trunk-secret"\nregister = true\n{extra}')
+
+
+def test_srv_fail_over_to_the_second_target_and_a_name_that_is_not_found(tmp_path, need):
+    """_sip._udp.trunk.test: the first target (priority 10) is dead, the second answers. A
+    second trunk's name does not exist: it shows dns-failed, and the first is unaffected."""
+    need("sipp", "dnsmasq")
+    base = free_port_block()
+    dns = Dnsmasq(base + 2, srv=(f"_sip._udp.trunk.test,dead.trunk.test,{base + 4},10,0",
+                                 f"_sip._udp.trunk.test,live.trunk.test,{base + 5},20,0"),
+                  hosts=("dead.trunk.test,127.0.0.3", "live.trunk.test,127.0.0.4")).start()
+    provider = registrar(tmp_path, "127.0.0.4", base + 5)
+    config = tmp_path / "callbox.toml"
+    config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200,
+                                 f'\n[dns]\nservers = ["127.0.0.1:{base + 2}"]\n'
+                                 + trunk("provider", "trunk.test", "failover_seconds = 1\n")
+                                 + trunk("spare", "nowhere.trunk.test")))
+    box = BoxProcess(config, tmp_path / "data").start()
+    try:
+        code, out = finish(provider, 20)
+        assert code == 0, out
+        now = wait_state(base + 1, "provider", "registered")
+        assert now["trunk_routes"]["provider"]["target"].startswith(f"udp:127.0.0.4:{base + 5}")
+        assert now["trunks"]["spare"] == "dns-failed"
+        assert "nowhere.trunk.test" in now["trunk_routes"]["spare"]["error"]
+        box.wait_for(r"trunk provider: udp:127\.0\.0\.3:\d+ \(dead\.trunk\.test\) failed "
+                     r"\(no answer in 1 s\); trying udp:127\.0\.0\.4")
+        box.wait_for(r"trunk spare: DNS look-up of nowhere\.trunk\.test failed")
+        assert now["sip"] == "ok"
+    finally:
+        box.stop()
+        queries = dns.stop()
+    assert "query[SRV] _sip._udp.trunk.test" in queries
+
+
+def test_a_tcp_trunk_registers_over_one_connection_and_a_lost_one_shows(tmp_path, need):
+    need("sipp")
+    base = free_port_block()
+    provider = registrar(tmp_path, "127.0.0.2", base + 3, tcp=True)
+    time.sleep(0.3)
+    config = tmp_path / "callbox.toml"
+    config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200,
+                                 trunk("provider", "127.0.0.2",
+                                       f'port = {base + 3}\ntransport = "tcp"\n'
+                                       'keepalive_seconds = 1\n')))
+    box = BoxProcess(config, tmp_path / "data").start()
+    try:
+        code, out = finish(provider, 20)
+        assert code == 0, out
+        box.wait_for(r"trunk provider: registered for 120 s")
+        box.wait_for(rf"sip: connected to tcp:127\.0\.0\.2:{base + 3}")
+        # SIPp is gone with its end of the connection: the box says so, and tries again.
+        now = wait_state(base + 1, "provider", "failed")
+        box.wait_for(r"trunk provider: lost \(connection closed\); registering again")
+        assert now["trunk_routes"]["provider"]["target"] == f"tcp:127.0.0.2:{base + 3}"
+        assert len([line for line in box.log().splitlines() if "sip: connected" in line]) == 1
+    finally:
+        box.stop()
+
+
+def test_udp_keep_alive_and_a_trunk_that_stops_answering(tmp_path, need):
+    """The registrar answers one keep-alive OPTIONS and goes away: the next one goes
+    unanswered, the trunk shows failed and registers again."""
+    need("sipp")
+    base = free_port_block()
+    provider = registrar(tmp_path, "127.0.0.2", base + 3, "provider_registrar_ping.xml")
+    time.sleep(0.3)
+    config = tmp_path / "callbox.toml"
+    config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200,
+                                 trunk("provider", "127.0.0.2",
+                                       f"port = {base + 3}\nkeepalive_seconds = 1\n"
+                                       "failover_seconds = 1\n")))
+    box = BoxProcess(config, tmp_path / "data").start()
+    try:
+        code, out = finish(provider, 20)
+        assert code == 0, out                   # it got the OPTIONS and answered it
+        wait_state(base + 1, "provider", "failed")
+        box.wait_for(r"trunk provider: lost \(keep-alive not answered\); registering again")
+    finally:
+        box.stop()
