@@ -43,7 +43,7 @@ def trunk(name: str, host: str, extra: str = "") -> str:
 def test_srv_fail_over_to_the_second_target_and_a_name_that_is_not_found(tmp_path, need):
     """_sip._udp.trunk.test: the first target (priority 10) is dead, the second answers. A
     second trunk's name does not exist: it shows dns-failed, and the first is unaffected."""
-    need("sipp", "dnsmasq")
+    need("sipp")
     base = free_port_block()
     dns = Dnsmasq(base + 2, srv=(f"_sip._udp.trunk.test,dead.trunk.test,{base + 4},10,0",
                                  f"_sip._udp.trunk.test,live.trunk.test,{base + 5},20,0"),

@@ -2,9 +2,7 @@
 
 import asyncio
 import dataclasses
-import os
 import random
-import shutil
 import socket
 
 import pytest
@@ -21,10 +19,6 @@ TRUNK = Trunk("provider", "trunk.test", 5060, "48221234567", "secret", True)
 
 @pytest.fixture
 def dns():
-    if shutil.which("dnsmasq") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("dnsmasq is not installed (Debian: dnsmasq-base)")
-        pytest.skip("dnsmasq is not installed")
     server = Dnsmasq(free_port_block(), srv=(
         "_sip._udp.trunk.test,sip1.trunk.test,5071,10,50",
         "_sip._udp.trunk.test,sip2.trunk.test,5072,20,0",
