@@ -117,3 +117,28 @@ def test_udp_keep_alive_and_a_trunk_that_stops_answering(tmp_path, need):
         box.wait_for(r"trunk provider: lost \(keep-alive not answered\); registering again")
     finally:
         box.stop()
+
+
+def test_an_outbound_proxy_takes_the_registration(tmp_path, need):
+    """The trunk's host is a name nobody resolves: with outbound_proxy set, the REGISTER
+    goes to the proxy with a pre-loaded Route, the Request-URI keeps the provider's domain."""
+    need("sipp")
+    base = free_port_block()
+    provider = sipp_background(
+        str(scenario("proxy_registrar.xml", tmp_path, USER="hotelzdroj", PASS="trunk-secret",
+                     ROUTE=rf"&lt;sip:127\.0\.0\.2:{base + 3};lr&gt;",
+                     DOMAIN=r"sip\.provider\.invalid")),
+        "127.0.0.1:9", local_ip="127.0.0.2", local_port=base + 3, cwd=tmp_path)
+    time.sleep(0.3)
+    config = tmp_path / "callbox.toml"
+    config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200,
+                                 trunk("provider", "sip.provider.invalid",
+                                       f'outbound_proxy = "127.0.0.2:{base + 3}"\n')))
+    box = BoxProcess(config, tmp_path / "data").start()
+    try:
+        code, out = finish(provider, 20)
+        assert code == 0, out
+        now = wait_state(base + 1, "provider", "registered")
+        assert now["trunk_routes"]["provider"]["target"] == f"udp:127.0.0.2:{base + 3}"
+    finally:
+        box.stop()
