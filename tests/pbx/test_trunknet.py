@@ -24,6 +24,8 @@ def dns():
         "_sip._udp.trunk.test,sip2.trunk.test,5072,20,0",
         "_sip._tcp.trunk.test,sip2.trunk.test,5073,10,0",
         "_sip._udp.orphan.trunk.test,gone.trunk.test,5060,10,0",
+        *(f"_sip._udp.big.trunk.test,target-number-{n}.trunk.test,{6000 + n},{n},0"
+          for n in range(30)),
     ), hosts=("sip1.trunk.test,127.0.0.3", "sip2.trunk.test,127.0.0.4",
               "trunk.test,127.0.0.5", "plain.trunk.test,127.0.0.6",
               "proxy.trunk.test,127.0.0.7")).start()
@@ -145,3 +147,12 @@ def test_a_server_that_never_answers_times_out():
         client = DnsClient([silent.getsockname()], timeout=0.2, attempts=2)
         with pytest.raises(DnsError, match="no answer in 0.2 s"):
             asyncio.run(client.addresses("trunk.test"))
+
+
+def test_an_answer_too_big_for_a_datagram_is_asked_again_over_tcp(dns):
+    """30 SRV records do not fit in 512 bytes: dnsmasq truncates, the client asks over TCP."""
+    clock = Clock()
+    client = DnsClient([("127.0.0.1", dns.port)], timeout=1.0, clock=clock)
+    records = asyncio.run(client.srv("_sip._udp.big.trunk.test"))
+    assert len(records) == 30
+    assert sorted(srv.port for srv, _ in records) == list(range(6000, 6030))
