@@ -175,7 +175,9 @@ class TrunkNetwork:
 
     def _found(self, entry: _Entry, targets: list[Target], ttl: float) -> None:
         trunk = entry.trunk
-        if targets != entry.targets:
+        if set(targets) == set(entry.targets):
+            pass        # the same targets (a weighted draw may order them anew): keep going
+        elif targets != entry.targets:
             logger.info("trunk %s: %s -> %s", trunk.name, trunk.outbound_proxy or trunk.host,
                         ", ".join(map(str, targets)))
             entry.targets, entry.index = targets, 0

@@ -156,3 +156,14 @@ def test_an_answer_too_big_for_a_datagram_is_asked_again_over_tcp(dns):
     records = asyncio.run(client.srv("_sip._udp.big.trunk.test"))
     assert len(records) == 30
     assert sorted(srv.port for srv, _ in records) == list(range(6000, 6030))
+
+
+def test_a_new_draw_of_the_same_targets_keeps_the_one_in_use(dns):
+    clock = Clock()
+    net = network(dns, clock=clock)
+    resolve(net, "provider")
+    net.report_failure("provider", net.route("provider").dest, "no answer")
+    in_use = net.route("provider").dest
+    clock.now += 3600
+    resolve(net, "provider")
+    assert net.route("provider").dest == in_use
