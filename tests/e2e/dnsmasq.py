@@ -38,7 +38,8 @@ class Dnsmasq:
         """`srv`: "_sip._udp.trunk.test,sip1.trunk.test,5071,10,50" (name,target,port,
         priority,weight); `hosts`: "sip1.trunk.test,127.0.0.3"."""
         self.port = port
-        self.command = [require_dnsmasq(), "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+        self.command = [require_dnsmasq(), "-k", "--conf-file=/dev/null", "--no-resolv",
+                        "--no-hosts",
                         f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
                         "--pid-file=", "--log-facility=-", "--log-queries",
                         f"--local=/{domain}/", "--local-ttl=60"]
