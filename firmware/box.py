@@ -23,6 +23,7 @@ from firmware.atomic import atomic_write
 from firmware.config import Config
 from firmware.hw.systemd import Notifier
 from firmware.pbx.b2bua import B2BUA
+from firmware.pbx.callio import MediaStopped
 from firmware.pbx.bindings import BindingFile
 from firmware.pbx.defence import BanFile, Defence
 from firmware.pbx.endpoint import SipEndpoint
@@ -40,6 +41,7 @@ logger = logging.getLogger("callbox")
 
 REALM = "callbox"
 SAVE_INTERVAL = 1.0   # seconds between saves of changed phone bindings
+MEDIA_WATCH_INTERVAL = 1.0   # seconds between looks for calls whose audio stopped
 MAX_LISTED_BANS = 100   # bans shown in /healthz (all are kept in data/bans.json)
 
 
@@ -70,33 +72,34 @@ class Box:
         # digest code does SHA-256 (tested) for when phones catch up; RFC 8760 lets us choose.
         self.digest = DigestServer(REALM, read_secret(data_dir / "sip_secret"),
                                    algorithms=("MD5",))
-        self.registrar = Registrar(self.digest, self._password_for, self.bindings, new_tag)
-        self.transport = SipTransport(config.sip.listen_host, config.sip.listen_port,
-                                      self._receive)
-        self.endpoint = SipEndpoint(self.transport.send, self.registrar,
-                                    arm_timer=self._arm_timer)
-        host = config.sip.listen_host
-        if host == "0.0.0.0":
-            host = _primary_address()
-        self.media = MediaRelay(config.sip.listen_host, config.sip.rtp_port_min,
-                                config.sip.rtp_port_max)
-        self.sip_host = host
         # Where the trunks are (RFC 3263): IP literals now, names once looked up (run()).
         self.trunk_network = TrunkNetwork(config.trunks, DnsClient.from_system(
             config.dns.servers, timeout=config.dns.timeout_seconds))
         trunk_hosts = self.trunk_network.trunk_hosts     # one dict, updated in place
-        self.transport.may_connect = lambda dest: dest.host in trunk_hosts
-        self.calls = B2BUA(config, self.endpoint, self.media, self.bindings, self.digest,
-                           self.bus, host=host, port=config.sip.listen_port,
-                           trunk_hosts=trunk_hosts)
-        self.endpoint.calls = self.calls
         # Per-address defences: the gate drops banned and flooding sources before parsing.
         self.defence = Defence(config.security, trusted_hosts=trunk_hosts)
         self.ban_file = BanFile(data_dir / "bans.json")
         self.ban_file.read(self.defence, time.time())
-        self.endpoint.gate = self.defence
         self.trunk_network.on_change = self.defence.trust_hosts
-        self.registrar.on_auth_failure = self.calls.on_auth_failure = self.defence.on_auth_failure
+        self.registrar = Registrar(self.digest, self._password_for, self.bindings, new_tag,
+                                   on_auth_failure=self.defence.on_auth_failure)
+        host = config.sip.listen_host
+        if host == "0.0.0.0":
+            host = _primary_address()
+        self.sip_host = host
+        self.media = MediaRelay(config.sip.listen_host, config.sip.rtp_port_min,
+                                config.sip.rtp_port_max)
+        self.night = None       # NightSwitch (start_hw): inbound routing asks _night_on
+        self.calls = B2BUA(config, self.bindings, self.digest, host=host,
+                           port=config.sip.listen_port, trunk_hosts=trunk_hosts,
+                           night=self._night_on, on_auth_failure=self.defence.on_auth_failure,
+                           trunk_route=self.trunk_network.next_hop)
+        self.transport = SipTransport(config.sip.listen_host, config.sip.listen_port,
+                                      self._receive)
+        self.transport.may_connect = lambda dest: dest.host in trunk_hosts
+        self.endpoint = SipEndpoint(self.transport.send, self.registrar, calls=self.calls,
+                                    media=self.media, publish=self.bus.publish,
+                                    gate=self.defence, arm_timer=self._arm_timer)
         self.tracker = None
         self.trunk_states: dict[str, str] = {}
         self.trunk_client = TrunkClient(self.endpoint, {}, self._trunk_state, self.trunk_network,
@@ -104,20 +107,23 @@ class Box:
         self._set_trunks(config)
         self.web = None
         self.alerter = None     # SMS alerts (firmware/hw/modem.py), when [modem] is set
-        self.night = None       # NightSwitch: inbound routing takes night=self.night.on
         self._timer: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop | None = None   # set once the box is serving
         self._timer_at: float | None = None
 
+    def _night_on(self) -> bool:
+        return self.night is not None and self.night.on
+
     def _arm_timer(self, deadline: float) -> None:
-        """Run the transaction timers at `deadline` (keeps the earliest one armed)."""
+        """Run the endpoint's timers (transactions' and calls', on the monotonic clock) at
+        `deadline`; one event-loop timer, always the earliest deadline."""
         if self._timer_at is not None and self._timer_at <= deadline:
             return
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = deadline
-        self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - time.time()),
-                                                            self._fire_timer)
+        self._timer = asyncio.get_running_loop().call_later(
+            max(0.0, deadline - time.monotonic()), self._fire_timer)
 
     def _fire_timer(self) -> None:
         self._timer = self._timer_at = None
@@ -244,8 +250,6 @@ class Box:
         except GPIOZeroError as exc:
             logger.error("night mode: GPIO unusable, button and LED ignored: %s", exc)
             self.night = NightSwitch(None, None, state_file=state)
-        night = self.night
-        self.calls.night = lambda: night.on
         if self.config.modem is not None:
             from firmware.hw.modem import Alerter
 
@@ -258,7 +262,14 @@ class Box:
             await asyncio.sleep(SAVE_INTERVAL)
             self.save_bindings()
             self.save_bans()
-            self.calls.sweep()
+
+    async def watch_media_forever(self) -> None:
+        """The dead-call sweep: an answered call whose audio stopped (a BYE lost on the
+        way) is reported to call control, which hangs up both sides and frees the ports."""
+        while True:
+            await asyncio.sleep(MEDIA_WATCH_INTERVAL)
+            for session in self.media.idle_sessions():
+                self.endpoint.feed(MediaStopped(session.call_key))
 
     def save_bindings(self) -> None:
         if self.bindings.changed:
@@ -317,6 +328,7 @@ async def _serve(box: Box) -> int:
     box.start_web()
     notifier = Notifier.from_environment()   # systemd Type=notify; does nothing elsewhere
     tasks = [asyncio.create_task(box.save_bindings_forever()),
+             asyncio.create_task(box.watch_media_forever()),
              asyncio.create_task(box.trunk_client.run()),
              asyncio.create_task(box.trunk_network.run()),
              asyncio.create_task(notifier.watchdog_forever())]

@@ -78,6 +78,7 @@ class Sip:
     rtp_port_min: int = 10000
     rtp_port_max: int = 10999
     public_address: str = ""
+    max_call_minutes: int = 240      # an answered call is hung up after this long
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ class Trunk:
     username: str = ""
     password: str = ""
     register: bool = True
-    # How the box reaches the trunk (firmware/pbx/trunknet.py, docs/config.md "A real line"):
+    # where the dialled number is looked for, in order (pbx/dialled.py); () = the contract's
+    called_number_from: tuple[str, ...] = ()
+    # How the box reaches the trunk (firmware/pbx/trunknet.py, docs/config.md "Reaching"):
     transport: str = "udp"             # "udp" or "tcp"
     outbound_proxy: str = ""           # "host:port": every request goes there (Route ;lr)
     keepalive_seconds: int = 25        # NAT keep-alive: OPTIONS (UDP) or CRLF (TCP); 0: off
@@ -178,6 +181,7 @@ class Security:
     scanner_user_agents: tuple[str, ...] = SCANNER_USER_AGENTS
     allowed_prefixes: tuple[str, ...] | None = None   # None: the box's country ("+48")
     max_outbound_calls: int = 4
+    trunk_calls_per_minute: int = 120        # new calls a trunk may offer (spoofing guard)
 
 
 @dataclass(frozen=True)
@@ -212,13 +216,27 @@ class Config:
 
 
 def normalise_number(text: str, country: str) -> str | None:
-    """A phone number in E.164 ("+48221234567"), or None when it is not a possible number."""
+    """A phone number in E.164 ("+48221234567"), or None when it is not a possible number.
+
+    National formats follow the country: a leading 0 is the trunk prefix in BG, RU, UA, DE
+    (phonenumbers drops it). Where it is not one (PL), people still write one out of habit
+    ("0501234567" for 501 234 567): when the number is not valid as written but is without
+    that 0, the 0 is dropped."""
     try:
         parsed = phonenumbers.parse(text, country or None)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(parsed):
         return None
+    digits = text.strip()
+    if (country and digits.startswith("0") and not digits.startswith("00")
+            and not phonenumbers.is_valid_number(parsed)):
+        try:
+            trimmed = phonenumbers.parse(digits[1:], country)
+        except phonenumbers.NumberParseException:
+            trimmed = None
+        if trimmed is not None and phonenumbers.is_valid_number(trimmed):
+            parsed = trimmed
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -319,6 +337,13 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     web = Web(*check.address(web_table, "listen", "web", "0.0.0.0:8080"))
     trunks = _trunks(check, check.tables(data, "trunk"))
     extensions = _extensions(check, check.tables(data, "extension"))
+    for index, extension in enumerate(extensions, 1):
+        # an emergency number always dials out (pbx/routing.py): it cannot be a desk phone
+        if extension.number == "112" or (extension.number.isdigit() and box.country and
+                                          phonenumbers.is_emergency_number(extension.number,
+                                                                           box.country)):
+            check.problem(f"extension[{index}].number",
+                          f"{extension.number} is an emergency number in {box.country}")
     campaigns = _campaigns(check, check.tables(data, "campaign"), box.country,
                            {e.number for e in extensions})
     tracking = _tracking(check, check.table(data, "tracking"))
@@ -356,7 +381,7 @@ def _box(check: _Checker, table: dict[str, Any]) -> Box:
 
 
 def _sip(check: _Checker, table: dict[str, Any]) -> Sip:
-    check.unknown(table, "sip", {"listen", "rtp_ports", "public_address"})
+    check.unknown(table, "sip", {"listen", "rtp_ports", "public_address", "max_call_minutes"})
     host, port = check.address(table, "listen", "sip", "0.0.0.0:5060")
     ports = check.string(table, "rtp_ports", "sip", "10000-10999")
     low, _, high = ports.partition("-")
@@ -368,7 +393,8 @@ def _sip(check: _Checker, table: dict[str, Any]) -> Sip:
         check.problem("sip.rtp_ports", "must be an even LOW-HIGH range within 1024-65535")
         rtp_min, rtp_max = 10000, 10999
     public = check.string(table, "public_address", "sip", "")
-    return Sip(host, port, rtp_min, rtp_max, public)
+    minutes = check.integer(table, "max_call_minutes", "sip", 240, 1, 24 * 60) or 240
+    return Sip(host, port, rtp_min, rtp_max, public, minutes)
 
 
 def _trunks(check: _Checker, tables: list[dict]) -> tuple[Trunk, ...]:
@@ -376,7 +402,7 @@ def _trunks(check: _Checker, tables: list[dict]) -> tuple[Trunk, ...]:
     for index, table in enumerate(tables, 1):
         key = f"trunk[{index}]"
         check.unknown(table, key, {"name", "host", "port", "username", "password", "register",
-                                   *TRUNK_NETWORK_KEYS})
+                                   "called_number_from", *TRUNK_NETWORK_KEYS})
         name = check.string(table, "name", key, f"trunk{index}")
         host = check.string(table, "host", key)
         port = check.integer(table, "port", key, 5060, 1, 65535) or 5060
@@ -387,9 +413,22 @@ def _trunks(check: _Checker, tables: list[dict]) -> tuple[Trunk, ...]:
             check.problem(f"{key}.register", "needs username and password")
         if name in {t.name for t in trunks}:
             check.problem(f"{key}.name", f"duplicate trunk name {name!r}")
-        trunks.append(Trunk(name, host, port, username, password, register))
+        trunks.append(Trunk(name, host, port, username, password, register,
+                            _called_number_from(check, table, key)))
         trunks[-1] = replace(trunks[-1], **_trunk_network(check, table, key))
     return tuple(trunks)
+
+
+CALLED_NUMBER_SOURCES = ("request-uri", "to", "p-called-party-id", "diversion", "history-info")
+
+
+def _called_number_from(check: _Checker, table: dict, key: str) -> tuple[str, ...]:
+    value = table.get("called_number_from", [])
+    if not isinstance(value, list) or not all(v in CALLED_NUMBER_SOURCES for v in value):
+        check.problem(f"{key}.called_number_from",
+                      f"must be a list of {', '.join(CALLED_NUMBER_SOURCES)}")
+        return ()
+    return tuple(value)
 
 
 TRUNK_NETWORK_KEYS = ("transport", "outbound_proxy", "keepalive_seconds", "failover_seconds")
@@ -509,7 +548,7 @@ def _security(check: _Checker, table: dict[str, Any], country: str) -> Security:
     check.unknown(table, "security", {
         "trusted", "auth_failures", "auth_window_seconds", "ban_seconds", "max_ban_seconds",
         "flood_requests", "flood_window_seconds", "flood_ban_seconds", "scanner_user_agents",
-        "allowed_prefixes", "max_outbound_calls"})
+        "allowed_prefixes", "max_outbound_calls", "trunk_calls_per_minute"})
     default = Security()
     trusted = _strings(check, table, "trusted", "security", ()) or ()
     for network in trusted:
@@ -546,6 +585,7 @@ def _security(check: _Checker, table: dict[str, Any], country: str) -> Security:
         scanner_user_agents=_strings(check, table, "scanner_user_agents", "security",
                                      default.scanner_user_agents) or (),
         allowed_prefixes=prefixes,
+        trunk_calls_per_minute=whole("trunk_calls_per_minute", 1, 100000),
         max_outbound_calls=whole("max_outbound_calls", 0, 1000))
 
 

@@ -1,207 +1,285 @@
-"""The back-to-back user agent: one call = a caller leg + forked callee legs; first answer wins.
+"""The back-to-back user agent as a pure state machine: one call = a caller leg + forked callee legs.
 
-State of a call lives in one `Call`; every SIP message and timer finds its call through the
-maps below and moves it along:
-  ringing --2xx from a callee--> answered --BYE either side--> ended
-  ringing --CANCEL / ring timeout / all callees fail--> ended (missed)
+`B2BUA.receive(input, now, wall) -> [action]` (pbx/callio.py): SIP messages, transaction
+timeouts, media events and due deadlines go in with the monotonic `now` (deadlines) and the
+wall clock `wall` (event times, bindings); what to send, open, close and publish comes out.
+Nothing here touches a socket, a clock or the event loop; the endpoint executes the actions.
+States and their allowed moves live in pbx/callstate.py; in-dialog work (ACK, re-INVITE and
+UPDATE relaying, PRACK, session timers) in pbx/indialog.py.
+
 The box anchors the audio: every SDP is rewritten to the relay's ports (pbx/media.py), so
-phones behind NAT and a trunk on the internet never need to reach each other.
-Routing decisions come from the pure pbx/routing.py; events go out on the bus.
+phones behind NAT and a trunk on the internet never need to reach each other. Routing
+decisions come from the pure pbx/routing.py.
+
+Failures never leave state behind: the ring timeout is armed the moment a call is taken, and
+any exception while handling a call's input ends that call (final response or BYE to every
+leg, media closed, the call recorded as failed) instead of leaving it half set up.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 from firmware.config import Config, normalise_number
-from firmware.pbx import credentials, events, legs, routing, tollfraud
+from firmware.pbx import callerid, dialled, events, legs, routing, tollfraud
 from firmware.pbx.bindings import Bindings
-from firmware.pbx.legs import Leg
-from firmware.pbx.sdp import SessionDescription, audio_endpoint, rewrite_for_relay
+from firmware.pbx.callio import (
+    CloseMedia, Fire, LegTxn, MediaFailed, MediaOpened, MediaStopped, OpenMedia, Originate,
+    Publish,
+    RelayTxn, RequestIn, Respond, ResponseIn, SendRequest, SendStateless, Tick, TxnTimedOut)
+from firmware.pbx.callstate import Call, CallLeg, CallState, LegState
+from firmware.pbx.deadlines import Deadlines
+from firmware.pbx.admission import Admission
+from firmware.pbx.features import Features
+from firmware.pbx.indialog import InDialog
+from firmware.pbx.originate import ClickToCall
+from firmware.pbx.presence import Presence
 from firmware.pbx.sip.digest import DigestServer, answer_challenge
 from firmware.pbx.sip.errors import SipError
 from firmware.pbx.sip.message import Request, Response, make_response
-from firmware.pbx.sip.uri import parse_uri
 from firmware.pbx.transport import Address
 
 logger = logging.getLogger(__name__)
 
-T1, T2 = 0.5, 4.0
 BUSY_CODES = frozenset({486, 600, 603})
+FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-@dataclass
-class Call:
-    """One caller attempt through the box."""
+class B2BUA(Admission, Features, ClickToCall, InDialog):
+    """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
-    id: str
-    caller: Leg
-    direction: str                       # "inbound" / "outbound" / "internal"
-    callees: list[Leg] = field(default_factory=list)
-    answered_by: Leg | None = None
-    state: str = "ringing"               # ringing / answered / ended
-    media: object | None = None          # RelaySession
-    timers: list = field(default_factory=list)
-    acked: bool = False                  # the caller ACKed our 2xx
-    pending: dict = field(default_factory=dict)   # relayed in-dialog requests: txn id -> (txn, leg)
-    auth_tries: int = 0
-    ringback_sent: bool = False          # 180 (or 183 with early media) sent to the caller
-
-    def other(self, leg: Leg) -> Leg | None:
-        if leg is self.caller:
-            return self.answered_by
-        return self.caller
-
-
-class B2BUA:
-    """Carries out calls; `endpoint` is the SIP endpoint, `media` the RTP relay."""
-
-    def __init__(self, config: Config, endpoint, media, bindings: Bindings,
-                 digest: DigestServer, bus: events.EventBus, *, host: str, port: int,
-                 trunk_hosts: dict[str, str], clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
+                 host: str, port: int, trunk_hosts: dict[str, str],
+                 night: Callable[[], bool] = lambda: False,
+                 on_auth_failure: Callable[[Address, float], None] = lambda source, now: None,
+                 trunk_route: Callable[[str], tuple[Address, tuple[str, ...]]] | None = None,
+                 contact_name: Callable[[str], str | None] = lambda number: None,
+                 presence: Presence | None = None) -> None:
         self.config = config
-        self.endpoint = endpoint
-        self.media = media
         self.bindings = bindings
         self.digest = digest
-        self.bus = bus
         self.host = host
         self.port = port
-        self.trunk_hosts = trunk_hosts       # IP address -> trunk name
-        self.clock = clock
+        self.trunk_hosts = trunk_hosts
+        self.night = night                      # night mode (hw/night.py button)
+        self.on_auth_failure = on_auth_failure  # told of every INVITE refused 403 (defence)
+        self.trunk_route = trunk_route          # trunk name -> (destination, pre-loaded routes)
+        self.contact_name = contact_name        # E.164 -> a known caller's name (contacts)
+        self.presence = presence or Presence()  # do not disturb, per extension
         self.calls: dict[str, Call] = {}
-        self.by_dialog: dict[tuple[str, str], tuple[Call, Leg]] = {}
+        self.by_dialog: dict[tuple[str, str], tuple[Call, CallLeg]] = {}
         self.by_invite: dict[tuple[str, str], Call] = {}   # caller (Call-ID, From tag)
-        self.night: Callable[[], bool] = lambda: False     # night mode (hw/night.py button)
-        # Told of every INVITE refused 403 for its credentials (pbx/defence.py).
-        self.on_auth_failure: Callable[[Address, float], None] = lambda source, now: None
+        self.deadlines = Deadlines()
+        self._plans: dict[str, tuple[object, str]] = {}    # call id -> (route, caller number)
+        self._trunk_tokens: dict[str, tuple[float, float]] = {}   # trunk -> (tokens, at)
+        self.refused: dict[str, str] = {}      # click-to-call id -> why it was not placed
+        self._out: list = []
+        self.now = self.wall = 0.0
 
-    # -- requests -------------------------------------------------------------------------
-    def on_request(self, request: Request, txn, source: Address) -> None:
+    # -- the one entry point -------------------------------------------------------------
+    def receive(self, event, now: float, wall: float) -> list:
+        """Take one input; return the actions it leads to, in order."""
+        self._out, self.now, self.wall = [], now, wall
+        call = self._call_of(event)
+        try:
+            self._dispatch(event)
+        except Exception as exc:  # noqa: BLE001 -- a bug fails its call, never the box
+            logger.error("call: %s failed on %s: %s", call.id if call else "-",
+                         type(event).__name__, exc, exc_info=True)
+            if call is not None:
+                self._abort(call)
+            elif isinstance(event, RequestIn) and event.txn is not None:
+                self._respond(event.txn, make_response(event.request, 500, "Server Error"))
+        return self._out
+
+    @property
+    def next_deadline(self) -> float | None:
+        return self.deadlines.next_deadline
+
+    def _dispatch(self, event) -> None:
+        if isinstance(event, RequestIn):
+            self._on_request(event.request, event.txn, event.source)
+        elif isinstance(event, ResponseIn):
+            self._on_response(event.response, event.owner)
+        elif isinstance(event, Tick):
+            for (call_id, kind), payload in self.deadlines.due(self.now):
+                call = self.calls.get(call_id)
+                if call is not None:
+                    self._on_deadline(call, kind, payload)
+        elif isinstance(event, MediaOpened):
+            self._on_media(event.call_id, event.session)
+        elif isinstance(event, MediaFailed):
+            call = self.calls.get(event.call_id)
+            if call is not None:
+                logger.warning("call: %s cannot open media ports: %s", call.id, event.why)
+                self._fail_caller(call, 503, events.FAILED)
+        elif isinstance(event, MediaStopped):
+            call = self.calls.get(event.call_id)
+            if call is not None and call.state is CallState.ANSWERED:
+                logger.warning("call: %s no audio for too long; hanging up both sides", call.id)
+                self._hang_up_all(call, events.COMPLETED)
+        elif isinstance(event, TxnTimedOut):
+            self._on_txn_timeout(event.owner)
+        elif isinstance(event, Originate):
+            self.originate(event.call_id, event.extension, event.number)
+
+    def _call_of(self, event) -> Call | None:
+        """The call an input belongs to, for failing it cleanly if handling it raises."""
+        call_id = getattr(event, "call_id", None) or getattr(getattr(event, "owner", None),
+                                                             "call_id", None)
+        if call_id:
+            return self.calls.get(call_id)
+        message = getattr(event, "request", None) or getattr(event, "response", None)
+        if message is None:
+            return None
+        try:
+            found = self.by_dialog.get((message.call_id, message.to.tag or "")) or \
+                self.by_dialog.get((message.call_id, message.from_.tag or ""))
+            if found is not None:
+                return found[0]
+            return self.by_invite.get((message.call_id, message.from_.tag or ""))
+        except SipError:
+            return None
+
+    # -- new calls -------------------------------------------------------------------------
+    def _on_request(self, request: Request, txn, source: Address) -> None:
         method = request.method
-        to_tag = request.to.tag
-        if method == "INVITE" and not to_tag:
+        if method == "INVITE" and not request.to.tag:
             self._new_call(request, txn, source)
-            return
-        if method == "CANCEL":
-            self._on_cancel(request, txn)
-            return
-        found = self.by_dialog.get((request.call_id, to_tag or ""))
-        if found is None:
-            if method != "ACK":
-                self.endpoint.respond(txn, make_response(request, 481,
-                                                         "Call/Transaction Does Not Exist"))
-            return
-        call, leg = found
-        if method == "ACK":
-            self._on_ack(call, leg, request)
-        elif method == "BYE":
-            self.endpoint.respond(txn, make_response(request, 200, "OK"))
-            self._hang_up(call, leg, events.COMPLETED)
+        elif method == "CANCEL":
+            self._on_cancel(request, txn, source)
         else:
-            self._relay_in_dialog(call, leg, request, txn)
+            self.in_dialog(request, txn, source)
 
     def _new_call(self, invite: Request, txn, source: Address) -> None:
         key = (invite.call_id, invite.from_.tag or "")
         if key in self.by_invite:   # a new transaction for an INVITE we already took (loop)
-            self.endpoint.respond(txn, make_response(invite, 482, "Loop Detected"))
+            self._respond(txn, make_response(invite, 482, "Loop Detected"))
+            return
+        problem = self.session_timer_problem(invite)
+        if problem is not None:
+            self._respond(txn, problem)
             return
         trunk = self.trunk_hosts.get(source.host)
-        now = self.clock()
+        extension = ""
+        if trunk is not None and not self.trunk_budget(trunk):
+            # A trunk is trusted by address, which UDP lets anyone claim: it is never banned
+            # (that would cut the business off), but it cannot ring phones, fill the callback
+            # queue or send SMS without limit either.
+            logger.warning("call: trunk %s offers more than %d calls a minute; 503 to %s",
+                           trunk, self.config.security.trunk_calls_per_minute, invite.call_id)
+            self._respond(txn, make_response(invite, 503, "Service Unavailable",
+                                             headers=[("Retry-After", "10")]))
+            return
         if trunk is not None:
-            dialled = routing.dialled_user(_uri_user(invite.uri) or _uri_user(invite.to.uri))
-            decision = routing.route_inbound(dialled, self.config, self._registered, now,
-                                             night=self.night())
+            spec = next((t for t in self.config.trunks if t.name == trunk), None)
+            found = dialled.called_number(
+                invite, lambda number: routing.is_served(number, self.config),
+                spec.called_number_from if spec else (), spec.username if spec else "")
+            number_dialled = found.number if found is not None else ""
+            decision = routing.route_inbound(number_dialled, self.config, self._available,
+                                             self.wall, night=self.night())
             direction = "inbound"
-            extension = ""
         else:
-            extension = self._authenticate(invite, txn, source, now)
+            extension = self.authenticate(invite, txn, source)
             if extension is None:
                 return
-            dialled = routing.dialled_user(_uri_user(invite.uri))
-            decision = routing.route_outbound(extension, dialled, self.config,
-                                              self._registered, now)
-            decision = tollfraud.guard(extension, decision, self.config, sum(
-                c.direction == "outbound" and c.state != "ended" for c in self.calls.values()))
-            direction = "internal" if isinstance(decision, routing.RingExtensions) else "outbound"
+            number_dialled = dialled.digits(callerid.uri_user(invite.uri))
+            if self.feature_code(number_dialled, extension, invite, txn, source):
+                return
+            decision = routing.route_outbound(extension, number_dialled, self.config,
+                                              self._available, self.wall)
+            decision = tollfraud.guard(extension, decision, self.config,
+                                       self._active_outbound())
+            direction = "internal" if isinstance(decision, routing.RingExtensions) \
+                else "outbound"
         contact_host = (self.config.sip.public_address or self.host) if trunk else self.host
-        call = Call(id=_call_id(now), caller=legs.caller_leg(invite, source, contact_host,
-                                                               self.port), direction=direction)
+        call = Call(id=callerid.call_id(self.wall), direction=direction, started=self.now,
+                    caller=legs.caller_leg(invite, source, contact_host, self.port))
         call.caller.txn = txn
+        call.late_offer = not invite.body
         caller_number = self._caller_number(invite, extension)
         if direction == "inbound":
             if isinstance(decision, routing.Reject) and decision.status == 404:
-                logger.info("call: %s from %s to unknown number %s: 404", call.id, caller_number,
-                            dialled)
-                self.endpoint.respond(txn, legs.answer(call.caller, invite, 404))
+                logger.info("call: %s from %s to unknown number %s: 404", call.id,
+                            caller_number, callerid.printable(number_dialled))
+                self._respond(txn, legs.answer(call.caller, invite, 404))
                 return
-            number = normalise_number(dialled, self.config.box.country) or dialled
-            self.bus.publish(events.CallOffered(call.id, number, caller_number, now, trunk))
+            number = normalise_number(number_dialled, self.config.box.country) \
+                or number_dialled
+            self._publish(events.CallOffered(call.id, number, caller_number, self.wall, trunk))
         else:
-            number = getattr(decision, "number", None) or dialled
-            self.bus.publish(events.DialledOut(call.id, extension, number, now))
+            number = getattr(decision, "number", None) or number_dialled
+            if getattr(decision, "emergency", False):
+                logger.warning("call: %s EMERGENCY %s from %s: out through trunk %s",
+                               call.id, number, extension, decision.trunk)
+            self._publish(events.DialledOut(call.id, extension, number, self.wall))
         if isinstance(decision, routing.Reject):
             logger.info("call: %s refused %d %s", call.id, decision.status, decision.reason)
-            self.endpoint.respond(txn, legs.answer(call.caller, invite, decision.status,
-                                                   decision.reason))
-            self.bus.publish(events.CallEnded(call.id, decision.end_reason, now))
+            self._respond(txn, legs.answer(call.caller, invite, decision.status,
+                                           decision.reason))
+            self._publish(events.CallEnded(call.id, decision.end_reason, self.wall))
             return
-        self.endpoint.respond(txn, legs.answer(call.caller, invite, 100, "Trying"))
+        self._respond(txn, legs.answer(call.caller, invite, 100, "Trying"))
+        call.caller_number, call.callee_number = caller_number, number
+        call.campaign = getattr(decision, "campaign", "")
+        call.since = self.wall
+        if extension:
+            call.handled_by.append(extension)
         self.calls[call.id] = call
         self.by_invite[key] = call
         self.by_dialog[call.caller.key] = (call, call.caller)
-        txn.owner = call
-        task = asyncio.get_running_loop().create_task(self._start(call, decision, caller_number))
-        task.add_done_callback(_log_failure)
+        self._plans[call.id] = (decision, caller_number)
+        # Armed first: whatever happens next, an unanswered call ends on time.
+        self._arm(call, "ring", self.config.tracking.ring_timeout_seconds)
+        self._out.append(OpenMedia(call.id))
 
-    async def _start(self, call: Call, decision, caller_number: str) -> None:
-        """Open the media relay, then ring the phones (or dial the trunk)."""
-        invite = call.caller.invite
-        try:
-            session = await self.media.open_session(call.id)
-        except (OSError, RuntimeError, ValueError) as exc:
-            logger.warning("call: %s cannot open media ports: %s", call.id, exc)
-            self._fail_caller(call, 503, events.FAILED)
-            return
-        if call.state != "ringing":   # cancelled while the relay opened: give the ports back
-            session.close()
+    def _on_media(self, call_id: str, session) -> None:
+        call = self.calls.get(call_id)
+        if call is None or call.state is not CallState.SETUP:
+            self._out.append(CloseMedia(session))   # cancelled while the relay opened
             return
         call.media = session
-        try:
-            offer = self._rewrite(invite.body, call, "b") if invite.body else b""
-            if invite.body:
-                self._set_remote(call, "a", invite.body)
-        except ValueError as exc:   # SdpError, or an address the relay refuses
-            logger.warning("call: %s unusable SDP offer: %s", call.id, exc)
-            self._fail_caller(call, 488, events.FAILED)
+        if call.originate:
+            self.ring_originator(call)
             return
+        decision, caller_number = self._plans.pop(call.id)
+        invite = call.caller.invite
+        offer = b""
+        if invite.body:
+            try:
+                self.set_remote_from(call, call.caller, invite.body)
+                offer = self.rewrite(invite.body, call, "b")
+            except ValueError as exc:   # SdpError, or an address the relay refuses
+                logger.warning("call: %s unusable SDP offer: %s", call.id, exc)
+                self._fail_caller(call, 488, events.FAILED)
+                return
+        call.move(CallState.RINGING)
         if isinstance(decision, routing.DialTrunk):
             self._dial_trunk(call, decision, caller_number, offer)
         else:
             self._ring(call, decision, caller_number, offer)
-        timeout = self.config.tracking.ring_timeout_seconds
-        self._later(call, timeout, self._ring_timeout, call)
 
     def _ring(self, call: Call, decision: routing.RingExtensions, caller_number: str,
               offer: bytes) -> None:
-        now = self.clock()
-        display = f"{decision.campaign}: {caller_number}" if decision.campaign else caller_number
-        from_uri = f'"{_quote(display)}" <sip:{_user(caller_number)}@{self.host}>'
-        max_forwards = _max_forwards(call.caller.invite)
+        display = self._display(decision.campaign, caller_number)
+        from_uri = f'"{callerid.quote(display)}" <sip:{callerid.user(caller_number)}@{self.host}>'
+        max_forwards = callerid.max_forwards(call.caller.invite)
         for extension in decision.extensions:
-            for binding in self.bindings.contacts(extension, now):
+            for binding in self.bindings.contacts(extension, self.wall):
                 dest = Address(binding.source_host, binding.source_port, binding.transport)
-                leg = legs.callee_leg(binding.contact, dest, from_uri,
+                leg = legs.callee_leg(len(call.callees) + 1, binding.contact, dest, from_uri,
                                       f"<sip:{extension}@{self.host}>", self.host, self.port,
                                       extension)
                 self._send_invite(call, leg, legs.build_invite(leg, offer,
                                                                max_forwards=max_forwards))
         for number in decision.forward_to:   # after hours: mobiles through the trunk too
+            refused = tollfraud.check_dial(number, self.config, self._active_outbound())
+            if refused:
+                logger.warning("call: %s not forwarded to %s: %s", call.id, number, refused)
+                continue
             self._dial_trunk(call, routing.DialTrunk(decision.forward_trunk, number),
                              caller_number, offer, display)
         if not call.callees:
@@ -213,84 +291,60 @@ class B2BUA:
         caller IDs); a forwarded call shows "campaign: caller" as the display name."""
         trunk = next(t for t in self.config.trunks if t.name == decision.trunk)
         host = self.config.sip.public_address or self.host
-        ip = next((ip for ip, name in self.trunk_hosts.items() if name == trunk.name), trunk.host)
-        user = trunk.username or _user(caller_number)
-        name = f'"{_quote(display)}" ' if display else ""
-        leg = legs.callee_leg(f"sip:{decision.number}@{trunk.host}:{trunk.port}",
-                              Address(ip, trunk.port, "UDP"), f"{name}<sip:{user}@{trunk.host}>",
+        if self.trunk_route is not None:
+            dest, routes = self.trunk_route(trunk.name)
+        else:
+            ip = next((ip for ip, name in self.trunk_hosts.items() if name == trunk.name),
+                      trunk.host)
+            dest, routes = Address(ip, trunk.port, "UDP"), ()
+        user = trunk.username or callerid.user(caller_number)
+        name = f'"{callerid.quote(display)}" ' if display else ""
+        leg = legs.callee_leg(len(call.callees) + 1,
+                              f"sip:{decision.number}@{trunk.host}:{trunk.port}", dest,
+                              f"{name}<sip:{user}@{trunk.host}>",
                               f"<sip:{decision.number}@{trunk.host}>", host, self.port,
-                              extension=decision.number if display else "")
+                              extension=decision.number if display else "", routes=routes)
         self._send_invite(call, leg, legs.build_invite(leg, offer))
 
-    def _send_invite(self, call: Call, leg: Leg, invite: Request) -> None:
+    def _send_invite(self, call: Call, leg: CallLeg, invite: Request) -> None:
         call.callees.append(leg)
         self.by_dialog[leg.key] = (call, leg)
-        leg.txn = self.endpoint.send_request(invite, leg.dest, owner=(call, leg))
+        self._out.append(SendRequest(invite, leg.dest, LegTxn(call.id, leg.index)))
 
-    def _authenticate(self, invite: Request, txn, source: Address, now: float) -> str | None:
-        """The extension placing this call, or None once it has been answered 403/407."""
-        if not any(b.source_host == source.host for ext in self.bindings.extensions()
-                   for b in self.bindings.contacts(ext, now)):
-            logger.warning("call: 403 to INVITE from %s: neither a trunk nor a registered phone",
-                           source)
-            self.on_auth_failure(source, now)
-            self.endpoint.respond(txn, make_response(invite, 403, "Forbidden"))
-            return None
-        verdict = credentials.check(self.digest, invite.headers.get("Proxy-Authorization"),
-                                    "INVITE", _uri_user(invite.from_.uri), self._password_for,
-                                    now)
-        if verdict.outcome == credentials.CHALLENGE:
-            challenge = [("Proxy-Authenticate", v)
-                         for v in self.digest.challenge(now, stale=verdict.stale)]
-            self.endpoint.respond(txn, make_response(invite, 407,
-                                                     "Proxy Authentication Required",
-                                                     headers=challenge))
-            return None
-        if verdict.outcome == credentials.REFUSE:
-            logger.warning("call: 403 to INVITE from %s (%s)", source, verdict.reason)
-            self.on_auth_failure(source, now)
-            self.endpoint.respond(txn, make_response(invite, 403, "Forbidden"))
-            return None
-        return verdict.username
-
-    def _on_cancel(self, cancel: Request, txn) -> None:
-        invite_txn = self.endpoint.table.invite_for_cancel(cancel)
-        call = getattr(invite_txn, "owner", None) if invite_txn is not None else None
-        if call is None:
-            self.endpoint.respond(txn, make_response(cancel, 481,
-                                                     "Call/Transaction Does Not Exist"))
+    def _on_cancel(self, cancel: Request, txn, source: Address) -> None:
+        call = self.by_invite.get((cancel.call_id, cancel.from_.tag or ""))
+        if call is None or source.host != call.caller.dest.host:
+            self._respond(txn, make_response(cancel, 481, "Call/Transaction Does Not Exist"))
             return
-        self.endpoint.respond(txn, make_response(cancel, 200, "OK"))
-        if call.state == "ringing":
+        self._respond(txn, make_response(cancel, 200, "OK"))
+        if call.state in (CallState.SETUP, CallState.RINGING):
             logger.info("call: %s cancelled by the caller", call.id)
             self._fail_caller(call, 487, events.CALLER_HANGUP)
 
-    def _on_ack(self, call: Call, leg: Leg, ack: Request) -> None:
-        if leg is call.caller:
-            call.acked = True
-            relayed = call.pending.pop("ack", None)
-            if relayed is not None and call.answered_by is not None:
-                self.endpoint.send_stateless(relayed, call.answered_by.dest)
-
-    # -- responses ------------------------------------------------------------------------
-    def on_response(self, response: Response, txn, source: Address | None) -> None:
-        owner = getattr(txn, "owner", None) if txn is not None else None
+    # -- responses to our INVITEs ----------------------------------------------------------
+    def _on_response(self, response: Response, owner) -> None:
         if owner is None:
             self._stray_response(response)
             return
-        if isinstance(owner, tuple) and len(owner) == 3:
-            self._relayed_response(response, *owner)
+        if isinstance(owner, RelayTxn):
+            self.relayed_response(response, owner)
             return
-        call, leg = owner
-        if response.cseq[1] != "INVITE":
-            return   # answers to our BYE / CANCEL: nothing more to do
+        if not isinstance(owner, LegTxn) or response.cseq[1] != "INVITE":
+            return   # answers to our BYE / CANCEL / PRACK: nothing more to do
+        call = self.calls.get(owner.call_id)
+        leg = call.leg(owner.leg) if call is not None else None
+        if leg is None:
+            return
         status = response.status
         if status < 200:
             leg.provisional = True
-            if leg.cancel_pending:
-                leg.cancel_pending = False
-                self.endpoint.send_request(legs.cancel_for(leg), leg.dest, owner=None)
+            if leg.state is LegState.CANCELLING and leg.final_status == 0:
+                leg.final_status = -1           # the CANCEL that waited for this 1xx
+                self._out.append(SendRequest(legs.cancel_for(leg), leg.dest, Fire(call.id)))
                 return
+        if call.originate and leg is call.caller:
+            self.originator_response(call, leg, response)
+            return
         if status == 100:
             return
         if status < 200:
@@ -305,80 +359,99 @@ class B2BUA:
         if response.status < 200 or response.status >= 300 or response.cseq[1] != "INVITE":
             return
         found = self.by_dialog.get((response.call_id, response.from_.tag or ""))
-        if found is not None:
-            call, leg = found
-            self.endpoint.send_stateless(legs.ack_for_2xx(leg, response), leg.dest)
+        if found is not None and found[1].dialog is not None:
+            leg = found[1]
+            self._out.append(SendStateless(legs.ack_for_2xx(leg, response), leg.dest))
 
-    def _on_ringing(self, call: Call, leg: Leg, response: Response) -> None:
+    def _on_ringing(self, call: Call, leg: CallLeg, response: Response) -> None:
         legs.learn_from_response(leg, response)
-        if leg.state == "new":
-            leg.state = "ringing"
-            self.bus.publish(events.CallRinging(call.id, leg.extension, self.clock()))
-        if call.state != "ringing" or call.ringback_sent:
+        self.prack_if_reliable(call, leg, response)
+        if leg.state is LegState.CALLING:
+            leg.move(LegState.EARLY)
+            self._publish(events.CallRinging(call.id, leg.extension, self.wall))
+        if call.state is not CallState.RINGING or call.ringback_sent:
             return
         call.ringback_sent = True
         early = b""
-        if response.status == 183 and response.body:
+        if response.status == 183 and response.body and not call.late_offer:
             # early media (a provider's ringback or "number unavailable"): relay it now
             try:
-                self._set_remote(call, "b", response.body)
-                early = self._rewrite(response.body, call, "a")
+                self.set_remote_from(call, leg, response.body)
+                early = self.rewrite(response.body, call, "a")
             except ValueError as exc:
                 logger.warning("call: %s bad SDP in 183: %s", call.id, exc)
         if early:
-            self.endpoint.respond(call.caller.txn, legs.answer(
-                call.caller, call.caller.invite, 183, "Session Progress", early))
+            self.provisional_to_caller(call, 183, "Session Progress", early)
         else:
-            self.endpoint.respond(call.caller.txn,
-                                  legs.answer(call.caller, call.caller.invite, 180, "Ringing"))
+            self.provisional_to_caller(call, 180, "Ringing", b"")
 
-    def _on_answer(self, call: Call, leg: Leg, response: Response) -> None:
+    def _on_answer(self, call: Call, leg: CallLeg, response: Response) -> None:
         legs.learn_from_response(leg, response)
-        self.endpoint.send_stateless(legs.ack_for_2xx(leg, response), leg.dest)
-        if call.state != "ringing" or leg.state == "answered":
-            if call.answered_by is not leg:   # lost the race: hang this one up
-                leg.state = "ended"
-                self._send_bye(leg)
+        if call.state is not CallState.RINGING or not leg.live:
+            # lost the race (or answered after our CANCEL): ACK it and hang it up at once
+            self._out.append(SendStateless(legs.ack_for_2xx(leg, response), leg.dest))
+            if call.answered_by is not leg:
+                self._send_bye(call, leg)
             return
-        leg.state = "answered"
-        call.state = "answered"
-        call.answered_by = leg
-        now = self.clock()
-        for other in call.callees:
-            if other is not leg and other.state in ("new", "ringing"):
-                self._cancel_leg(other)
         body = b""
         if response.body:
             try:
-                self._set_remote(call, "b", response.body)
-                body = self._rewrite(response.body, call, "a")
+                self.set_remote_from(call, leg, response.body)
+                body = self.rewrite(response.body, call, "a")
             except ValueError as exc:   # SdpError, or an address the relay refuses
                 logger.warning("call: %s bad SDP in the answer: %s", call.id, exc)
-        self.bus.publish(events.CallAnswered(call.id, leg.extension, now))
-        logger.info("call: %s answered by %s", call.id, leg.extension or "the far end")
-        ok = legs.answer(call.caller, call.caller.invite, 200, "OK", body)
-        self.endpoint.respond(call.caller.txn, ok)
-        self._retransmit_2xx(call, ok)
+        if call.late_offer and response.body:
+            call.pending["ack"] = response   # its ACK carries the caller's answer
+        else:
+            self._out.append(SendStateless(legs.ack_for_2xx(leg, response), leg.dest))
+        self.session_timer_on_answer(call, leg, response)
+        self.connect(call, leg, body)
 
-    def _on_failure(self, call: Call, leg: Leg, response: Response) -> None:
+    def connect(self, call: Call, leg: CallLeg, body_for_caller: bytes) -> None:
+        """`leg` answered (a 2xx, or a pickup): the call is theirs, the other phones stop
+        ringing, the caller gets our 200 with `body_for_caller` (SDP toward the relay)."""
+        leg.move(LegState.CONFIRMED)
+        call.move(CallState.ANSWERED)
+        call.answered_by = leg
+        call.since = self.wall
+        if leg.extension:
+            call.handled_by.append(leg.extension)
+        self._cancel(call.id, "ring")
+        for other in call.callees:
+            if other is not leg and other.live:
+                self._cancel_leg(call, other)
+        self._publish(events.CallAnswered(call.id, leg.extension, self.wall))
+        logger.info("call: %s answered by %s", call.id, leg.extension or "the far end")
+        ok = legs.answer(call.caller, call.caller.invite, 200, "OK", body_for_caller,
+                         self.session_timer_headers(call))
+        self._respond(call.caller.txn, ok)
+        call.caller.move(LegState.CONFIRMED)
+        if call.caller.dialog is not None:
+            call.caller.dialog.state = "confirmed"
+        self.retransmit_2xx(call, ok)
+        self._arm(call, "max_length", self.config.sip.max_call_minutes * 60.0)
+
+    def _on_failure(self, call: Call, leg: CallLeg, response: Response) -> None:
         status = response.status
-        if status in (401, 407) and call.auth_tries < 2:
+        if status in (401, 407) and call.auth_tries < 2 and leg.live:
             if self._answer_trunk_challenge(call, leg, response):
                 return
-        leg.state = "failed"
         leg.final_status = status
-        if call.state != "ringing":
+        if leg.state is not LegState.ENDED:
+            leg.move(LegState.FAILED)
+        if call.state is not CallState.RINGING:
             return
-        if all(other.state in ("failed", "ended") for other in call.callees):
+        if all(not other.live for other in call.callees):
             statuses = {other.final_status for other in call.callees}
             if statuses <= BUSY_CODES:
                 self._fail_caller(call, 486, events.BUSY)
             elif call.direction == "outbound":
-                self._fail_caller(call, status, events.FAILED, response.reason)
+                self._fail_caller(call, status if status < 700 else 500, events.FAILED,
+                                  response.reason)
             else:
                 self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
 
-    def _answer_trunk_challenge(self, call: Call, leg: Leg, response: Response) -> bool:
+    def _answer_trunk_challenge(self, call: Call, leg: CallLeg, response: Response) -> bool:
         trunk = next((t for t in self.config.trunks
                       if self.trunk_hosts.get(leg.dest.host) == t.name), None)
         header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
@@ -395,211 +468,172 @@ class B2BUA:
             return False
         auth = "Authorization" if response.status == 401 else "Proxy-Authorization"
         request = legs.reinvite_with_auth(leg, auth, value)
-        leg.txn = self.endpoint.send_request(request, leg.dest, owner=(call, leg))
+        self._out.append(SendRequest(request, leg.dest, LegTxn(call.id, leg.index)))
         return True
 
-    # -- in-dialog relaying (re-INVITE for hold, UPDATE, INFO for DTMF) ---------------------
-    def _relay_in_dialog(self, call: Call, leg: Leg, request: Request, txn) -> None:
-        other = call.other(leg)
-        if other is None or call.state != "answered":
-            self.endpoint.respond(txn, make_response(request, 491 if request.method == "INVITE"
-                                                     else 481, None))
+    def _on_txn_timeout(self, owner) -> None:
+        if isinstance(owner, RelayTxn):
+            self.relay_timed_out(owner)
             return
-        body = request.body
-        content_type = request.headers.get("Content-Type") or ""
-        if body and "sdp" in content_type.lower():
-            try:
-                self._set_remote(call, _media_leg(call, leg), body)
-                body = self._rewrite(body, call, _media_leg(call, other))
-            except ValueError as exc:
-                self.endpoint.respond(txn, make_response(request, 488, "Not Acceptable Here"))
-                logger.warning("call: %s bad SDP in %s: %s", call.id, request.method, exc)
-                return
-        relayed = legs.in_dialog_request(other, request.method, body, content_type)
-        self.endpoint.send_request(relayed, other.dest, owner=(call, txn, leg))
-
-    def _relayed_response(self, response: Response, call: Call, txn, leg: Leg) -> None:
-        if response.status == 100:
+        if not isinstance(owner, LegTxn):
             return
-        other = call.other(leg)
-        body = response.body
-        if body and other is not None:
-            try:
-                self._set_remote(call, _media_leg(call, other), body)
-                body = self._rewrite(body, call, _media_leg(call, leg))
-            except ValueError:
-                body = b""
-        if response.status >= 200 and response.cseq[1] == "INVITE" and other is not None:
-            if response.status < 300:
-                self.endpoint.send_stateless(legs.ack_for_2xx(other, response), other.dest)
-        self.endpoint.respond(txn, legs.answer(leg, txn.request, response.status,
-                                               response.reason, body))
+        call = self.calls.get(owner.call_id)
+        leg = call.leg(owner.leg) if call is not None else None
+        if leg is not None and leg.live:
+            timeout = make_response(leg.invite, 408, "Request Timeout")
+            if call.originate and leg is call.caller:
+                self.originator_response(call, leg, timeout)
+            else:
+                self._on_failure(call, leg, timeout)
 
-    # -- ending -----------------------------------------------------------------------------
-    def _fail_caller(self, call: Call, status: int, reason: str, phrase: str | None = None) -> None:
-        if call.state == "ended":
+    # -- deadlines -------------------------------------------------------------------------
+    def _on_deadline(self, call: Call, kind: str, payload) -> None:
+        if kind == "ring":
+            if call.state in (CallState.SETUP, CallState.RINGING):
+                logger.info("call: %s not answered in %d s", call.id,
+                            self.config.tracking.ring_timeout_seconds)
+                self._fail_caller(call, 480, events.RING_TIMEOUT)
+        elif kind == "forget":
+            self._forget(call)
+        elif kind == "max_length":
+            if call.state is CallState.ANSWERED:
+                logger.warning("call: %s reached [sip] max_call_minutes; hanging up", call.id)
+                self._hang_up_all(call, events.COMPLETED)
+        else:
+            self.on_dialog_deadline(call, kind, payload)
+
+    # -- ending ----------------------------------------------------------------------------
+    def _fail_caller(self, call: Call, status: int, reason: str,
+                     phrase: str | None = None) -> None:
+        if call.state is CallState.ENDED:
+            return
+        if call.originate:
+            self.end_originate(call, reason)
             return
         for leg in call.callees:
-            if leg.state in ("new", "ringing"):
-                self._cancel_leg(leg)
-        self.endpoint.respond(call.caller.txn, legs.answer(call.caller, call.caller.invite,
-                                                           status, phrase))
+            if leg.live:
+                self._cancel_leg(call, leg)
+        self._respond(call.caller.txn, legs.answer(call.caller, call.caller.invite, status,
+                                                   phrase))
+        if call.caller.state is not LegState.ENDED:
+            call.caller.move(LegState.FAILED)
         self._end(call, reason)
 
-    def _ring_timeout(self, call: Call) -> None:
-        if call.state == "ringing":
-            logger.info("call: %s not answered in %d s", call.id,
-                        self.config.tracking.ring_timeout_seconds)
-            self._fail_caller(call, 480, events.RING_TIMEOUT)
-
-    def _hang_up(self, call: Call, leg: Leg, reason: str) -> None:
+    def hang_up(self, call: Call, leg: CallLeg, reason: str) -> None:
         """`leg` hung up (BYE): hang up the other side and end the call."""
-        if call.state == "ended":
+        if call.state is CallState.ENDED:
             return
+        leg.move(LegState.ENDED)
         other = call.other(leg)
         if other is not None:
-            self._send_bye(other)
+            self._send_bye(call, other)
         self._end(call, reason)
 
-    def _send_bye(self, leg: Leg) -> None:
-        leg.state = "ended"
-        self.endpoint.send_request(legs.in_dialog_request(leg, "BYE"), leg.dest, owner=None)
+    def _hang_up_all(self, call: Call, reason: str) -> None:
+        for leg in (call.answered_by, call.caller):
+            if leg is not None and leg.state is LegState.CONFIRMED:
+                self._send_bye(call, leg)
+        self._end(call, reason)
 
-    def _cancel_leg(self, leg: Leg) -> None:
-        leg.state = "ended"
+    def _abort(self, call: Call) -> None:
+        """End `call` after a failure in our own handling: nobody is left hanging."""
+        try:
+            if call.state is CallState.ANSWERED:
+                self._hang_up_all(call, events.FAILED)
+            else:
+                self._fail_caller(call, 500, events.FAILED, "Server Error")
+        except Exception:  # noqa: BLE001 -- the last resort must not raise
+            logger.exception("call: %s could not be ended cleanly; forgetting it", call.id)
+            call.state = CallState.ENDED
+            if call.media is not None:
+                self._out.append(CloseMedia(call.media))
+            self._publish(events.CallEnded(call.id, events.FAILED, self.wall))
+            self._forget(call)
+
+    def _send_bye(self, call: Call, leg: CallLeg) -> None:
+        if leg.state is not LegState.ENDED:
+            leg.move(LegState.ENDED)
+        if leg.dialog is not None:
+            self._out.append(SendRequest(legs.in_dialog_request(leg, "BYE"), leg.dest,
+                                         Fire(call.id)))
+
+    def _cancel_leg(self, call: Call, leg: CallLeg) -> None:
+        leg.move(LegState.CANCELLING)
         if leg.invite is None:
             return
         if leg.provisional:
-            self.endpoint.send_request(legs.cancel_for(leg), leg.dest, owner=None)
-        else:
-            leg.cancel_pending = True   # RFC 3261 9.1: not before the phone's first 1xx
-
-    def on_timeout(self, txn) -> None:
-        owner = getattr(txn, "owner", None)
-        if isinstance(owner, tuple) and len(owner) == 2:
-            call, leg = owner
-            if leg.state in ("new", "ringing"):
-                leg.state = "failed"
-                leg.final_status = 408
-                self._on_failure(call, leg, make_response(leg.invite, 408, "Request Timeout"))
-        elif isinstance(owner, Call) and owner.state == "answered" and not owner.acked:
-            self._no_ack(owner)
-
-    def _no_ack(self, call: Call) -> None:
-        logger.warning("call: %s the caller never ACKed our 200; hanging up", call.id)
-        if call.answered_by is not None:
-            self._send_bye(call.answered_by)
-        self._send_bye(call.caller)
-        self._end(call, events.COMPLETED)
+            leg.final_status = -1
+            self._out.append(SendRequest(legs.cancel_for(leg), leg.dest, Fire(call.id)))
+        # else RFC 3261 9.1: the CANCEL goes with the phone's first 1xx (_on_response)
 
     def _end(self, call: Call, reason: str) -> None:
-        call.state = "ended"
-        for handle in call.timers:
-            handle.cancel()
-        call.timers.clear()
-        self.bus.publish(events.CallEnded(call.id, reason, self.clock()))
+        call.move(CallState.ENDED)
+        self.deadlines.cancel_where(lambda key: key[0] == call.id)
+        self._plans.pop(call.id, None)
+        if not call.pending.get("silent"):
+            self._publish(events.CallEnded(call.id, reason, self.wall))
         if call.media is not None:
-            call.media.close()
+            self._out.append(CloseMedia(call.media))
         # Keep the dialogs a little longer: late retransmissions still find their call.
-        self._later(None, 32.0, self._forget, call)
+        self._arm(call, "forget", FORGET_AFTER)
 
     def _forget(self, call: Call) -> None:
         self.calls.pop(call.id, None)
-        self.by_invite.pop((call.caller.call_id, call.caller.remote_tag), None)
-        for leg in [call.caller, *call.callees]:
+        self.deadlines.cancel_where(lambda key: key[0] == call.id)
+        if call.caller.invite is not None:
+            self.by_invite.pop((call.caller.call_id, call.caller.invite.from_.tag or ""), None)
+        for leg in call.legs:
             self.by_dialog.pop(leg.key, None)
 
-    def sweep(self) -> None:
-        """Hang up answered calls whose audio stopped (a lost BYE must not hold ports forever)."""
-        for call in list(self.calls.values()):
-            if call.state == "answered" and call.media is not None and call.media.idle():
-                logger.warning("call: %s no audio for %d s; hanging up both sides", call.id,
-                               call.media.idle_timeout)
-                if call.answered_by is not None:
-                    self._send_bye(call.answered_by)
-                self._send_bye(call.caller)
-                self._end(call, events.COMPLETED)
+    # -- small helpers ---------------------------------------------------------------------
+    def _respond(self, txn, response: Response) -> None:
+        if txn is not None:
+            self._out.append(Respond(txn, response))
 
-    # -- helpers ----------------------------------------------------------------------------
-    def _retransmit_2xx(self, call: Call, ok: Response) -> None:
-        """Resend our 2xx until the caller ACKs (RFC 3261 13.3.1.4), up to 64*T1."""
-        if call.caller.dest.transport == "UDP":
-            self._later(call, T1, self._retransmit_2xx_step, call, ok, T1, T1)
+    def _publish(self, event) -> None:
+        self._out.append(Publish(event))
 
-    def _retransmit_2xx_step(self, call: Call, ok: Response, interval: float,
-                             elapsed: float) -> None:
-        if call.acked or call.state != "answered":
-            return
-        if elapsed >= 64 * T1:
-            self._no_ack(call)
-            return
-        self.endpoint.send_stateless(ok, call.caller.dest)
-        step = min(2 * interval, T2)
-        self._later(call, step, self._retransmit_2xx_step, call, ok, step, elapsed + step)
+    def _arm(self, call: Call, kind: str, delay: float, payload=None) -> None:
+        self.deadlines.arm((call.id, kind), self.now + delay, payload)
 
-    def _later(self, call: Call | None, delay: float, fn, *args) -> None:
-        handle = asyncio.get_running_loop().call_later(delay, fn, *args)
-        if call is not None:
-            call.timers.append(handle)
+    def _cancel(self, call_id: str, kind: str) -> None:
+        self.deadlines.cancel((call_id, kind))
 
-    def _rewrite(self, body: bytes, call: Call, media_leg: str) -> bytes:
-        sd = SessionDescription.parse(body)
-        # The trunk is leg "a" of an inbound call and leg "b" of an outbound one; only it is
-        # told the public address (the box behind NAT), the phones on the LAN get the local one.
-        toward_trunk = (media_leg == "a") == (call.direction == "inbound") \
-            and call.direction != "internal"
-        host = (self.config.sip.public_address or self.host) if toward_trunk else self.host
-        return rewrite_for_relay(sd, host, getattr(call.media, media_leg).local_port).to_bytes()
-
-    def _set_remote(self, call: Call, media_leg: str, body: bytes) -> None:
-        endpoint = audio_endpoint(SessionDescription.parse(body))
-        if endpoint is not None and call.media is not None:
-            call.media.set_remote(media_leg, *endpoint)
+    def _active_outbound(self) -> int:
+        return sum(c.direction == "outbound" and c.state is not CallState.ENDED
+                   for c in self.calls.values())
 
     def _registered(self, extension: str) -> bool:
-        return bool(self.bindings.contacts(extension, self.clock()))
+        return bool(self.bindings.contacts(extension, self.wall))
+
+    def _available(self, extension: str) -> bool:
+        """Registered and not in do-not-disturb: a phone that may be rung now."""
+        return not self.presence.dnd(extension) and self._registered(extension)
 
     def _password_for(self, username: str) -> str | None:
         extension = self.config.extension(username)
         return extension.password if extension else None
 
+    def _display(self, campaign: str, caller_number: str) -> str:
+        """What a desk phone shows for an inbound call, so whoever answers knows which advert
+        the caller saw: "Shop window: Jan Kowalski" for a known caller, else "Shop window:
+        +48 601 234 567"; an internal call shows the calling extension."""
+        if not campaign:
+            return caller_number
+        try:
+            name = self.contact_name(caller_number)
+        except Exception:  # noqa: BLE001 -- a failing look-up must not stop the call
+            logger.exception("call: contact look-up failed for %s", caller_number)
+            name = None
+        return f"{campaign}: {name or callerid.readable(caller_number)}"
+
     def _caller_number(self, invite: Request, extension: str) -> str:
+        """The caller's number as the tracker stores it: E.164 where it parses, else the
+        user part with everything but dialable characters removed (never a control
+        character: a caller ID is text the panel, the logs and the phones show)."""
         if extension:
             return extension
-        user = _uri_user(invite.from_.uri) or ""
+        user = callerid.user(callerid.uri_user(invite.from_.uri), fallback="")
         return normalise_number(user, self.config.box.country) or user or "anonymous"
 
 
-def _log_failure(task: asyncio.Task) -> None:
-    """A bug while setting up one call is logged with its traceback, never lost silently."""
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("call: set-up failed", exc_info=task.exception())
-
-
-def _media_leg(call: Call, leg: Leg) -> str:
-    return "a" if leg is call.caller else "b"
-
-
-def _uri_user(uri: str) -> str:
-    try:
-        return parse_uri(uri).user or ""
-    except SipError:
-        return ""
-
-
-def _user(number: str) -> str:
-    return "".join(ch for ch in number if ch.isalnum() or ch in "+*#-_.") or "anonymous"
-
-
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _max_forwards(invite: Request) -> int:
-    value = invite.headers.get("Max-Forwards") or "70"
-    value = value.strip()
-    return max(1, min(70, int(value) - 1)) if value.isascii() and value.isdigit() else 70
-
-
-def _call_id(now: float) -> str:
-    return f"{int(now):x}{secrets.token_hex(3)}"

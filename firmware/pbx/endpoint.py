@@ -6,15 +6,23 @@ the request to whoever owns its method: REGISTER to the registrar, OPTIONS answe
 calls to the B2BUA. Responses go back to the address the request came from (RFC 3581
 symmetric response routing), which is what phones behind NAT need.
 
-The endpoint is the TU's only way out: `respond`, `send_request`, `send_stateless`.
+The endpoint is the only executor of call control: the B2BUA (pbx/b2bua.py) is pure and
+returns actions (pbx/callio.py), which `execute` carries out -- sending through the
+transaction table, opening and closing media, publishing call events -- feeding back what
+happened (`MediaOpened`, `TxnTimedOut`, `Tick`). Timers of both the transactions and the
+calls run on the monotonic clock; the wall clock only stamps events and bindings.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Callable, Protocol
 
+from firmware.pbx.callio import (
+    CloseMedia, MediaFailed, MediaOpened, OpenMedia, Publish, RequestIn, Respond, ResponseIn,
+    SendRequest, SendStateless, SetRemoteMedia, Tick, TxnTimedOut)
 from firmware.pbx.sip.errors import SipError, SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response, parse_message
 from firmware.pbx.sip.transaction import (
@@ -25,22 +33,11 @@ from firmware.pbx.transport import Address
 
 logger = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK"
 KNOWN_METHODS = frozenset(ALLOW.replace(",", " ").split()) | {
-    "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PRACK", "PUBLISH"}
-CALL_METHODS = frozenset({"INVITE", "CANCEL", "BYE", "UPDATE", "INFO"})
-
-
-class CallHandler(Protocol):
-    """What the B2BUA offers the endpoint (see pbx/b2bua.py)."""
-
-    def on_request(self, request: Request, txn: ServerTransaction | None,
-                   source: Address) -> None: ...
-
-    def on_response(self, response: Response, txn: ClientTransaction | None,
-                    source: Address) -> None: ...
-
-    def on_timeout(self, txn) -> None: ...
+    "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"}
+CALL_METHODS = frozenset({"INVITE", "CANCEL", "BYE", "UPDATE", "INFO", "PRACK"})
+CALL_EXTENSIONS = frozenset({"100rel", "timer"})   # option tags call control implements
 
 
 class Gate(Protocol):
@@ -52,24 +49,30 @@ class Gate(Protocol):
 class SipEndpoint:
     """Dispatches parsed SIP messages; `send(bytes, Address)` is the transport's."""
 
-    def __init__(self, send: Callable[[bytes, Address], None], registrar,
-                 *, clock: Callable[[], float] = time.time, user_agent: str = "Callbox",
+    def __init__(self, send: Callable[[bytes, Address], None], registrar, *,
+                 calls=None, media=None, publish: Callable[[object], None] = lambda e: None,
+                 gate: Gate | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time, user_agent: str = "Callbox",
                  arm_timer: Callable[[float], None] = lambda deadline: None) -> None:
         self.send = send
         self.registrar = registrar
-        self.calls: CallHandler | None = None
-        self.gate: Gate | None = None
-        self.clock = clock
+        self.calls = calls           # the B2BUA: receive(input, now, wall) -> [action]
+        self.media = media           # the RTP relay: open_session(call_id) (a coroutine)
+        self.publish = publish       # call events out (the bus)
+        self.gate = gate
+        self.clock = clock           # monotonic: every deadline
+        self.wall = wall             # wall clock: registrations, event times
         self.server_header = user_agent
         self.table = TransactionTable()
         self.arm_timer = arm_timer   # the box calls tick() at (or after) this deadline
         self.counters = {"received": 0, "malformed": 0, "dropped": 0}
+        self._opening: set[asyncio.Task] = set()
 
     # -- incoming -----------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
         self.counters["received"] += 1
         now = self.clock()
-        if self.gate is not None and not self.gate.allow(source, now, data):
+        if self.gate is not None and not self.gate.allow(source, self.wall(), data):
             self.counters["dropped"] += 1
             return
         if not data.strip(b"\r\n"):
@@ -94,14 +97,63 @@ class SipEndpoint:
         self._arm()
 
     def tick(self) -> None:
-        """Fire due transaction timers (retransmissions, timeouts)."""
+        """Fire due timers: transactions' (retransmissions, timeouts), then calls'."""
         self._run(self.table.tick(self.clock()), None)
+        if self.calls is not None:
+            self.feed(Tick())
         self._arm()
 
+    def next_deadline(self) -> float | None:
+        deadlines = [d for d in (self.table.next_deadline,
+                                 self.calls.next_deadline if self.calls is not None else None)
+                     if d is not None]
+        return min(deadlines) if deadlines else None
+
     def _arm(self) -> None:
-        deadline = self.table.next_deadline
+        deadline = self.next_deadline()
         if deadline is not None:
             self.arm_timer(deadline)
+
+    # -- call control: inputs in, actions out ----------------------------------------------
+    def feed(self, event) -> None:
+        """Give call control one input and carry out what it answers."""
+        self.execute(self.calls.receive(event, self.clock(), self.wall()))
+
+    def execute(self, actions: list) -> None:
+        for action in actions:
+            if isinstance(action, Respond):
+                self.respond(action.txn, action.response)
+            elif isinstance(action, SendRequest):
+                self.send_request(action.request, action.dest, owner=action.owner)
+            elif isinstance(action, SendStateless):
+                self.send_stateless(action.message, action.dest)
+            elif isinstance(action, Publish):
+                self.publish(action.event)
+            elif isinstance(action, SetRemoteMedia):
+                try:
+                    action.session.set_remote(action.side, action.host, action.port)
+                except ValueError as exc:
+                    logger.warning("media: %s: not sending to %s:%d: %s",
+                                   getattr(action.session, "call_key", "-"), action.host,
+                                   action.port, exc)
+            elif isinstance(action, CloseMedia):
+                action.session.close()
+            elif isinstance(action, OpenMedia):
+                self._open_media(action.call_id)
+        self._arm()
+
+    def _open_media(self, call_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._opened(call_id))
+        self._opening.add(task)
+        task.add_done_callback(self._opening.discard)
+
+    async def _opened(self, call_id: str) -> None:
+        try:
+            session = await self.media.open_session(call_id)
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.feed(MediaFailed(call_id, str(exc)))
+            return
+        self.feed(MediaOpened(call_id, session))
 
     def _run(self, actions: list, source: Address | None) -> None:
         # Sends first: the ACK of a 407 must leave before the TU's re-sent INVITE does.
@@ -113,17 +165,17 @@ class SipEndpoint:
                 if isinstance(message, Request):
                     self._dispatch(message, action.txn, source or action.txn.peer)
                     continue
-                owner = getattr(action.txn, "owner", None)
+                owner = getattr(action.txn, "owner", None) if action.txn is not None else None
                 if hasattr(owner, "on_sip_response"):
                     owner.on_sip_response(message)
                 elif self.calls is not None:
-                    self.calls.on_response(message, action.txn, source)
+                    self.feed(ResponseIn(message, owner, source))
             elif isinstance(action, (Timeout, TransportError)) and action.txn is not None:
                 owner = getattr(action.txn, "owner", None)
                 if hasattr(owner, "on_sip_timeout"):
                     owner.on_sip_timeout()
-                elif self.calls is not None:
-                    self.calls.on_timeout(action.txn)
+                elif owner is not None and self.calls is not None:
+                    self.feed(TxnTimedOut(owner))
 
     def _reject(self, exc: SipParseError, source: Address) -> None:
         request = getattr(exc, "request_info", None)
@@ -142,9 +194,10 @@ class SipEndpoint:
         method = request.method
         if txn is None:   # an ACK for a 2xx, or a stray: it belongs to a dialog
             if method == "ACK" and self.calls is not None:
-                self.calls.on_request(request, None, source)
+                self.feed(RequestIn(request, None, source))
             return
-        problem = check_request(request)
+        problem = check_request(request, supported_extensions=CALL_EXTENSIONS
+                                if method in CALL_METHODS else frozenset())
         if problem is not None:
             status, reason, headers = problem
             logger.warning("sip: %d %s to %s %s from %s", status, reason, method, request.uri,
@@ -152,11 +205,11 @@ class SipEndpoint:
             self.respond(txn, make_response(request, status, reason, headers=headers))
             return
         if method == "REGISTER":
-            self.respond(txn, self.registrar.handle(request, source, self.clock()))
+            self.respond(txn, self.registrar.handle(request, source, self.wall()))
         elif method == "OPTIONS":
             self.respond(txn, self._options(request))
         elif method in CALL_METHODS and self.calls is not None:
-            self.calls.on_request(request, txn, source)
+            self.feed(RequestIn(request, txn, source))
         elif method in KNOWN_METHODS:
             self.respond(txn, make_response(request, 405, "Method Not Allowed",
                                             headers=[("Allow", ALLOW)]))

@@ -1,116 +1,87 @@
-"""One side of a call through the B2BUA, and the SIP messages the box sends on it.
+"""The SIP messages the B2BUA sends on a leg, built from the leg's `sip.dialog.Dialog`.
 
 A call has one caller leg (the INVITE the box received) and one or more callee legs (the
 INVITEs the box sent: one per desk phone rung, or one to the trunk). Each leg is its own
 dialog with its own Call-ID and tags, so nothing of one side leaks to the other: the trunk
-never learns the phones' addresses, and the phones see the box as their only peer.
+never learns the phones' addresses, and the phones see the box as their only peer. Route
+sets are kept both ways (RFC 3261 12.1.1/12.1.2): the caller's Record-Route goes back in our
+1xx/2xx and in-dialog requests follow it, so a provider's proxy sees the ACK and the BYE.
 
-The builders here are pure: they take the leg's state and return Request/Response values.
+Everything here is pure: leg state in, Request/Response values out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from firmware.pbx.callstate import CallLeg
+from firmware.pbx.sip.dialog import CONFIRMED, EARLY, Dialog, make_cancel
 from firmware.pbx.sip.message import (
     Headers, Request, Response, make_response, new_branch, new_call_id, new_tag)
 from firmware.pbx.sip.uri import parse_name_addr, split_header_list
 from firmware.pbx.transport import Address
 
 USER_AGENT = "Callbox"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK"
+SUPPORTED = "timer, 100rel"
 
 
-@dataclass
-class Leg:
-    """Dialog state of one side of a call."""
-
-    role: str                    # "caller" (we received its INVITE) or "callee" (we sent it)
-    dest: Address                # where requests for this leg go (source address: NAT-safe)
-    call_id: str
-    local_tag: str
-    local_uri: str               # our From (callee legs) / To (caller leg) name-addr, no tag
-    remote_uri: str              # their From / To name-addr, no tag
-    remote_tag: str = ""
-    remote_target: str = ""      # their Contact URI: the Request-URI of in-dialog requests
-    route_set: list[str] = field(default_factory=list)
-    local_cseq: int = 0
-    extension: str = ""          # the desk phone's extension ("" for a trunk leg)
-    invite: Request | None = None   # the INVITE received (caller) or sent (callee)
-    txn: object | None = None        # its INVITE transaction
-    state: str = "new"           # new -> ringing -> answered -> ended (or failed)
-    final_status: int = 0
-    provisional: bool = False    # a 1xx came: only then may a CANCEL go (RFC 3261 9.1)
-    cancel_pending: bool = False # to CANCEL as soon as a 1xx comes
-    contact_host: str = ""       # the box's address as this leg's peer sees it
-    contact_port: int = 0
-
-    @property
-    def contact(self) -> str:
-        return f"<sip:callbox@{self.contact_host}:{self.contact_port}>"
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.call_id, self.local_tag)
-
-    def via(self) -> str:
-        transport = self.dest.transport
-        return (f"SIP/2.0/{transport} {self.contact_host}:{self.contact_port}"
-                f";branch={new_branch()};rport")
-
-    def next_cseq(self) -> int:
-        self.local_cseq += 1
-        return self.local_cseq
+def caller_leg(invite: Request, source: Address, host: str, port: int) -> CallLeg:
+    """The leg of an INVITE the box received; our To tag is chosen now, and with it the
+    dialog (RFC 3261 12.1.1: route set = Record-Route as received, target = Contact)."""
+    local_tag = new_tag()
+    routes = [r for v in invite.headers.get_all("Record-Route") for r in split_header_list(v)]
+    dialog = Dialog(call_id=invite.call_id, local_tag=local_tag,
+                    remote_tag=invite.from_.tag or "", local_uri=invite.to.uri,
+                    remote_uri=invite.from_.uri,
+                    remote_target=_first_contact(invite) or invite.from_.uri,
+                    route_set=routes, local_seq=None, remote_seq=invite.cseq[0],
+                    state=EARLY)
+    return CallLeg(role="caller", index=0, dest=source, call_id=invite.call_id,
+                   local_tag=local_tag, local_uri=_without_tag(invite.headers.get("To") or ""),
+                   remote_uri=_without_tag(invite.headers.get("From") or ""),
+                   contact_host=host, contact_port=port, invite=invite, dialog=dialog)
 
 
-def caller_leg(invite: Request, source: Address, host: str, port: int) -> Leg:
-    """The leg of an INVITE the box received; our To tag is chosen now."""
-    contact = _first_contact(invite)
-    return Leg(role="caller", dest=source, call_id=invite.call_id, local_tag=new_tag(),
-               local_uri=_without_tag(invite.headers.get("To") or ""),
-               remote_uri=_without_tag(invite.headers.get("From") or ""),
-               remote_tag=invite.from_.tag or "", remote_target=contact,
-               route_set=[r for v in invite.headers.get_all("Record-Route")
-                          for r in split_header_list(v)],
-               invite=invite, contact_host=host, contact_port=port)
+def callee_leg(index: int, request_uri: str, dest: Address, from_uri: str, to_uri: str,
+               host: str, port: int, extension: str = "",
+               routes: tuple[str, ...] = ()) -> CallLeg:
+    """A leg the box is about to INVITE; `routes` pre-loads a route set (an outbound proxy)."""
+    return CallLeg(role="callee", index=index, dest=dest, call_id=new_call_id(host),
+                   local_tag=new_tag(), local_uri=from_uri, remote_uri=to_uri,
+                   contact_host=host, contact_port=port, request_uri=request_uri,
+                   extension=extension, initial_routes=tuple(routes))
 
 
-def callee_leg(request_uri: str, dest: Address, from_uri: str, to_uri: str, host: str,
-               port: int, extension: str = "") -> Leg:
-    """A leg the box is about to INVITE."""
-    return Leg(role="callee", dest=dest, call_id=new_call_id(host), local_tag=new_tag(),
-               local_uri=from_uri, remote_uri=to_uri, remote_target=request_uri,
-               extension=extension, contact_host=host, contact_port=port)
-
-
-def build_invite(leg: Leg, body: bytes, *, max_forwards: int = 70,
+def build_invite(leg: CallLeg, body: bytes, *, max_forwards: int = 70,
                  extra: list[tuple[str, str]] = ()) -> Request:
     """The initial INVITE of a callee leg (RFC 3261 8.1.1)."""
     headers = Headers()
-    headers.add("Via", leg.via())
+    headers.add("Via", leg.via(new_branch()))
     headers.add("Max-Forwards", str(max_forwards))
+    for route in leg.initial_routes:
+        headers.add("Route", route)
     headers.add("From", f"{leg.local_uri};tag={leg.local_tag}")
     headers.add("To", leg.remote_uri)
     headers.add("Call-ID", leg.call_id)
-    headers.add("CSeq", f"{leg.next_cseq()} INVITE")
+    headers.add("CSeq", "1 INVITE")
     headers.add("Contact", leg.contact)
     headers.add("Allow", ALLOW)
+    headers.add("Supported", SUPPORTED)
     headers.add("User-Agent", USER_AGENT)
     for name, value in extra:
         headers.add(name, value)
     if body:
         headers.add("Content-Type", "application/sdp")
-    request = Request("INVITE", leg.remote_target, headers, body)
+    request = Request("INVITE", leg.request_uri, headers, body)
     leg.invite = request
     return request
 
 
-def reinvite_with_auth(leg: Leg, header: str, value: str) -> Request:
+def reinvite_with_auth(leg: CallLeg, header: str, value: str) -> Request:
     """The same INVITE again with credentials: new branch, next CSeq (RFC 3261 22.2)."""
     assert leg.invite is not None
     headers = leg.invite.headers.copy()
-    headers.set("Via", leg.via())
-    headers.set("CSeq", f"{leg.next_cseq()} INVITE")
+    headers.set("Via", leg.via(new_branch()))
+    headers.set("CSeq", f"{leg.invite.cseq[0] + 1} INVITE")
     headers.remove("Authorization")
     headers.remove("Proxy-Authorization")
     headers.add(header, value)
@@ -119,56 +90,51 @@ def reinvite_with_auth(leg: Leg, header: str, value: str) -> Request:
     return request
 
 
-def in_dialog_request(leg: Leg, method: str, body: bytes = b"", content_type: str = "",
-                      cseq: int | None = None) -> Request:
-    """BYE, re-INVITE, UPDATE, INFO or ACK inside the leg's dialog (RFC 3261 12.2.1.1)."""
-    headers = Headers()
-    headers.add("Via", leg.via())
-    headers.add("Max-Forwards", "70")
-    for route in leg.route_set:   # already in the order to use (RFC 3261 12.1.1, 12.1.2)
-        headers.add("Route", route)
-    headers.add("From", f"{leg.local_uri};tag={leg.local_tag}")
-    headers.add("To", _with_tag(leg.remote_uri, leg.remote_tag))
-    headers.add("Call-ID", leg.call_id)
-    number = cseq if cseq is not None else leg.next_cseq()
-    headers.add("CSeq", f"{number} {method}")
+def in_dialog_request(leg: CallLeg, method: str, body: bytes = b"", content_type: str = "",
+                      extra: list[tuple[str, str]] = ()) -> Request:
+    """BYE, re-INVITE, UPDATE, INFO or PRACK inside the leg's dialog (RFC 3261 12.2.1.1)."""
+    dialog = _dialog(leg)
+    headers = list(extra)
     if method in ("INVITE", "UPDATE"):
-        headers.add("Contact", leg.contact)
-    headers.add("User-Agent", USER_AGENT)
+        headers.append(("Contact", leg.contact))
+    headers.append(("User-Agent", USER_AGENT))
     if body:
-        headers.add("Content-Type", content_type or "application/sdp")
-    return Request(method, leg.remote_target or leg.remote_uri, headers, body)
+        headers.append(("Content-Type", content_type or "application/sdp"))
+    return dialog.new_request(method, via=leg.sent_by(), branch=new_branch() + ";rport",
+                              headers=headers, body=body)
 
 
-def ack_for_2xx(leg: Leg, response: Response) -> Request:
-    """The ACK of a 2xx: its own transaction-less request, same CSeq number (RFC 3261 13.2.2.4)."""
-    number = response.cseq[0]
-    return in_dialog_request(leg, "ACK", cseq=number)
+def ack_for_2xx(leg: CallLeg, response: Response, body: bytes = b"") -> Request:
+    """The ACK of a 2xx: transaction-less, the INVITE's CSeq number (RFC 3261 13.2.2.4);
+    `body` carries our SDP answer when the INVITE went without an offer (late offer)."""
+    dialog = _dialog(leg)
+    invite = leg.invite if leg.invite is not None and leg.invite.cseq[0] == response.cseq[0] \
+        else None
+    extra = [("Content-Type", "application/sdp")] if body else []
+    if invite is None:
+        return dialog.new_request("ACK", via=leg.sent_by(), cseq=response.cseq[0],
+                                  headers=extra, body=body)
+    return dialog.make_ack(invite, via=leg.sent_by(), headers=extra, body=body)
 
 
-def cancel_for(leg: Leg) -> Request:
+def cancel_for(leg: CallLeg) -> Request:
     """CANCEL of the leg's INVITE: same Via branch, Call-ID, From, To, CSeq number (9.1)."""
     assert leg.invite is not None
-    invite = leg.invite
-    headers = Headers()
-    headers.add("Via", invite.vias[0])
-    headers.add("Max-Forwards", "70")
-    headers.add("From", invite.headers.get("From") or "")
-    headers.add("To", invite.headers.get("To") or "")
-    headers.add("Call-ID", invite.call_id)
-    headers.add("CSeq", f"{invite.cseq[0]} CANCEL")
-    headers.add("User-Agent", USER_AGENT)
-    return Request("CANCEL", invite.uri, headers)
+    return make_cancel(leg.invite)
 
 
-def answer(leg: Leg, request: Request, status: int, reason: str | None = None,
+def answer(leg: CallLeg, request: Request, status: int, reason: str | None = None,
            body: bytes = b"", extra: list[tuple[str, str]] = ()) -> Response:
-    """A response on the caller leg: our To tag, our Contact on 1xx/2xx."""
+    """A response on the caller leg: our To tag, our Contact on 1xx/2xx, and (RFC 3261 12.1.1)
+    the request's Record-Route, or the proxies in front drop the ACK and BYE that follow."""
     headers = list(extra)
     if 100 < status < 300:
+        headers.extend(("Record-Route", value)
+                       for value in request.headers.get_all("Record-Route"))
         headers.append(("Contact", leg.contact))
     if status < 300 and request.method == "INVITE":
         headers.append(("Allow", ALLOW))
+        headers.append(("Supported", SUPPORTED))
     headers.append(("Server", USER_AGENT))
     if body:
         headers.append(("Content-Type", "application/sdp"))
@@ -177,17 +143,30 @@ def answer(leg: Leg, request: Request, status: int, reason: str | None = None,
                          headers=headers, body=body)
 
 
-def learn_from_response(leg: Leg, response: Response) -> None:
-    """A callee leg's dialog takes the remote tag, target and route set of a 1xx/2xx."""
-    tag = response.to.tag
-    if tag:
-        leg.remote_tag = tag
-    contact = _first_contact(response)
-    if contact:
-        leg.remote_target = contact
-    routes = [r for v in response.headers.get_all("Record-Route") for r in split_header_list(v)]
-    if routes:
-        leg.route_set = list(reversed(routes))
+def learn_from_response(leg: CallLeg, response: Response) -> None:
+    """A callee leg's dialog is made by the first 1xx/2xx with a tag (RFC 3261 12.1.2) and
+    confirmed by the 2xx, which sets the final route set and target (13.2.2.4)."""
+    if not response.to.tag or not 100 < response.status < 300 or leg.invite is None:
+        return
+    if leg.dialog is None or leg.dialog.remote_tag != response.to.tag:
+        leg.dialog = Dialog.as_uac(leg.invite, response)
+        if not leg.dialog.route_set and leg.initial_routes:
+            leg.dialog.route_set = list(leg.initial_routes)
+        return
+    if response.status >= 200 and leg.dialog.state != CONFIRMED:
+        routes = leg.dialog.route_set
+        leg.dialog.confirm(response)
+        if not leg.dialog.route_set:
+            leg.dialog.route_set = routes or list(leg.initial_routes)
+    else:
+        leg.dialog.refresh_target(response)
+    leg.dialog.local_seq = max(leg.dialog.local_seq or 0, leg.invite.cseq[0])
+
+
+def _dialog(leg: CallLeg) -> Dialog:
+    if leg.dialog is None:
+        raise ValueError(f"leg {leg.index} has no dialog yet")
+    return leg.dialog
 
 
 def _first_contact(message: Request | Response) -> str:
@@ -203,7 +182,3 @@ def _without_tag(name_addr: str) -> str:
                      if k != "tag")
     display = f'"{parsed.display_name}" ' if parsed.display_name else ""
     return f"{display}<{parsed.uri}>{params}"
-
-
-def _with_tag(name_addr: str, tag: str) -> str:
-    return f"{name_addr};tag={tag}" if tag else name_addr

@@ -34,13 +34,15 @@ class Registrar:
     """Checks credentials and keeps `bindings` up to date."""
 
     def __init__(self, digest: DigestServer, password_for: Callable[[str], str | None],
-                 bindings: Bindings, to_tag: Callable[[], str]) -> None:
+                 bindings: Bindings, to_tag: Callable[[], str], *,
+                 on_auth_failure: Callable[[Address, float], None] = lambda source, now: None
+                 ) -> None:
         self.digest = digest
         self.password_for = password_for
         self.bindings = bindings
         self.to_tag = to_tag
         # Told of every refused digest answer (pbx/defence.py bans password guessers).
-        self.on_auth_failure: Callable[[Address, float], None] = lambda source, now: None
+        self.on_auth_failure = on_auth_failure
 
     def handle(self, request: Request, source: Address, now: float) -> Response:
         try:

@@ -12,6 +12,7 @@ from typing import Callable
 
 from firmware.config import Config, normalise_number
 from firmware.pbx import events, hours
+from firmware.pbx.dialled import digits, is_emergency
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class DialTrunk:
 
     trunk: str
     number: str
+    emergency: bool = False   # 112 and the country's: no guard, limit or hours applies
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,13 @@ class Reject:
 Route = RingExtensions | DialTrunk | Reject
 
 
-def dialled_user(user: str | None) -> str:
-    """The digits a caller dialled, from the user part of a URI (visual separators removed)."""
-    return "".join(ch for ch in (user or "") if ch.isdigit() or ch in "+*#")
+dialled_user = digits   # the digits of a URI user (pbx/dialled.py)
+
+
+def is_served(dialled: str, config: Config) -> bool:
+    """Whether a number a trunk delivers names a campaign (or an extension: DID to extension)."""
+    number = normalise_number(dialled, config.box.country) if dialled else None
+    return bool(number and config.campaign_for(number)) or config.extension(dialled) is not None
 
 
 def route_inbound(dialled: str, config: Config, is_registered: Callable[[str], bool],
@@ -85,6 +91,11 @@ def route_outbound(extension: str, dialled: str, config: Config,
     """A call from a desk phone: another extension, or an external number via the trunk."""
     if not dialled:
         return Reject(484, "Address Incomplete")
+    if is_emergency(dialled, config.box.country):
+        # Before everything else: no extension, guard, limit or hours stands in the way.
+        if not config.trunks:
+            return Reject(503, "No Trunk Configured")
+        return DialTrunk(config.trunks[0].name, dialled, emergency=True)
     if config.extension(dialled):
         if dialled == extension:
             return Reject(486, "Busy Here", events.BUSY)

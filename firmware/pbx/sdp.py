@@ -432,3 +432,52 @@ def rewrite_for_relay(sd: SessionDescription, address: str, port: int, *,
         else:
             media.port = 0
     return out
+
+
+# -- codecs both parties offer (a B2BUA joining two offers: call pickup) --------------------
+STATIC_FORMATS = {"0": "pcmu/8000", "3": "gsm/8000", "4": "g723/8000", "8": "pcma/8000",
+                  "9": "g722/8000", "18": "g729/8000"}
+
+
+def format_names(sd: SessionDescription) -> dict[str, str]:
+    """Payload type -> "encoding/clock" (lower case) of the relayed audio stream."""
+    index = _relayed_audio(sd)
+    if index is None:
+        return {}
+    media = sd.media[index]
+    names = {pt: STATIC_FORMATS.get(pt, "") for pt in media.formats}
+    for attribute in media.attributes:
+        if attribute.name == "rtpmap" and attribute.value:
+            pt, _, rest = attribute.value.partition(" ")
+            if pt in names:
+                names[pt] = "/".join(rest.strip().lower().split("/")[:2])
+    return names
+
+
+def keep_formats(sd: SessionDescription, names: set[str]) -> SessionDescription:
+    """A copy of `sd` whose audio stream keeps only the formats named in `names`; SdpError
+    when none is left (the two parties share no codec)."""
+    out = sd.copy()
+    index = _relayed_audio(out)
+    if index is None:
+        raise SdpError("no audio stream")
+    media = out.media[index]
+    by_pt = format_names(out)
+    kept = [pt for pt in media.formats if by_pt.get(pt) in names]
+    if not kept:
+        raise SdpError("no codec in common")
+    media.formats = kept
+    media.attributes = [a for a in media.attributes
+                        if a.name not in ("rtpmap", "fmtp")
+                        or (a.value or "").partition(" ")[0] in kept]
+    return out
+
+
+def box_offer(address: str, port: int, session_id: str) -> SessionDescription:
+    """The box's own offer (click-to-call rings the desk phone first): G.711 both laws and
+    DTMF events, pointing at the relay."""
+    return SessionDescription.parse(
+        f"v=0\r\no=callbox {session_id} 1 IN IP4 {address}\r\ns=callbox\r\n"
+        f"c=IN IP4 {address}\r\nt=0 0\r\nm=audio {port} RTP/AVP 8 0 101\r\n"
+        "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n")

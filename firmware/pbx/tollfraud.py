@@ -53,7 +53,7 @@ def check_dial(number: str, config: Config, active_outbound: int) -> str | None:
 
 def guard(extension: str, route: Route, config: Config, active_outbound: int) -> Route:
     """`route` itself, or a 403 when it dials the trunk and `check_dial` refuses the number."""
-    if not isinstance(route, DialTrunk):
+    if not isinstance(route, DialTrunk) or route.emergency:
         return route
     reason = check_dial(route.number, config, active_outbound)
     if reason is None:

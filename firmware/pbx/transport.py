@@ -14,6 +14,8 @@ closes, is told to `on_failure` listeners (the trunk registration fails over on 
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Callable
@@ -44,6 +46,15 @@ class Address:
 
 
 Receiver = Callable[[bytes, Address], None]
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -159,11 +170,16 @@ class SipTransport:
             elif dest in self._pending:
                 if len(self._pending[dest]) < MAX_PENDING:
                     self._pending[dest].append(data)
-            elif self.may_connect(dest):
+            elif self.may_connect(dest) and _is_ip(dest.host):
                 self._pending[dest] = [data]
                 asyncio.get_running_loop().create_task(self._connect(dest))
             else:
                 logger.warning("sip: no TCP connection to %s, dropping %d bytes", dest, len(data))
+            return
+        if not _is_ip(dest.host):     # sendto() would look the name up, blocking the loop
+            logger.warning("sip: %s is not an address (not looked up yet?), dropping %d bytes",
+                           dest, len(data))
+            self.failed(dest, "no address")
             return
         if self._udp is not None:
             self._udp.sendto(data, (dest.host, dest.port))

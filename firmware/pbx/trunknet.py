@@ -5,9 +5,9 @@ each; or the A records of the host; or the IP literal as written; or the outboun
 addresses), which one is in use, and when to look again (the answers' TTL; after a failed
 look-up a doubling back-off). A failed look-up keeps the targets found before, if any.
 
-The call path asks one question, `TrunkNetwork.route(name) -> TrunkRoute | None`, and tells
-one thing back, `report_failure(name, dest, why)`, which moves that trunk on to its next
-target (fail-over). `trunk_hosts` (address -> trunk name) is one dict, updated in place as
+The call path asks one question, `TrunkNetwork.route(name) -> TrunkRoute | None` (or
+`next_hop(name) -> (Address, routes)`, the shape the B2BUA takes), and tells one thing back,
+`report_failure(name, dest, why)`, which moves that trunk on to its next target (fail-over). `trunk_hosts` (address -> trunk name) is one dict, updated in place as
 look-ups change it, so whoever holds it (the B2BUA, the defences) follows the addresses.
 """
 
@@ -91,6 +91,20 @@ class TrunkNetwork:
             route = (f"<sip:{host}:{port};lr{suffix}>",)
         return TrunkRoute(Address(target.host, target.port, target.transport), route,
                           target.transport)
+
+    def next_hop(self, name: str) -> tuple[Address, tuple[str, ...]]:
+        """`route()` in the shape B2BUA(trunk_route=...) takes: (destination, Route values).
+        With no address known yet, the destination names the unresolved host: the transport
+        drops what is sent there (one log line) and the transaction times out, as for a
+        dead trunk, instead of the event loop blocking on a name look-up."""
+        route = self.route(name)
+        if route is not None:
+            return route.dest, route.route
+        entry = self._entries.get(name)
+        trunk = entry.trunk if entry is not None else None
+        if trunk is None:
+            return Address(name, 5060, "UDP"), ()
+        return Address(trunk.host, trunk.port, trunk.transport.upper()), ()
 
     def report_failure(self, name: str, dest: Address, why: str) -> bool:
         """`dest` did not answer (timeout, transport error, 503): use the next target.

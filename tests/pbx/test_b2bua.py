@@ -1,284 +1,522 @@
-"""The B2BUA driven message by message, with a fake endpoint and relay: no sockets."""
+"""Call control through the real endpoint, bytes in and bytes out, on frozen clocks."""
 
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
-from firmware.config import parse_config
+import pytest
+
 from firmware.pbx import events
-from firmware.pbx.b2bua import B2BUA
-from firmware.pbx.bindings import Binding, Bindings
-from firmware.pbx.sip.digest import DigestServer, answer_challenge
-from firmware.pbx.sip.message import make_response, parse_message
-from firmware.pbx.transport import Address
-
-CONFIG_TEXT = """
-[[trunk]]
-name = "provider"
-host = "127.0.0.2"
-register = false
-[[extension]]
-number = "101"
-password = "secret-101-pw"
-[[extension]]
-number = "102"
-password = "secret-102-pw"
-[[campaign]]
-name = "Shop window"
-number = "+48221234567"
-ring = ["101", "102"]
-[tracking]
-ring_timeout_seconds = 5
-"""
-CONFIG = parse_config(CONFIG_TEXT)
-TRUNK = Address("127.0.0.2", 5060)
-SDP = b"v=0\r\no=x 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\n" \
-      b"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+from firmware.pbx.callstate import CallState
+from firmware.pbx.sip.message import Request
+from tests.pbx.b2bua_wire import (
+    CONFIG_TEXT, PHONE1, PHONE2, TRUNK, Box, in_dialog, reply, sdp, settle, trunk_invite)
 
 
-class Txn(SimpleNamespace):
-    pass
-
-
-class FakeEndpoint:
-    def __init__(self):
-        self.responses, self.requests, self.stateless = [], [], []
-        self.cancels = {}
-        self.table = SimpleNamespace(invite_for_cancel=lambda c: self.cancels.get(c.call_id))
-
-    def respond(self, txn, response):
-        self.responses.append(response)
-
-    def send_request(self, request, dest, owner=None):
-        txn = Txn(request=request, owner=owner, dest=dest)
-        self.requests.append(txn)
-        return txn
-
-    def send_stateless(self, message, dest):
-        self.stateless.append(message)
-
-    def statuses(self):
-        return [r.status for r in self.responses]
-
-
-class FakeSession:
-    def __init__(self):
-        self.a, self.b = SimpleNamespace(local_port=30000), SimpleNamespace(local_port=30002)
-        self.remotes, self.closed, self.idle_timeout = {}, False, 120
-
-    def set_remote(self, leg, host, port):
-        self.remotes[leg] = (host, port)
-
-    def close(self):
-        self.closed = True
-
-    def idle(self):
-        return False
-
-
-class FakeRelay:
-    async def open_session(self, key):
-        return FakeSession()
-
-
-def make_pbx():
-    """A B2BUA with 101 and 102 registered, a fake endpoint and relay, events recorded."""
-    bus = events.EventBus()
-    seen = []
-    bus.subscribe(seen.append)
-    bindings = Bindings()
-    for ext, ip in (("101", "127.0.0.11"), ("102", "127.0.0.12")):
-        bindings.put(ext, Binding(f"sip:{ext}@{ip}:5060", 1e12, ip, 5060, "UDP", "c", 1))
-    endpoint = FakeEndpoint()
-    b2bua = B2BUA(CONFIG, endpoint, FakeRelay(), bindings, DigestServer("callbox", b"k" * 32,
-                  algorithms=("MD5",)), bus, host="127.0.0.1", port=5060,
-                  trunk_hosts={"127.0.0.2": "provider"})
-    return SimpleNamespace(b2bua=b2bua, endpoint=endpoint, events=seen)
-
-
-def invite(to="+48221234567", call_id="trunk-1", source_tag="t1", extra=""):
-    return parse_message((
-        f"INVITE sip:{to}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bK{call_id}\r\n"
-        f"From: <sip:+48600111222@127.0.0.2>;tag={source_tag}\r\nTo: <sip:{to}@127.0.0.1>\r\n"
-        f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:trunk@127.0.0.2>\r\n{extra}"
-        f"Max-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {len(SDP)}\r\n\r\n"
-    ).encode() + SDP)
-
-
-async def settle():
-    for _ in range(5):
-        await asyncio.sleep(0)
-
-
-def reply(txn, status, tag="p", sdp=b""):
-    headers = [("Contact", f"<{txn.request.uri}>")]
-    response = make_response(txn.request, status, None, to_tag=tag, headers=headers, body=sdp)
-    if sdp:
-        response.headers.add("Content-Type", "application/sdp")
-    return response
-
-
-def kinds(seen):
-    return [type(e).__name__ for e in seen]
-
-
-async def ring_both(pbx):
-    request = invite()
-    txn = Txn(request=request, owner=None)
-    pbx.b2bua.on_request(request, txn, TRUNK)
-    await settle()
-    legs = [t for t in pbx.endpoint.requests if t.request.method == "INVITE"]
-    assert [t.dest.host for t in legs] == ["127.0.0.11", "127.0.0.12"]
-    return txn, legs
-
-
-def test_first_answer_wins_and_the_loser_is_cancelled():
-    async def scenario():
-        endpoint_pbx = make_pbx()
-        _, (leg1, leg2) = await ring_both(endpoint_pbx)
-        b2bua, endpoint = endpoint_pbx.b2bua, endpoint_pbx.endpoint
-        b2bua.on_response(reply(leg1, 180, "a"), leg1, None)
-        b2bua.on_response(reply(leg2, 200, "b", SDP), leg2, None)
-        assert endpoint.statuses() == [100, 180, 200]
-        cancels = [t for t in endpoint.requests if t.request.method == "CANCEL"]
-        assert [c.dest.host for c in cancels] == ["127.0.0.11"]
-        # 101 answers too late: it is ACKed and hung up at once
-        b2bua.on_response(reply(leg1, 200, "a", SDP), leg1, None)
-        byes = [t for t in endpoint.requests if t.request.method == "BYE"]
-        assert [b.dest.host for b in byes] == ["127.0.0.11"]
-        answered = [e for e in endpoint_pbx.events if isinstance(e, events.CallAnswered)]
-        assert [e.extension for e in answered] == ["102"]
-        # the caller got the box's own address and port in its SDP
-        assert b"c=IN IP4 127.0.0.1" in endpoint.responses[-1].body
-        assert b"m=audio 30000 " in endpoint.responses[-1].body
+def run(scenario):
     asyncio.run(scenario())
+
+
+def from_phone(invite: Request, method: str, cseq: int, tag: str = "a", body: bytes = b"",
+               extra: str = "") -> str:
+    """A request a rung phone sends inside the dialog of the box's INVITE to it."""
+    content = "Content-Type: application/sdp\r\n" if body else ""
+    return (f"{method} sip:callbox@127.0.0.1:5060 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK{method}{cseq}{tag}\r\n"
+            f"From: {invite.headers.get('To')};tag={tag}\r\nTo: {invite.headers.get('From')}\r\n"
+            f"Call-ID: {invite.call_id}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
+            f"{extra}{content}Content-Length: {len(body)}\r\n\r\n") + body.decode()
+
+
+async def ring_both(box: Box, **kwargs) -> tuple[Request, Request]:
+    box.receive(trunk_invite(**kwargs), TRUNK)
+    await settle()
+    return box.requests("INVITE", PHONE1)[0], box.requests("INVITE", PHONE2)[0]
+
+
+async def answered_call(box: Box, **kwargs) -> tuple[Request, Request]:
+    """101 and 102 rung, 101 answers; returns (INVITE to 101, INVITE to 102)."""
+    leg1, leg2 = await ring_both(box, **kwargs)
+    box.receive(reply(leg2, 180, "b"), PHONE2)
+    box.receive(reply(leg1, 200, "a", sdp("127.0.0.11", 41000)), PHONE1)
+    return leg1, leg2
+
+
+def test_first_answer_wins_the_loser_is_cancelled_and_the_caller_gets_the_relay():
+    async def scenario():
+        box = Box()
+        leg1, leg2 = await ring_both(box)
+        box.receive(reply(leg1, 180, "a"), PHONE1)
+        box.receive(reply(leg2, 200, "b", sdp("127.0.0.12", 41000)), PHONE2)
+        assert box.statuses() == [100, 180, 200]
+        assert [c.call_id for c in box.requests("CANCEL", PHONE1)] == [leg1.call_id]
+        box.receive(reply(leg1, 200, "a", sdp("127.0.0.11", 41000)), PHONE1)   # too late
+        assert [b.call_id for b in box.requests("BYE", PHONE1)] == [leg1.call_id]
+        answered = [e for e in box.events if isinstance(e, events.CallAnswered)]
+        assert [e.extension for e in answered] == ["102"]
+        ok = box.responses(TRUNK)[-1]
+        assert b"c=IN IP4 127.0.0.1" in ok.body and b"m=audio 30000 " in ok.body
+        assert box.relay.sessions[0].remotes == {"a": ("127.0.0.2", 40000),
+                                                 "b": ("127.0.0.12", 41000)}
+    run(scenario)
+
+
+def test_responses_to_the_provider_carry_its_record_route_and_requests_follow_it():
+    async def scenario():
+        box = Box()
+        rr = "Record-Route: <sip:127.0.0.2;lr;ftag=x>\r\n"
+        leg1, _ = await answered_call(box, extra=rr)
+        for response in box.responses(TRUNK)[1:]:     # 180 and 200, not 100
+            assert response.headers.get_all("Record-Route") == ["<sip:127.0.0.2;lr;ftag=x>"]
+        ok = box.responses(TRUNK)[-1]
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+        box.receive(from_phone(leg1, "BYE", 2), PHONE1)      # the desk phone hangs up
+        bye = box.requests("BYE", TRUNK)[0]
+        assert bye.uri == "sip:trunk@127.0.0.2"
+        assert bye.headers.get_all("Route") == ["<sip:127.0.0.2;lr;ftag=x>"]
+    run(scenario)
+
+
+@pytest.mark.parametrize("ruri, to, extra, campaign_number", [
+    ("hotelzdroj", "+48221234567", "", "+48221234567"),              # registering trunk
+    ("48221234567", "+48221234568", "", "+48221234568"),             # numeric trunk user
+    ("+48221234568", "+48221234567", "", "+48221234568"),            # R-URI is a campaign
+    ("hotelzdroj", "hotelzdroj", "P-Called-Party-ID: <tel:+48221234568>\r\n", "+48221234568"),
+    ("hotelzdroj", "hotelzdroj",
+     "Diversion: <sip:0221234567@p.example>;reason=unconditional\r\n", "+48221234567"),
+    ("hotelzdroj", "hotelzdroj", "Diversion: <<<garbage\r\n"
+     "History-Info: <sip:+48221234568@p.example>;index=1\r\n", "+48221234568"),
+])
+def test_the_campaign_is_the_number_the_caller_dialled_wherever_the_provider_puts_it(
+        ruri, to, extra, campaign_number):
+    async def scenario():
+        box = Box()
+        box.receive(trunk_invite(ruri, to, extra=extra), TRUNK)
+        await settle()
+        offered = [e for e in box.events if isinstance(e, events.CallOffered)]
+        assert [e.dialled for e in offered] == [campaign_number]
+        assert box.requests("INVITE", PHONE1)
+    run(scenario)
+
+
+def test_a_trunk_can_name_where_its_dialled_number_is():
+    async def scenario():
+        box = Box(CONFIG_TEXT.replace('register = false',
+                                      'register = false\ncalled_number_from = ["to"]'))
+        box.receive(trunk_invite("+48221234568", "+48221234567"), TRUNK)
+        await settle()
+        assert [e.dialled for e in box.events if isinstance(e, events.CallOffered)] == \
+            ["+48221234567"]
+    run(scenario)
+
+
+def test_a_number_nobody_serves_gets_404_and_no_record():
+    async def scenario():
+        box = Box()
+        box.receive(trunk_invite("hotelzdroj", "hotelzdroj"), TRUNK)
+        await settle()
+        assert box.statuses() == [404]
+        assert box.events == []
+    run(scenario)
 
 
 def test_all_phones_busy_gives_486_and_busy_reason():
     async def scenario():
-        p = make_pbx()
-        _, (leg1, leg2) = await ring_both(p)
-        p.b2bua.on_response(reply(leg1, 486), leg1, None)
-        p.b2bua.on_response(reply(leg2, 486), leg2, None)
-        assert p.endpoint.statuses()[-1] == 486
-        assert p.events[-1] == events.CallEnded(p.events[-1].call_id, events.BUSY,
-                                                p.events[-1].at)
-    asyncio.run(scenario())
+        box = Box()
+        leg1, leg2 = await ring_both(box)
+        box.receive(reply(leg1, 486), PHONE1)
+        box.receive(reply(leg2, 486), PHONE2)
+        assert box.statuses()[-1] == 486
+        assert box.events[-1].reason == events.BUSY
+    run(scenario)
 
 
-def test_one_busy_one_unavailable_gives_480():
+def test_a_newline_in_the_caller_id_never_reaches_a_number_and_the_call_rings():
     async def scenario():
-        p = make_pbx()
-        _, (leg1, leg2) = await ring_both(p)
-        p.b2bua.on_response(reply(leg1, 486), leg1, None)
-        p.b2bua.on_response(reply(leg2, 408), leg2, None)
-        assert p.endpoint.statuses()[-1] == 480
-        assert p.events[-1].reason == events.NOBODY_AVAILABLE
-    asyncio.run(scenario())
-
-
-def test_invite_from_a_stranger_gets_403():
-    async def scenario():
-        p = make_pbx()
-        request = invite(to="+48600000000")
-        p.b2bua.on_request(request, Txn(request=request, owner=None),
-                           Address("203.0.113.9", 5060))
-        assert p.endpoint.statuses() == [403]
-        assert p.events == []
-    asyncio.run(scenario())
-
-
-def test_extension_dialling_out_is_challenged_then_checked():
-    async def scenario():
-        p = make_pbx()
-        phone = Address("127.0.0.11", 5060)
-        request = parse_message((
-            "INVITE sip:+48600000000@127.0.0.1 SIP/2.0\r\n"
-            "Via: SIP/2.0/UDP 127.0.0.11;branch=z9hG4bKout1\r\n"
-            "From: <sip:101@127.0.0.1>;tag=o1\r\nTo: <sip:+48600000000@127.0.0.1>\r\n"
-            "Call-ID: out-1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-        ).encode())
-        p.b2bua.on_request(request, Txn(request=request, owner=None), phone)
-        challenge = p.endpoint.responses[-1]
-        assert challenge.status == 407
-        value = challenge.headers.get("Proxy-Authenticate")
-        for password, expected in (("wrong-password", 403), ("secret-101-pw", 100)):
-            auth = answer_challenge(value, method="INVITE", uri=request.uri, username="101",
-                                    password=password, cnonce=password[:6])
-            again = parse_message(request.to_bytes().replace(
-                b"CSeq: 1 INVITE", b"CSeq: 2 INVITE\r\nProxy-Authorization: " + auth.encode())
-                .replace(b"out-1", b"out-" + password[:3].encode()))
-            p.b2bua.on_request(again, Txn(request=again, owner=None), phone)
-            assert p.endpoint.responses[-1].status == expected
-        assert any(isinstance(e, events.DialledOut) and e.number == "+48600000000"
-                   for e in p.events)
-    asyncio.run(scenario())
-
-
-
-def test_public_address_is_announced_to_the_trunk_only():
-    async def scenario():
-        p = make_pbx()
-        public = '[sip]\npublic_address = "198.51.100.20"\n[[trunk]]'
-        p.b2bua.config = parse_config(CONFIG_TEXT.replace("[[trunk]]", public))
-        request = invite()
-        p.b2bua.on_request(request, Txn(request=request, owner=None), TRUNK)
+        box = Box()
+        box.receive(trunk_invite(from_user="%0A%0D%1B"), TRUNK)
         await settle()
-        leg1, leg2 = [t for t in p.endpoint.requests if t.request.method == "INVITE"]
-        assert b"c=IN IP4 127.0.0.1" in leg1.request.body          # to the desk phone: LAN
-        assert "127.0.0.1" in leg1.request.headers.get("Contact")
-        p.b2bua.on_response(reply(leg1, 200, "a", SDP), leg1, None)
-        answer = p.endpoint.responses[-1]
-        assert b"c=IN IP4 198.51.100.20" in answer.body                # to the trunk: public
-        assert "198.51.100.20" in answer.headers.get("Contact")
-    asyncio.run(scenario())
+        offered = [e for e in box.events if isinstance(e, events.CallOffered)]
+        assert [e.caller for e in offered] == ["anonymous"]
+        invite = box.requests("INVITE", PHONE1)[0]
+        assert all(ord(ch) >= 32 for ch in invite.headers.get("From"))
+    run(scenario)
 
 
-def test_cancel_waits_for_the_first_provisional_response():
+def test_a_failure_while_setting_up_ends_the_call_cleanly_and_frees_its_ports():
     async def scenario():
-        p = make_pbx()
-        _, (leg1, leg2) = await ring_both(p)
-        p.b2bua.on_response(reply(leg2, 200, "b", SDP), leg2, None)
-        cancels = lambda: [t for t in p.endpoint.requests if t.request.method == "CANCEL"]
-        assert cancels() == []                      # 101 has not said a word yet
-        p.b2bua.on_response(reply(leg1, 100), leg1, None)
-        assert [c.dest.host for c in cancels()] == ["127.0.0.11"]
-    asyncio.run(scenario())
+        box = Box()
 
-
-def test_early_media_of_a_183_reaches_the_caller_through_the_relay():
-    async def scenario():
-        p = make_pbx()
-        _, (leg1, _) = await ring_both(p)
-        p.b2bua.on_response(reply(leg1, 183, "a", SDP), leg1, None)
-        progress = p.endpoint.responses[-1]
-        assert progress.status == 183
-        assert b"c=IN IP4 127.0.0.1" in progress.body and b"m=audio 30000 " in progress.body
-    asyncio.run(scenario())
-
-
-def test_caller_cancelling_while_the_relay_opens_gives_the_ports_back():
-    async def scenario():
-        p = make_pbx()
-        gate, sessions = asyncio.Event(), []
-
-        async def slow_open(key):
-            await gate.wait()
-            sessions.append(FakeSession())
-            return sessions[-1]
-
-        p.b2bua.media.open_session = slow_open
-        request = invite()
-        txn = Txn(request=request, owner=None)
-        p.b2bua.on_request(request, txn, TRUNK)
-        p.endpoint.cancels[request.call_id] = txn
-        cancel = parse_message(request.to_bytes().replace(b"INVITE sip:", b"CANCEL sip:", 1)
-                               .replace(b"CSeq: 1 INVITE", b"CSeq: 1 CANCEL"))
-        p.b2bua.on_request(cancel, Txn(request=cancel, owner=None), TRUNK)
-        assert p.endpoint.statuses()[-2:] == [200, 487]
-        gate.set()
+        def broken(*args, **kwargs):
+            raise KeyError("a bug in ringing")
+        box.b2bua._ring = broken
+        box.receive(trunk_invite(), TRUNK)
         await settle()
-        assert sessions[0].closed
-        assert not [t for t in p.endpoint.requests if t.request.method == "INVITE"]
-    asyncio.run(scenario())
+        assert box.statuses() == [100, 500]
+        assert box.relay.sessions[0].closed
+        assert box.events[-1].reason == events.FAILED
+        call = next(iter(box.b2bua.calls.values()))
+        assert call.state is CallState.ENDED
+        box.advance(60)
+        assert box.b2bua.calls == {} and box.b2bua.by_dialog == {}
+    run(scenario)
+
+
+def test_the_ring_timeout_is_armed_before_the_relay_opens():
+    async def scenario():
+        box = Box()
+        box.relay.open_session = lambda key: asyncio.get_running_loop().create_future()
+        box.receive(trunk_invite(), TRUNK)
+        await settle()
+        box.advance(5.1)
+        assert box.statuses() == [100, 480]
+        assert box.events[-1].reason == events.RING_TIMEOUT
+    run(scenario)
+
+
+def test_a_phone_that_lost_the_race_controls_nothing():
+    async def scenario():
+        box = Box()
+        leg1, leg2 = await ring_both(box)
+        box.receive(reply(leg2, 180, "b"), PHONE2)
+        box.receive(reply(leg1, 200, "a", sdp("127.0.0.11", 41000)), PHONE1)
+        reinvite = from_phone(leg2, "INVITE", 2, tag="b", body=sdp("127.0.0.12", 42000))
+        box.receive(reinvite, PHONE2)
+        box.receive(from_phone(leg2, "BYE", 3, tag="b"), PHONE2)
+        assert [r.status for r in box.responses(PHONE2)] == [481, 481]
+        assert box.relay.sessions[0].remotes["b"] == ("127.0.0.11", 41000)
+        assert box.requests("BYE", TRUNK) == []
+    run(scenario)
+
+
+def test_bye_or_cancel_from_another_address_is_refused():
+    async def scenario():
+        box = Box()
+        leg1, _ = await answered_call(box)
+        box.receive(from_phone(leg1, "BYE", 2), PHONE2)        # 101's dialog, 102's address
+        assert box.responses(PHONE2)[-1].status == 481
+        assert box.requests("BYE", TRUNK) == []
+        other = Box()
+        other.receive(trunk_invite(), TRUNK)
+        cancel = trunk_invite().replace("INVITE sip:", "CANCEL sip:", 1).replace(
+            "CSeq: 1 INVITE", "CSeq: 1 CANCEL")
+        other.receive(cancel, PHONE1)
+        await settle()
+        assert other.responses(PHONE1)[-1].status == 481
+        assert other.requests("INVITE", PHONE1)
+    run(scenario)
+
+
+def test_a_relayed_info_nobody_answers_is_answered_408():
+    async def scenario():
+        box = Box()
+        leg1, _ = await answered_call(box)
+        ok = box.responses(TRUNK)[-1]
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+        box.receive(in_dialog(ok, "INFO", 2, "sip:callbox@127.0.0.1"), TRUNK)
+        assert box.requests("INFO", PHONE1)
+        box.advance(40)
+        assert box.responses(TRUNK)[-1].status == 408
+    run(scenario)
+
+
+def test_late_offer_the_phones_offer_goes_to_the_caller_and_its_answer_comes_back_in_ack():
+    async def scenario():
+        box = Box()
+        leg1, _ = await ring_both(box, body=b"")
+        assert not leg1.body
+        box.receive(reply(leg1, 200, "a", sdp("127.0.0.11", 41000)), PHONE1)
+        ok = box.responses(TRUNK)[-1]
+        assert ok.status == 200 and b"m=audio 30000 " in ok.body
+        assert box.requests("ACK", PHONE1) == []          # waits for the caller's answer
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1", body=sdp()), TRUNK)
+        ack = box.requests("ACK", PHONE1)[0]
+        assert b"m=audio 30002 " in ack.body
+        assert box.relay.sessions[0].remotes == {"a": ("127.0.0.2", 40000),
+                                                 "b": ("127.0.0.11", 41000)}
+    run(scenario)
+
+
+def test_a_caller_that_requires_100rel_gets_reliable_ringing_until_its_prack():
+    async def scenario():
+        box = Box()
+        leg1, _ = await ring_both(box, extra="Require: 100rel\r\nSupported: 100rel\r\n")
+        box.receive(reply(leg1, 180, "a"), PHONE1)
+        ringing = box.responses(TRUNK)[-1]
+        assert ringing.status == 180 and ringing.headers.get("RSeq") == "1"
+        box.advance(0.6)
+        assert [r.status for r in box.responses(TRUNK)].count(180) == 2   # resent
+        prack = in_dialog(ringing, "PRACK", 2, "sip:callbox@127.0.0.1", extra="RAck: 7 1 INVITE\r\n")
+        box.receive(prack, TRUNK)
+        assert box.responses(TRUNK)[-1].status == 481                     # unknown RSeq
+        box.receive(prack.replace("RAck: 7", "RAck: 1").replace("PRACK2", "PRACK3"), TRUNK)
+        assert box.responses(TRUNK)[-1].status == 200
+        box.advance(10)
+        assert [r.status for r in box.responses(TRUNK)].count(180) == 2   # no more
+    run(scenario)
+
+
+def test_a_phones_reliable_ringing_is_pracked():
+    async def scenario():
+        box = Box()
+        leg1, _ = await ring_both(box)
+        box.receive(reply(leg1, 180, "a", extra=[("Require", "100rel"), ("RSeq", "5")]), PHONE1)
+        prack = box.requests("PRACK", PHONE1)[0]
+        assert prack.headers.get("RAck") == "5 1 INVITE"
+    run(scenario)
+
+
+def test_a_session_timer_never_refreshed_ends_the_call_with_bye_both_ways():
+    async def scenario():
+        box = Box()
+        leg1, _ = await answered_call(box, extra="Session-Expires: 90\r\nSupported: timer\r\n")
+        ok = box.responses(TRUNK)[-1]
+        assert ok.headers.get("Session-Expires") == "90;refresher=uac"
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+        box.advance(60)
+        box.receive(in_dialog(ok, "UPDATE", 2, "sip:callbox@127.0.0.1"), TRUNK)   # refresh
+        box.advance(80)
+        assert box.requests("BYE") == []
+        box.advance(20)
+        assert len({r.headers.get("CSeq") for r in box.requests("BYE", TRUNK)}) == 1
+        assert len({r.headers.get("CSeq") for r in box.requests("BYE", PHONE1)}) == 1
+        assert box.events[-1].reason == events.COMPLETED
+        assert box.relay.sessions[0].closed
+    run(scenario)
+
+
+def test_too_small_a_session_interval_gets_422():
+    async def scenario():
+        box = Box()
+        box.receive(trunk_invite(extra="Session-Expires: 30\r\nSupported: timer\r\n"), TRUNK)
+        await settle()
+        assert box.statuses() == [422]
+        assert box.responses(TRUNK)[-1].headers.get("Min-SE") == "90"
+    run(scenario)
+
+
+def test_a_call_is_hung_up_after_max_call_minutes():
+    async def scenario():
+        box = Box(CONFIG_TEXT + "[sip]\nmax_call_minutes = 1\n")
+        await answered_call(box)
+        ok = box.responses(TRUNK)[-1]
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+        box.advance(59)
+        assert box.requests("BYE") == []
+        box.advance(2)
+        assert box.requests("BYE", TRUNK) and box.requests("BYE", PHONE1)
+    run(scenario)
+
+
+def test_a_provider_reinvite_moves_its_media_address():
+    async def scenario():
+        box = Box()
+        await answered_call(box)
+        ok = box.responses(TRUNK)[-1]
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+        box.receive(in_dialog(ok, "INVITE", 2, "sip:callbox@127.0.0.1",
+                              body=sdp("127.0.0.2", 45000)), TRUNK)
+        assert box.relay.sessions[0].remotes["a"] == ("127.0.0.2", 45000)
+        relayed = box.requests("INVITE", PHONE1)[-1]
+        assert b"m=audio 30002 " in relayed.body
+    run(scenario)
+
+
+def test_an_unanswered_caller_2xx_is_resent_then_the_call_ends():
+    async def scenario():
+        box = Box()
+        await answered_call(box)
+        box.advance(40)
+        assert box.statuses().count(200) > 5
+        assert box.requests("BYE", PHONE1) and box.events[-1].reason == events.COMPLETED
+    run(scenario)
+
+
+def test_the_desk_phone_shows_the_campaign_and_a_known_callers_name():
+    async def scenario():
+        box = Box()
+        box.b2bua.contact_name = {"+48600111222": "Jan Kowalski"}.get
+        leg1, _ = await ring_both(box)
+        assert leg1.headers.get("From").startswith('"Shop window: Jan Kowalski" <sip:+48600111222@')
+        other = Box()
+        leg1, _ = await ring_both(other)
+        assert leg1.headers.get("From").startswith(
+            '"Shop window: +48 600 111 222" <sip:+48600111222@')
+    run(scenario)
+
+
+def test_a_trunk_address_cannot_offer_calls_without_limit():
+    async def scenario():
+        box = Box(CONFIG_TEXT + "[security]\ntrunk_calls_per_minute = 3\n")
+        for n in range(5):
+            box.receive(trunk_invite(call_id=f"spoof{n}"), TRUNK)
+        await settle()
+        finals = [r.status for r in box.responses(TRUNK) if r.status != 100]
+        assert finals.count(503) == 2
+        assert len([e for e in box.events if isinstance(e, events.CallOffered)]) == 3
+        box.advance(20)          # a minute's budget comes back over the minute
+        box.receive(trunk_invite(call_id="later"), TRUNK)
+        await settle()
+        assert len([e for e in box.events if isinstance(e, events.CallOffered)]) == 4
+    run(scenario)
+
+
+def phone_invite(dialled: str, ext: str = "101", ip: str = "127.0.0.11", call_id: str = "p1",
+                 body: bytes | None = None) -> str:
+    """An INVITE from a registered phone (credentials are added by `authed`)."""
+    body = sdp(ip, 43000) if body is None else body
+    return (f"INVITE sip:{dialled}@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {ip};branch=z9hG4bK{call_id}\r\n"
+            f"From: <sip:{ext}@127.0.0.1>;tag=f{call_id}\r\nTo: <sip:{dialled}@127.0.0.1>\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:{ext}@{ip}:5060>\r\n"
+            f"Max-Forwards: 70\r\nContent-Type: application/sdp\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n") + body.decode()
+
+
+def authed(box: Box, text: str, source, ext: str = "101") -> None:
+    """Send a phone's INVITE, answer the box's 407 with the extension's password."""
+    from firmware.pbx.sip.digest import answer_challenge
+    from firmware.pbx.sip.message import parse_message
+    box.receive(text, source)
+    challenge = box.responses(source)[-1]
+    assert challenge.status == 407
+    request = parse_message(text.encode())
+    auth = answer_challenge(challenge.headers.get("Proxy-Authenticate"), method="INVITE",
+                            uri=request.uri, username=ext, password=f"secret-{ext}-pw",
+                            cnonce="c0ffee")
+    box.receive(text.replace("CSeq: 1 INVITE", "CSeq: 2 INVITE\r\nProxy-Authorization: " + auth)
+                .replace("branch=z9hG4bK", "branch=z9hG4bK2"), source)
+
+
+def test_do_not_disturb_from_the_phone_keeps_it_from_ringing():
+    async def scenario():
+        box = Box()
+        authed(box, phone_invite("*78", ext="102", ip="127.0.0.12", call_id="dnd1"), PHONE2,
+               ext="102")
+        assert box.responses(PHONE2)[-1].status == 480
+        assert box.responses(PHONE2)[-1].reason == "Do Not Disturb On"
+        assert box.b2bua.presence.dnd("102") and box.events == []
+        box.receive(trunk_invite(), TRUNK)
+        await settle()
+        assert box.requests("INVITE", PHONE1) and not box.requests("INVITE", PHONE2)
+        box.b2bua.presence.set_dnd("101", True)          # the panel's switch
+        box.receive(trunk_invite(call_id="trunk-2"), TRUNK)
+        await settle()
+        assert box.statuses()[-1] == 480
+        assert box.events[-1].reason == events.NOBODY_AVAILABLE
+    run(scenario)
+
+
+@pytest.mark.parametrize("code", ["*8", "**102"])
+def test_pickup_answers_the_ringing_call_and_the_others_stop(code):
+    async def scenario():
+        box = Box()
+        leg1, leg2 = await ring_both(box)
+        box.receive(reply(leg1, 180, "a"), PHONE1)
+        box.receive(reply(leg2, 180, "b"), PHONE2)
+        picker = Address("127.0.0.13", 5060)
+        box.b2bua.bindings.put("103", Binding("sip:103@127.0.0.13:5060", box.wall + 3600,
+                                             "127.0.0.13", 5060, "UDP", "c", 1))
+        box.b2bua.config = box.b2bua.config.__class__(
+            **{**box.b2bua.config.__dict__,
+               "extensions": box.b2bua.config.extensions + (Extension("103", "", "secret-103-pw"),),
+               "campaigns": tuple(c.__class__(**{**c.__dict__, "ring": c.ring + ("103",)})
+                                  for c in box.b2bua.config.campaigns)})
+        authed(box, phone_invite(code, ext="103", ip="127.0.0.13", call_id="pick1"), picker,
+               ext="103")
+        ok = box.responses(picker)[-1]
+        assert ok.status == 200 and b"m=audio 30002 " in ok.body
+        assert box.statuses()[-1] == 200 and b"m=audio 30000 " in box.responses(TRUNK)[-1].body
+        assert box.requests("CANCEL", PHONE1) and box.requests("CANCEL", PHONE2)
+        answered = [e for e in box.events if isinstance(e, events.CallAnswered)]
+        assert [e.extension for e in answered] == ["103"]
+        assert box.b2bua.live()["calls"][0]["state"] == "talking"
+    from firmware.config import Extension
+    from firmware.pbx.bindings import Binding
+    from firmware.pbx.transport import Address
+    run(scenario)
+
+
+def test_a_pickup_with_nothing_ringing_gets_404_and_changes_nothing():
+    async def scenario():
+        box = Box()
+        authed(box, phone_invite("*8"), PHONE1)
+        assert box.responses(PHONE1)[-1].status == 404
+        assert box.events == [] and box.b2bua.calls == {}
+    run(scenario)
+
+
+def test_the_live_board_shows_ringing_talking_and_held_calls():
+    async def scenario():
+        box = Box()
+        leg1, leg2 = await ring_both(box)
+        live = box.b2bua.live()
+        assert [(c["state"], c["campaign"], c["caller"]) for c in live["calls"]] == \
+            [("ringing", "Shop window", "+48600111222")]
+        box.receive(reply(leg1, 200, "a", sdp("127.0.0.11", 41000)), PHONE1)
+        ok = box.responses(TRUNK)[-1]
+        box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+        live = box.b2bua.live()
+        assert live["calls"][0]["state"] == "talking" and live["calls"][0]["extensions"] == ["101"]
+        assert {p["extension"]: p["in_call"] for p in live["phones"]} == {"101": True, "102": False}
+        held = sdp().replace(b"t=0 0\r\n", b"t=0 0\r\na=sendonly\r\n")
+        box.receive(in_dialog(ok, "INVITE", 2, "sip:callbox@127.0.0.1", body=held), TRUNK)
+        assert box.b2bua.live()["calls"][0]["state"] == "held"
+    run(scenario)
+
+
+def test_click_to_call_rings_the_desk_phone_then_dials_the_number_with_its_codec():
+    async def scenario():
+        from firmware.pbx.callio import Originate
+        box = Box()
+        box.endpoint.feed(Originate("c2c1", "101", "601234567"))
+        await settle()
+        ring = box.requests("INVITE", PHONE1)[0]
+        assert ring.headers.get("From").startswith('"Call +48 601 234 567"')
+        assert b"RTP/AVP 8 0 101" in ring.body and box.events == []
+        pcmu = sdp("127.0.0.11", 41000)        # the phone picks PCMU
+        box.receive(reply(ring, 180, "ph"), PHONE1)
+        box.receive(reply(ring, 200, "ph", pcmu), PHONE1)
+        assert box.requests("ACK", PHONE1)
+        out = box.requests("INVITE", TRUNK)[0]
+        assert out.uri.startswith("sip:+48601234567@")
+        assert b"m=audio 30002 RTP/AVP 0\r\n" in out.body
+        assert [type(e).__name__ for e in box.events] == ["DialledOut"]
+        assert box.events[0].extension == "101" and box.events[0].number == "+48601234567"
+        box.receive(reply(out, 200, "far", sdp("127.0.0.2", 45000)), TRUNK)
+        assert box.requests("ACK", TRUNK)
+        assert box.relay.sessions[0].remotes == {"a": ("127.0.0.11", 41000),
+                                                 "b": ("127.0.0.2", 45000)}
+        bye = (f"BYE sip:callbox@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2;branch=z9hG4bKb1\r\n"
+               f"From: {out.headers.get('To')};tag=far\r\nTo: {out.headers.get('From')}\r\n"
+               f"Call-ID: {out.call_id}\r\nCSeq: 5 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        box.receive(bye, TRUNK)
+        assert box.requests("BYE", PHONE1)
+        assert box.kinds() == ["DialledOut", "CallAnswered", "CallEnded"]
+        assert [r.status for r in box.responses(TRUNK)] == [200]   # to its BYE only
+    run(scenario)
+
+
+def test_click_to_call_to_a_refused_number_rings_nobody():
+    async def scenario():
+        from firmware.pbx.callio import Originate
+        box = Box()
+        box.endpoint.feed(Originate("c2c2", "101", "+4870012345"))   # premium rate
+        box.endpoint.feed(Originate("c2c3", "103", "+48601234567"))  # nobody registered
+        await settle()
+        assert box.sent == [] and box.events == []
+        assert set(box.b2bua.refused) == {"c2c2", "c2c3"}
+    run(scenario)
+
+
+def test_a_click_to_call_the_phone_does_not_answer_leaves_no_record():
+    async def scenario():
+        from firmware.pbx.callio import Originate
+        box = Box()
+        box.endpoint.feed(Originate("c2c4", "101", "+48601234567"))
+        await settle()
+        ring = box.requests("INVITE", PHONE1)[0]
+        box.receive(reply(ring, 486, "ph"), PHONE1)
+        assert box.events == [] and box.requests("INVITE", TRUNK) == []
+        assert box.b2bua.calls["c2c4"].state is CallState.ENDED
+    run(scenario)

@@ -65,3 +65,35 @@ OUTBOUND = [
 @pytest.mark.parametrize("extension,dialled,registered,expected", OUTBOUND)
 def test_outbound(extension, dialled, registered, expected):
     assert route_outbound(extension, dialled, CONFIG, registered.__contains__, 0.0) == expected
+
+
+@pytest.mark.parametrize("country, dialled", [
+    ("PL", "112"), ("PL", "997"), ("PL", "999"), ("US", "911"), ("BG", "150"), ("DE", "110")])
+def test_emergency_numbers_always_go_out_through_the_first_trunk(country, dialled):
+    config = parse_config(f'[box]\ncountry = "{country}"\n[[trunk]]\nname = "provider"\n'
+                          'host = "127.0.0.2"\nregister = false\n'
+                          '[security]\nallowed_prefixes = ["+48"]\nmax_outbound_calls = 1\n')
+    route = route_outbound("101", dialled, config, lambda ext: True, 0.0)
+    assert route == DialTrunk("provider", dialled, emergency=True)
+    from firmware.pbx import tollfraud
+    assert tollfraud.guard("101", route, config, active_outbound=5) is route
+
+
+def test_an_extension_cannot_be_an_emergency_number():
+    from firmware.config import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        parse_config('[box]\ncountry = "RU"\n[[extension]]\nnumber = "101"\n'
+                     'password = "secret-101-pw"\n')
+    assert "extension[1].number: 101 is an emergency number in RU" in caught.value.problems
+
+
+@pytest.mark.parametrize("country, written, e164", [
+    ("BG", "0501234567", "+359501234567"),     # 0 is the trunk prefix in BG
+    ("DE", "030123456", "+4930123456"),
+    ("PL", "0501234567", "+48501234567"),      # not in PL, but written out of habit
+    ("PL", "+48 501 234 567", "+48501234567"),
+    ("PL", "0048501234567", "+48501234567"),
+])
+def test_national_dialling_follows_the_country(country, written, e164):
+    from firmware.config import normalise_number
+    assert normalise_number(written, country) == e164

@@ -63,3 +63,19 @@ def test_connect_reuse_reconnect_and_refuse():
             await provider.close()
 
     asyncio.run(run())
+
+
+def test_a_name_is_never_looked_up_on_the_event_loop():
+    async def run():
+        base = free_port_block()
+        box = SipTransport("127.0.0.1", base, lambda data, src: None)
+        failures = []
+        box.on_failure.append(lambda dest, why: failures.append((dest, why)))
+        await box.start()
+        try:
+            box.send(message(1), Address("sip.provider.invalid", 5060, "UDP"))
+        finally:
+            await box.close()
+        assert failures == [(Address("sip.provider.invalid", 5060, "UDP"), "no address")]
+
+    asyncio.run(run())

@@ -167,3 +167,11 @@ def test_a_new_draw_of_the_same_targets_keeps_the_one_in_use(dns):
     clock.now += 3600
     resolve(net, "provider")
     assert net.route("provider").dest == in_use
+
+
+def test_next_hop_is_the_shape_the_b2bua_takes(dns):
+    net = network(dns, dataclasses.replace(TRUNK, outbound_proxy="proxy.trunk.test:5070"))
+    assert net.next_hop("provider") == (Address("trunk.test", 5060, "UDP"), ())  # not yet
+    resolve(net, "provider")
+    assert net.next_hop("provider") == (Address("127.0.0.7", 5070, "UDP"),
+                                        ("<sip:proxy.trunk.test:5070;lr>",))
