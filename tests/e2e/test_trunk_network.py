@@ -142,3 +142,43 @@ def test_an_outbound_proxy_takes_the_registration(tmp_path, need):
         assert now["trunk_routes"]["provider"]["target"] == f"udp:127.0.0.2:{base + 3}"
     finally:
         box.stop()
+
+
+def test_a_call_out_goes_where_the_srv_record_points(tmp_path, need):
+    """101 dials out; the trunk is a name whose SRV record points at 127.0.0.4 and a port of
+    its own: the INVITE goes there, the provider's 401 is answered, the call completes."""
+    from tests.e2e.test_calls import VERIFY, ok, phone, register
+
+    need("sipp")
+    base = free_port_block()
+    dns = Dnsmasq(base + 2, srv=(f"_sip._udp.trunk.test,live.trunk.test,{base + 5},10,0",),
+                  hosts=("live.trunk.test,127.0.0.4",)).start()
+    config = tmp_path / "callbox.toml"
+    config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200,
+                                 f'\n[dns]\nservers = ["127.0.0.1:{base + 2}"]\n'
+                                 '[[trunk]]\nname = "provider"\nhost = "trunk.test"\n'
+                                 'username = "48221234567"\npassword = "trunk-secret"\n'
+                                 'register = false\n'))
+    box = BoxProcess(config, tmp_path / "data").start()
+    box.sip_port, box.base, box.folder = base, base, tmp_path
+    try:
+        wait_state(base + 1, "provider", "ip-auth")
+        deadline = time.monotonic() + 10
+        while health(base + 1)["trunk_routes"]["provider"]["state"] != "resolved":
+            assert time.monotonic() < deadline, health(base + 1)
+            time.sleep(0.2)
+        register(box, "101", "127.0.0.11", base + 6)
+        script = scenario("trunk_answer_auth.xml", tmp_path, CODE="401", REASON="Unauthorized",
+                          HEADER="WWW-Authenticate", CHECK=VERIFY)
+        provider = sipp_background(str(script), f"127.0.0.1:{base}", local_ip="127.0.0.4",
+                                   local_port=base + 5, cwd=tmp_path)
+        time.sleep(0.3)
+        caller = phone(box, "phone_call_out.xml", "101", "127.0.0.11", base + 6,
+                       "-au", "101", "-ap", "secret-101-pw", "-key", "dialled", "+48600000000",
+                       "-d", "300")
+        ok(caller)
+        ok(provider)
+        box.wait_for(r"reason='completed'")
+    finally:
+        box.stop()
+        dns.stop()
