@@ -182,3 +182,36 @@ def test_a_call_out_goes_where_the_srv_record_points(tmp_path, need):
     finally:
         box.stop()
         dns.stop()
+
+
+def test_a_call_out_over_a_tcp_trunk(tmp_path, need):
+    """transport = "tcp": the INVITE, the ACK and the BYE reach a provider that listens on
+    TCP only (SIPp -t t1), over the connection the box opened."""
+    from tests.e2e.test_calls import VERIFY, ok, phone, register
+
+    need("sipp")
+    base = free_port_block()
+    config = tmp_path / "callbox.toml"
+    config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200,
+                                 '[[trunk]]\nname = "provider"\nhost = "127.0.0.2"\n'
+                                 f'port = {base + 5}\ntransport = "tcp"\n'
+                                 'username = "48221234567"\npassword = "trunk-secret"\n'
+                                 'register = false\n'))
+    box = BoxProcess(config, tmp_path / "data").start()
+    box.sip_port, box.base, box.folder = base, base, tmp_path
+    try:
+        register(box, "101", "127.0.0.11", base + 6)
+        script = scenario("trunk_answer_auth.xml", tmp_path, CODE="401", REASON="Unauthorized",
+                          HEADER="WWW-Authenticate", CHECK=VERIFY)
+        provider = sipp_background(str(script), f"127.0.0.1:{base}", local_ip="127.0.0.2",
+                                   local_port=base + 5, cwd=tmp_path, args=["-t", "t1"])
+        time.sleep(0.3)
+        caller = phone(box, "phone_call_out.xml", "101", "127.0.0.11", base + 6,
+                       "-au", "101", "-ap", "secret-101-pw", "-key", "dialled", "+48600000000",
+                       "-d", "300")
+        ok(caller)
+        ok(provider)
+        box.wait_for(r"reason='completed'")
+        box.wait_for(rf"sip: connected to tcp:127\.0\.0\.2:{base + 5}")
+    finally:
+        box.stop()
