@@ -175,3 +175,21 @@ def test_next_hop_is_the_shape_the_b2bua_takes(dns):
     resolve(net, "provider")
     assert net.next_hop("provider") == (Address("127.0.0.7", 5070, "UDP"),
                                         ("<sip:proxy.trunk.test:5070;lr>",))
+
+
+def test_a_nameserver_that_never_answers_leaves_the_trunk_dns_failed():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        clock = Clock()
+        client = DnsClient([silent.getsockname()], timeout=0.2, attempts=1, clock=clock)
+        literal = dataclasses.replace(TRUNK, name="fixed", host="192.0.2.10")
+        net = TrunkNetwork([TRUNK, literal], client, clock=clock)
+
+        async def run():
+            tasks = net.refresh_due()           # each look-up in its own task
+            assert net.route("fixed") is not None     # meanwhile: the literal is usable
+            await asyncio.gather(*tasks)
+        asyncio.run(run())
+    assert net.state("provider") == DNS_FAILED
+    assert "no answer in 0.2 s" in net.describe()["provider"]["error"]
+    assert net.trunk_hosts == {"192.0.2.10": "fixed"}
