@@ -24,6 +24,8 @@ from firmware.config import Config
 from firmware.hw.systemd import Notifier
 from firmware.pbx.b2bua import B2BUA
 from firmware.pbx.callio import MediaStopped
+from firmware.pbx.presence import PresenceFile
+from firmware.pbx.switchboard import Switchboard
 from firmware.pbx.bindings import BindingFile
 from firmware.pbx.defence import BanFile, Defence
 from firmware.pbx.endpoint import SipEndpoint
@@ -90,9 +92,12 @@ class Box:
         self.media = MediaRelay(config.sip.listen_host, config.sip.rtp_port_min,
                                 config.sip.rtp_port_max)
         self.night = None       # NightSwitch (start_hw): inbound routing asks _night_on
+        self.presence_file = PresenceFile(data_dir / "presence.json")
+        self.presence = self.presence_file.read()
         self.calls = B2BUA(config, self.bindings, self.digest, host=host,
                            port=config.sip.listen_port, trunk_hosts=trunk_hosts,
                            night=self._night_on, on_auth_failure=self.defence.on_auth_failure,
+                           presence=self.presence, contact_name=self._contact_name,
                            trunk_route=self.trunk_network.next_hop)
         self.transport = SipTransport(config.sip.listen_host, config.sip.listen_port,
                                       self._receive)
@@ -110,6 +115,11 @@ class Box:
         self._timer: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop | None = None   # set once the box is serving
         self._timer_at: float | None = None
+
+    def _contact_name(self, number: str) -> str | None:
+        """A known caller's name for the desk phone's display (the tracker's contacts)."""
+        lookup = getattr(self.tracker, "contact_name", None)
+        return lookup(number) if lookup is not None else None
 
     def _night_on(self) -> bool:
         return self.night is not None and self.night.on
@@ -201,7 +211,8 @@ class Box:
         editable = None if self.config.source == "<embedded default>" else Path(self.config.source)
         app = create_app(self.config, self.tracker, users, health=self.health,
                          secret_key=load_or_create_secret(self.data_dir),
-                         config_path=editable, on_config=self.apply_config)
+                         config_path=editable, on_config=self.apply_config,
+                         switchboard=Switchboard(self))
         self.web = serve(app, self.config.web.listen_host, self.config.web.listen_port)
         threading.Thread(target=self.web.run, name="web", daemon=True).start()
         logger.info("web: panel on http://%s:%d/", self.config.web.listen_host,
@@ -262,6 +273,7 @@ class Box:
             await asyncio.sleep(SAVE_INTERVAL)
             self.save_bindings()
             self.save_bans()
+            self.save_presence()
 
     async def watch_media_forever(self) -> None:
         """The dead-call sweep: an answered call whose audio stopped (a BYE lost on the
@@ -278,6 +290,13 @@ class Box:
             except OSError as exc:
                 logger.error("bindings: cannot save (%s)", exc)
 
+    def save_presence(self) -> None:
+        if self.presence.changed:
+            try:
+                self.presence_file.write(self.presence)
+            except OSError as exc:
+                logger.error("presence: cannot save do-not-disturb (%s)", exc)
+
     def save_bans(self) -> None:
         now = time.time()
         self.defence.expire(now)
@@ -290,6 +309,7 @@ class Box:
     def stop(self) -> None:
         self.save_bindings()
         self.save_bans()
+        self.save_presence()
         if self.web is not None:
             self.web.close()
         if self.tracker is not None:

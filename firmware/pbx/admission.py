@@ -1,4 +1,4 @@
-"""Who may place a call through the box: a phone's digest credentials, a trunk's budget.
+"""Credentials both ways: a phone's digest answer, a trunk's budget, the trunk's challenge.
 
 A mixin of pbx/b2bua.py (pure like it). A desk phone must be registered from the address it
 calls from and answer the box's 407 challenge; a trunk is recognised by its address, which
@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import logging
 
-from firmware.pbx import callerid, credentials
-from firmware.pbx.sip.message import Request, make_response
+import secrets
+
+from firmware.pbx import callerid, credentials, legs
+from firmware.pbx.callio import LegTxn, SendRequest
+from firmware.pbx.callstate import Call, CallLeg
+from firmware.pbx.sip.digest import answer_challenge
+from firmware.pbx.sip.errors import SipError
+from firmware.pbx.sip.message import Request, Response, make_response
 from firmware.pbx.transport import Address
 
 logger = logging.getLogger("firmware.pbx.b2bua")
@@ -57,3 +63,22 @@ class Admission:
         self._trunk_tokens[trunk] = (tokens - 1.0, self.now)
         return True
 
+    def answer_trunk_challenge(self, call: Call, leg: CallLeg, response: Response) -> bool:
+        trunk = next((t for t in self.config.trunks
+                      if self.trunk_hosts.get(leg.dest.host) == t.name), None)
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenges = response.headers.get_all(header)
+        if trunk is None or not trunk.username or not challenges:
+            return False
+        call.auth_tries += 1
+        try:
+            value = answer_challenge(challenges[0], method="INVITE", uri=leg.invite.uri,
+                                     username=trunk.username, password=trunk.password,
+                                     cnonce=secrets.token_hex(8))
+        except (ValueError, SipError) as exc:
+            logger.warning("call: %s cannot answer the trunk's challenge: %s", call.id, exc)
+            return False
+        auth = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        request = legs.reinvite_with_auth(leg, auth, value)
+        self._out.append(SendRequest(request, leg.dest, LegTxn(call.id, leg.index)))
+        return True

@@ -19,7 +19,6 @@ leg, media closed, the call recorded as failed) instead of leaving it half set u
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Callable
 
 from firmware.config import Config, normalise_number
@@ -35,8 +34,11 @@ from firmware.pbx.admission import Admission
 from firmware.pbx.features import Features
 from firmware.pbx.indialog import InDialog
 from firmware.pbx.originate import ClickToCall
+from firmware.pbx.replaces import Replacing
+from firmware.pbx.ringing import Ringing
+from firmware.pbx.transfer import Transfers
 from firmware.pbx.presence import Presence
-from firmware.pbx.sip.digest import DigestServer, answer_challenge
+from firmware.pbx.sip.digest import DigestServer
 from firmware.pbx.sip.errors import SipError
 from firmware.pbx.sip.message import Request, Response, make_response
 from firmware.pbx.transport import Address
@@ -47,7 +49,7 @@ BUSY_CODES = frozenset({486, 600, 603})
 FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-class B2BUA(Admission, Features, ClickToCall, InDialog):
+class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, InDialog):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -187,7 +189,8 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
             if extension is None:
                 return
             number_dialled = dialled.digits(callerid.uri_user(invite.uri))
-            if self.feature_code(number_dialled, extension, invite, txn, source):
+            if self.invite_replaces(invite, txn, source, extension) or \
+                    self.feature_code(number_dialled, extension, invite, txn, source):
                 return
             decision = routing.route_outbound(extension, number_dialled, self.config,
                                               self._available, self.wall)
@@ -258,58 +261,9 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
                 return
         call.move(CallState.RINGING)
         if isinstance(decision, routing.DialTrunk):
-            self._dial_trunk(call, decision, caller_number, offer)
+            self.dial_trunk(call, decision, caller_number, offer)
         else:
-            self._ring(call, decision, caller_number, offer)
-
-    def _ring(self, call: Call, decision: routing.RingExtensions, caller_number: str,
-              offer: bytes) -> None:
-        display = self._display(decision.campaign, caller_number)
-        from_uri = f'"{callerid.quote(display)}" <sip:{callerid.user(caller_number)}@{self.host}>'
-        max_forwards = callerid.max_forwards(call.caller.invite)
-        for extension in decision.extensions:
-            for binding in self.bindings.contacts(extension, self.wall):
-                dest = Address(binding.source_host, binding.source_port, binding.transport)
-                leg = legs.callee_leg(len(call.callees) + 1, binding.contact, dest, from_uri,
-                                      f"<sip:{extension}@{self.host}>", self.host, self.port,
-                                      extension)
-                self._send_invite(call, leg, legs.build_invite(leg, offer,
-                                                               max_forwards=max_forwards))
-        for number in decision.forward_to:   # after hours: mobiles through the trunk too
-            refused = tollfraud.check_dial(number, self.config, self._active_outbound())
-            if refused:
-                logger.warning("call: %s not forwarded to %s: %s", call.id, number, refused)
-                continue
-            self._dial_trunk(call, routing.DialTrunk(decision.forward_trunk, number),
-                             caller_number, offer, display)
-        if not call.callees:
-            self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
-
-    def _dial_trunk(self, call: Call, decision: routing.DialTrunk, caller_number: str,
-                    offer: bytes, display: str = "") -> None:
-        """A leg to an external number. From is the trunk's own user (providers refuse other
-        caller IDs); a forwarded call shows "campaign: caller" as the display name."""
-        trunk = next(t for t in self.config.trunks if t.name == decision.trunk)
-        host = self.config.sip.public_address or self.host
-        if self.trunk_route is not None:
-            dest, routes = self.trunk_route(trunk.name)
-        else:
-            ip = next((ip for ip, name in self.trunk_hosts.items() if name == trunk.name),
-                      trunk.host)
-            dest, routes = Address(ip, trunk.port, "UDP"), ()
-        user = trunk.username or callerid.user(caller_number)
-        name = f'"{callerid.quote(display)}" ' if display else ""
-        leg = legs.callee_leg(len(call.callees) + 1,
-                              f"sip:{decision.number}@{trunk.host}:{trunk.port}", dest,
-                              f"{name}<sip:{user}@{trunk.host}>",
-                              f"<sip:{decision.number}@{trunk.host}>", host, self.port,
-                              extension=decision.number if display else "", routes=routes)
-        self._send_invite(call, leg, legs.build_invite(leg, offer))
-
-    def _send_invite(self, call: Call, leg: CallLeg, invite: Request) -> None:
-        call.callees.append(leg)
-        self.by_dialog[leg.key] = (call, leg)
-        self._out.append(SendRequest(invite, leg.dest, LegTxn(call.id, leg.index)))
+            self.ring(call, decision, caller_number, offer)
 
     def _on_cancel(self, cancel: Request, txn, source: Address) -> None:
         call = self.by_invite.get((cancel.call_id, cancel.from_.tag or ""))
@@ -386,6 +340,9 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
             self.provisional_to_caller(call, 180, "Ringing", b"")
 
     def _on_answer(self, call: Call, leg: CallLeg, response: Response) -> None:
+        if self.is_transfer_leg(call, leg):
+            self.transfer_answered(call, leg, response)
+            return
         legs.learn_from_response(leg, response)
         if call.state is not CallState.RINGING or not leg.live:
             # lost the race (or answered after our CANCEL): ACK it and hang it up at once
@@ -395,6 +352,7 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
             return
         body = b""
         if response.body:
+            call.pending["callee_sdp"] = response.body   # the codec agreed: for transfers
             try:
                 self.set_remote_from(call, leg, response.body)
                 body = self.rewrite(response.body, call, "a")
@@ -434,11 +392,14 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
     def _on_failure(self, call: Call, leg: CallLeg, response: Response) -> None:
         status = response.status
         if status in (401, 407) and call.auth_tries < 2 and leg.live:
-            if self._answer_trunk_challenge(call, leg, response):
+            if self.answer_trunk_challenge(call, leg, response):
                 return
         leg.final_status = status
-        if leg.state is not LegState.ENDED:
+        if leg.live or leg.state is LegState.CANCELLING:   # not a refused re-INVITE
             leg.move(LegState.FAILED)
+        if self.is_transfer_leg(call, leg):
+            self.transfer_leg_failed(call, leg, status, response.reason)
+            return
         if call.state is not CallState.RINGING:
             return
         if all(not other.live for other in call.callees):
@@ -450,26 +411,6 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
                                   response.reason)
             else:
                 self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
-
-    def _answer_trunk_challenge(self, call: Call, leg: CallLeg, response: Response) -> bool:
-        trunk = next((t for t in self.config.trunks
-                      if self.trunk_hosts.get(leg.dest.host) == t.name), None)
-        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
-        challenges = response.headers.get_all(header)
-        if trunk is None or not trunk.username or not challenges:
-            return False
-        call.auth_tries += 1
-        try:
-            value = answer_challenge(challenges[0], method="INVITE", uri=leg.invite.uri,
-                                     username=trunk.username, password=trunk.password,
-                                     cnonce=secrets.token_hex(8))
-        except (ValueError, SipError) as exc:
-            logger.warning("call: %s cannot answer the trunk's challenge: %s", call.id, exc)
-            return False
-        auth = "Authorization" if response.status == 401 else "Proxy-Authorization"
-        request = legs.reinvite_with_auth(leg, auth, value)
-        self._out.append(SendRequest(request, leg.dest, LegTxn(call.id, leg.index)))
-        return True
 
     def _on_txn_timeout(self, owner) -> None:
         if isinstance(owner, RelayTxn):
@@ -495,6 +436,8 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
                 self._fail_caller(call, 480, events.RING_TIMEOUT)
         elif kind == "forget":
             self._forget(call)
+        elif kind == "transfer":
+            self.transfer_failed(call, 408, "Request Timeout")
         elif kind == "max_length":
             if call.state is CallState.ANSWERED:
                 logger.warning("call: %s reached [sip] max_call_minutes; hanging up", call.id)
@@ -524,9 +467,13 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
         if call.state is CallState.ENDED:
             return
         leg.move(LegState.ENDED)
-        other = call.other(leg)
-        if other is not None:
-            self._send_bye(call, other)
+        for other in call.legs:      # the party it talked to, and any leg still ringing
+            if other is leg:
+                continue
+            if other.live:
+                self._cancel_leg(call, other)
+            elif other.state is LegState.CONFIRMED:
+                self._send_bye(call, other)
         self._end(call, reason)
 
     def _hang_up_all(self, call: Call, reason: str) -> None:
@@ -551,8 +498,9 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
             self._forget(call)
 
     def _send_bye(self, call: Call, leg: CallLeg) -> None:
-        if leg.state is not LegState.ENDED:
-            leg.move(LegState.ENDED)
+        if leg.state is LegState.ENDED:
+            return
+        leg.move(LegState.ENDED)
         if leg.dialog is not None:
             self._out.append(SendRequest(legs.in_dialog_request(leg, "BYE"), leg.dest,
                                          Fire(call.id)))
@@ -613,19 +561,6 @@ class B2BUA(Admission, Features, ClickToCall, InDialog):
     def _password_for(self, username: str) -> str | None:
         extension = self.config.extension(username)
         return extension.password if extension else None
-
-    def _display(self, campaign: str, caller_number: str) -> str:
-        """What a desk phone shows for an inbound call, so whoever answers knows which advert
-        the caller saw: "Shop window: Jan Kowalski" for a known caller, else "Shop window:
-        +48 601 234 567"; an internal call shows the calling extension."""
-        if not campaign:
-            return caller_number
-        try:
-            name = self.contact_name(caller_number)
-        except Exception:  # noqa: BLE001 -- a failing look-up must not stop the call
-            logger.exception("call: contact look-up failed for %s", caller_number)
-            name = None
-        return f"{campaign}: {name or callerid.readable(caller_number)}"
 
     def _caller_number(self, invite: Request, extension: str) -> str:
         """The caller's number as the tracker stores it: E.164 where it parses, else the

@@ -5,7 +5,7 @@ records. Times are Unix timestamps (float seconds, UTC) taken by the caller of t
 so the same sequence of events always yields the same records.
 
 A call's life, by `call_id` (the box's own id for one caller attempt, not a SIP Call-ID):
-  inbound:  CallOffered -> CallRinging* -> CallAnswered? -> CallEnded
+  inbound:  CallOffered -> CallRinging* -> CallAnswered? -> CallTransferred* -> CallEnded
   outbound: DialledOut  -> CallRinging? -> CallAnswered? -> CallEnded
   internal (extension to extension): DialledOut(number="102") -> ... -> CallEnded
 """
@@ -77,7 +77,17 @@ class CallEnded:
     at: float
 
 
-CallEvent = Union[CallOffered, DialledOut, CallRinging, CallAnswered, CallEnded]
+@dataclass(frozen=True)
+class CallTransferred:
+    """The caller now talks to `extension` (or the external number a phone transferred the
+    call to); whoever talked before handed the call over at `at`."""
+
+    call_id: str
+    extension: str
+    at: float
+
+
+CallEvent = Union[CallOffered, DialledOut, CallRinging, CallAnswered, CallTransferred, CallEnded]
 
 
 class EventBus:

@@ -61,6 +61,11 @@ class Features:
             logger.info("call: %s dialled a pickup code with nothing ringing: 404", extension)
             self._respond(txn, make_response(invite, 404, "Nothing To Pick Up"))
             return
+        self.pick_up(call, invite, txn, source, extension)
+
+    def pick_up(self, call: Call, invite: Request, txn, source: Address,
+                extension: str) -> None:
+        """`invite` (from `extension`'s phone) answers the ringing `call` at once."""
         caller_offer = call.caller.invite.body
         if not invite.body or not caller_offer or call.media is None:
             self._respond(txn, make_response(invite, 488, "Not Acceptable Here"))
@@ -81,6 +86,7 @@ class Features:
         call.callees.append(leg)
         self.by_dialog[leg.key] = (call, leg)
         self.set_remote_from(call, leg, invite.body)
+        call.pending["callee_sdp"] = for_picker.to_bytes()
         logger.info("call: %s picked up by %s", call.id, extension)
         to_picker = rewrite_for_relay(for_picker, self.host, call.media.b.local_port)
         self.connect(call, leg, self.rewrite(for_caller.to_bytes(), call, "a"))

@@ -76,7 +76,10 @@ class InDialog:
             return
         if method == "BYE":
             self._respond(txn, make_response(request, 200, "OK"))
-            self.hang_up(call, leg, events.COMPLETED)
+            if not self.transferor_hung_up(call, leg):
+                self.hang_up(call, leg, events.COMPLETED)
+        elif method == "REFER":
+            self.on_refer(call, leg, request, txn)
         elif method in RELAYED_METHODS:
             if method in ("INVITE", "UPDATE"):
                 self._refreshed(call, leg, request)

@@ -20,7 +20,7 @@ from firmware.pbx.sip.uri import parse_name_addr, split_header_list
 from firmware.pbx.transport import Address
 
 USER_AGENT = "Callbox"
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, PRACK, REFER, NOTIFY"
 SUPPORTED = "timer, 100rel"
 
 

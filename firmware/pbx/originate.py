@@ -111,7 +111,7 @@ class ClickToCall:
         call.pending.pop("silent", None)
         self._publish(events.DialledOut(call.id, extension, decision.number, self.wall))
         self._arm(call, "ring", self.config.tracking.ring_timeout_seconds)
-        self._dial_trunk(call, decision, extension, offer.to_bytes())
+        self.dial_trunk(call, decision, extension, offer.to_bytes())
 
     def end_originate(self, call: Call, reason: str) -> None:
         """End a click-to-call call: cancel or hang up the phone and the trunk leg."""

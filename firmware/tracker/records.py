@@ -53,6 +53,7 @@ class _OpenCall:
     rang: list[str] = field(default_factory=list)
     answered_at: float | None = None
     answered_by: str | None = None
+    transfers: list[tuple[str, float]] = field(default_factory=list)   # (to whom, when)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class FinishedCall:
     ended_at: float
     end_reason: str
     rang: tuple[str, ...] = ()
+    transfers: tuple[tuple[str, float], ...] = ()
 
 
 class CallAssembler:
@@ -105,11 +107,14 @@ class CallAssembler:
             if call.answered_at is None:
                 call.answered_at = event.at
                 call.answered_by = event.extension or None
+        elif isinstance(event, ev.CallTransferred):
+            call.transfers.append((event.extension, event.at))
         elif isinstance(event, ev.CallEnded):
             del self._open[event.call_id]
             return FinishedCall(call.call_id, call.direction, call.caller, call.callee,
                                 call.extension, call.trunk, call.offered_at, call.answered_at,
-                                call.answered_by, event.at, event.reason, tuple(call.rang))
+                                call.answered_by, event.at, event.reason, tuple(call.rang),
+                                tuple(call.transfers))
         else:
             logger.warning("unknown call event ignored: %r", event)
         return None
@@ -219,6 +224,8 @@ def build_record(call: FinishedCall, record_id: str, config: Config,
         "wrapup": None,
         "callback": None,
     }
+    if call.transfers:   # kept only when it happened: most calls never move
+        record["transfers"] = [[who, at] for who, at in call.transfers]
     record["value"] = record_value(record)
     return record
 
@@ -278,7 +285,18 @@ def to_api(record: Mapping[str, Any], tz: tzinfo) -> dict[str, Any]:
         "ended_at": fmt(r.ended_at),
         "callback": _render_callback(r.callback, tz) if r.callback else None,
         "rang": list(r.rang),
+        "handled_by": handled_by(r),
     }
+
+
+def handled_by(record) -> list[str]:
+    """The extensions (or numbers) that talked to the caller, in order: who answered (who
+    dialled, for an outbound call), then each transfer's target."""
+    first = record.extension if record.direction != INBOUND else record.answered_by
+    if first is None and record.status != ANSWERED:
+        return []
+    moved = [who for who, _ in (record.get("transfers") or ())]
+    return [who for who in [first, *moved] if who]
 
 
 def _render_callback(info: dict[str, Any] | None, tz: tzinfo) -> dict[str, Any] | None:

@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from firmware.atomic import atomic_write
 from firmware.config import Config
 from firmware.tracker.errors import StoreError
-from firmware.webui import (api, auth, callbacks, dashboard, entry_settings, history, reports,
-                            settings, team, wrapup)
+from firmware.webui import (api, auth, callbacks, dashboard, entry_settings, history, live,
+                            reports, settings, team, wrapup)
 from firmware.webui.access import init_access, is_api_request
 from firmware.webui.i18n import (LANGUAGES, Formatter, choose_language, current_language,
                                   direction_label, line_type_label, status_label)
@@ -58,7 +58,8 @@ def create_app(config: Config, tracker, users: UserStore, *,
                health: Callable[[], dict] | None = None, secret_key: bytes | str | None = None,
                testing: bool = False, prefs: PanelPrefs | None = None,
                config_path: Path | None = None,
-               on_config: Callable[[Config], None] | None = None) -> Flask:
+               on_config: Callable[[Config], None] | None = None,
+               switchboard=None) -> Flask:
     """The panel for one box: `tracker` answers the questions, `users` signs people in.
 
     `config_path` is the TOML file the settings page edits (None: the embedded default, not
@@ -78,9 +79,10 @@ def create_app(config: Config, tracker, users: UserStore, *,
     app.extensions["callbox"] = Panel(config, tracker, users, prefs or PanelPrefs(users.data_dir),
                                       health or _default_health,
                                       Path(config_path) if config_path else None, on_config)
+    app.extensions["callbox"].switchboard = switchboard
     init_access(app)
     for module in (auth, api, dashboard, history, callbacks, reports, settings,
-                   entry_settings, team):
+                   entry_settings, team, live):
         app.register_blueprint(module.bp)
     app.before_request(_before)
     app.after_request(_security_headers)

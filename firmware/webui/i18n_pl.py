@@ -456,3 +456,7 @@ CATALOG: dict[str, str] = {
     "unchanged": "bez zmian",
     "a whole number": "liczba całkowita",
 }
+
+from firmware.webui.i18n_pl_calls import CALLS as _CALLS  # noqa: E402
+
+CATALOG.update({k: v for k, v in _CALLS.items() if k not in CATALOG})

@@ -30,6 +30,7 @@ class Panel:
     throttle: Throttle = field(default_factory=Throttle)
     suggestions: TagSuggestions = field(default_factory=TagSuggestions)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    switchboard: Any = None      # the phone side (pbx/switchboard.py): live board, DND, dialling
 
     @property
     def tz(self) -> ZoneInfo:

@@ -149,7 +149,7 @@ def test_a_failure_while_setting_up_ends_the_call_cleanly_and_frees_its_ports():
 
         def broken(*args, **kwargs):
             raise KeyError("a bug in ringing")
-        box.b2bua._ring = broken
+        box.b2bua.ring = broken
         box.receive(trunk_invite(), TRUNK)
         await settle()
         assert box.statuses() == [100, 500]
@@ -519,4 +519,145 @@ def test_a_click_to_call_the_phone_does_not_answer_leaves_no_record():
         box.receive(reply(ring, 486, "ph"), PHONE1)
         assert box.events == [] and box.requests("INVITE", TRUNK) == []
         assert box.b2bua.calls["c2c4"].state is CallState.ENDED
+    run(scenario)
+
+
+async def talking_with_101(box: Box) -> tuple[Request, Request]:
+    leg1, leg2 = await answered_call(box)
+    ok = box.responses(TRUNK)[-1]
+    box.receive(in_dialog(ok, "ACK", 1, "sip:callbox@127.0.0.1"), TRUNK)
+    return leg1, leg2
+
+
+def refer(leg1: Request, target: str, cseq: int = 2) -> str:
+    return from_phone(leg1, "REFER", cseq, extra=f"Refer-To: <sip:{target}@127.0.0.1>\r\n"
+                                                   "Referred-By: <sip:101@127.0.0.1>\r\n")
+
+
+def notifies(box: Box) -> list[str]:
+    return [n.body.decode().strip() for n in box.requests("NOTIFY", PHONE1)]
+
+
+def test_blind_transfer_the_caller_moves_to_102_and_never_drops():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, "102"), PHONE1)
+        assert box.responses(PHONE1)[-1].status == 202
+        assert notifies(box) == ["SIP/2.0 100 Trying"]
+        target = box.requests("INVITE", PHONE2)[-1]
+        assert b"m=audio 30002 " in target.body and b"RTP/AVP 0" in target.body
+        box.receive(from_phone(leg1, "BYE", 3), PHONE1)          # 101 hangs up at once
+        assert box.responses(PHONE1)[-1].status == 200
+        assert box.requests("BYE", TRUNK) == []                  # the caller stays
+        box.receive(reply(target, 200, "t2", sdp("127.0.0.12", 42000)), PHONE2)
+        assert box.requests("ACK", PHONE2)
+        assert box.relay.sessions[0].remotes["b"] == ("127.0.0.12", 42000)
+        moved = [e for e in box.events if isinstance(e, events.CallTransferred)]
+        assert [e.extension for e in moved] == ["102"]
+        box.receive(from_phone(target, "BYE", 2, tag="t2"), PHONE2)
+        assert box.requests("BYE", TRUNK) and box.events[-1].reason == events.COMPLETED
+    run(scenario)
+
+
+def test_a_refused_transfer_leaves_the_caller_with_the_transferor():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, "102"), PHONE1)
+        target = box.requests("INVITE", PHONE2)[-1]
+        box.receive(reply(target, 486, "t2"), PHONE2)
+        assert notifies(box) == ["SIP/2.0 100 Trying", "SIP/2.0 486 Busy Here"]
+        assert box.requests("BYE") == [] and box.b2bua.live()["calls"][0]["extensions"] == ["101"]
+    run(scenario)
+
+
+def test_a_transfer_nobody_answers_after_the_transferor_left_rings_the_campaign_again():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, "102"), PHONE1)
+        box.receive(from_phone(leg1, "BYE", 3), PHONE1)
+        box.advance(5.5)                                         # 102 never answers
+        recall = [r for r in box.requests("INVITE") if r.call_id != leg1.call_id]
+        assert {r.uri for r in recall} >= {"sip:101@127.0.0.11:5060"}
+        assert box.requests("BYE", TRUNK) == []
+    run(scenario)
+
+
+@pytest.mark.parametrize("target, sipfrag", [("+48700123456", "SIP/2.0 403 Forbidden"),
+                                             ("999999", "SIP/2.0 403 Forbidden"),
+                                             ("", "SIP/2.0 404 Not Found")])
+def test_transfers_follow_the_transferors_dialling_rules(target, sipfrag):
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, target), PHONE1)
+        assert notifies(box)[-1] == sipfrag
+        assert box.requests("INVITE", TRUNK) == [] and box.requests("BYE") == []
+    run(scenario)
+
+
+async def consultation(box: Box) -> tuple[Request, Request, Request]:
+    """Call A: the trunk talks to 101. Call B: 101 calls 102, who answers.
+    Returns (A's INVITE to 101, B's INVITE to 102, the box's 200 to 101 for B)."""
+    leg1, _ = await talking_with_101(box)
+    authed(box, phone_invite("102", call_id="consult"), PHONE1)
+    await settle()
+    to_102 = [r for r in box.requests("INVITE", PHONE2) if r.call_id != leg1.call_id][-1]
+    box.receive(reply(to_102, 200, "b102", sdp("127.0.0.12", 42000)), PHONE2)
+    ok_b = [r for r in box.responses(PHONE1) if r.call_id == "consult" and r.status == 200][-1]
+    return leg1, to_102, ok_b
+
+
+def test_attended_transfer_joins_the_caller_with_the_consulted_phone():
+    async def scenario():
+        box = Box()
+        leg1, to_102, ok_b = await consultation(box)
+        replaces = f"consult%3Bto-tag%3D{ok_b.to.tag}%3Bfrom-tag%3Dfconsult"
+        box.receive(from_phone(leg1, "REFER", 2, extra=f"Refer-To: <sip:102@127.0.0.1?Replaces="
+                               f"{replaces}>\r\n"), PHONE1)
+        assert box.responses(PHONE1)[-1].status == 202
+        reinvite = box.requests("INVITE", PHONE2)[-1]
+        assert reinvite.call_id == to_102.call_id and reinvite.to.tag == "b102"
+        assert b"m=audio 30002 " in reinvite.body        # call A's relay, A's codec
+        box.receive(reply(reinvite, 200, "b102", sdp("127.0.0.12", 42002)), PHONE2)
+        assert notifies(box)[-1] == "SIP/2.0 200 OK"
+        assert {b.call_id for b in box.requests("BYE", PHONE1)} == {leg1.call_id, "consult"}
+        assert box.relay.sessions[0].remotes["b"] == ("127.0.0.12", 42002)
+        assert box.relay.sessions[1].closed                       # B's relay is gone
+        moved = [e for e in box.events if isinstance(e, events.CallTransferred)]
+        assert [e.extension for e in moved] == ["102"]
+        box.receive(from_phone(to_102, "BYE", 3, tag="b102"), PHONE2)
+        assert box.requests("BYE", TRUNK)
+    run(scenario)
+
+
+def test_a_replaces_naming_no_dialog_gets_481():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        box.receive(from_phone(leg1, "REFER", 2, extra="Refer-To: <sip:102@127.0.0.1?Replaces="
+                               "nope%3Bto-tag%3Da%3Bfrom-tag%3Db>\r\n"), PHONE1)
+        assert box.responses(PHONE1)[-1].status == 481
+        authed(box, phone_invite("102", ext="102", ip="127.0.0.12", call_id="r1")
+               .replace("Max-Forwards", "Replaces: nope;to-tag=a;from-tag=b\r\nMax-Forwards"),
+               PHONE2, ext="102")
+        assert box.responses(PHONE2)[-1].status == 481
+    run(scenario)
+
+
+def test_an_invite_with_replaces_takes_over_a_call_in_conversation():
+    async def scenario():
+        box = Box()
+        leg1, _ = await talking_with_101(box)
+        ok_101 = [r for r, d in box.sent if getattr(r, "method", "") == "ACK"
+                  and d.host == PHONE1.host][0]
+        value = f"{leg1.call_id};to-tag=a;from-tag={ok_101.from_.tag}"
+        authed(box, phone_invite("101", ext="102", ip="127.0.0.12", call_id="take1")
+               .replace("Max-Forwards", f"Replaces: {value}\r\nMax-Forwards"), PHONE2, ext="102")
+        taken = box.responses(PHONE2)[-1]
+        assert taken.status == 200 and b"m=audio 30002 " in taken.body
+        assert box.requests("BYE", PHONE1) and not box.requests("BYE", TRUNK)
+        assert [e.extension for e in box.events if isinstance(e, events.CallTransferred)] == ["102"]
     run(scenario)

@@ -157,3 +157,17 @@ def test_wrapup_value_overrides_lead_value(cfg):
     assert record_value({**answered, "wrapup": {"value": 1250}}) == 1250
     assert record_value({**answered, "wrapup": {"rating": 3}}) == 300
     assert record_value({**missed, "wrapup": {"value": 50}}) == 50
+
+
+def test_a_transferred_call_keeps_its_campaign_and_wait_and_lists_who_handled_it(cfg):
+    start = te.at(2024, 5, 6, 10)
+    events = te.inbound(start, ring=4, talk=80, by="101", call_id="tr1")
+    events.insert(-1, ev.CallTransferred("tr1", "102", start + 30))
+    [r] = te.pure_records(cfg, events)
+    api = to_api(r, te.WARSAW)
+    assert (api["campaign"], api["wait_seconds"], api["answered_by"]) == ("Shop window", 4, "101")
+    assert api["handled_by"] == ["101", "102"]
+    [plain] = te.pure_records(cfg, te.inbound(start, by="102"))
+    assert to_api(plain, te.WARSAW)["handled_by"] == ["102"]
+    [missed] = te.pure_records(cfg, te.inbound(start, talk=None))
+    assert to_api(missed, te.WARSAW)["handled_by"] == []
