@@ -7,8 +7,9 @@ look-up a doubling back-off). A failed look-up keeps the targets found before, i
 
 The call path asks one question, `TrunkNetwork.route(name) -> TrunkRoute | None` (or
 `next_hop(name) -> (Address, routes)`, the shape the B2BUA takes), and tells one thing back,
-`report_failure(name, dest, why)`, which moves that trunk on to its next target (fail-over). `trunk_hosts` (address -> trunk name) is one dict, updated in place as
-look-ups change it, so whoever holds it (the B2BUA, the defences) follows the addresses.
+`report_failure(name, dest, why)`, which moves that trunk on to its next target
+(fail-over). `trunk_hosts` (address -> trunk name) is one dict, updated in place as look-ups
+change it, so whoever holds it (the B2BUA, the defences) follows the addresses.
 """
 
 from __future__ import annotations
