@@ -204,13 +204,13 @@ class TrunkClient:
 
     def __init__(self, endpoint, registrations: dict[str, TrunkRegistration],
                  on_state: Callable[[str, str], None], network: TrunkNetwork, *,
-                 transport=None, clock: Callable[[], float] = time.time) -> None:
+                 transport=None, clock: Callable[[], float] = time.monotonic) -> None:
         self.endpoint = endpoint
         self.registrations = registrations
         self.on_state = on_state
         self.network = network
         self.transport = transport          # the SipTransport: CRLF keep-alives, lost links
-        self.clock = clock
+        self.clock = clock                  # monotonic: the wall clock steps after NTP on a Pi
         if transport is not None:
             transport.on_failure.append(self.on_transport_failure)
 
