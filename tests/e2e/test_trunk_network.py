@@ -229,3 +229,38 @@ def test_a_call_out_over_a_tcp_trunk(tmp_path, need):
         box.wait_for(rf"sip: connected to tcp:127\.0\.0\.2:{base + 5}")
     finally:
         box.stop()
+
+
+def test_a_call_in_from_an_address_dns_gave_is_the_trunks(tmp_path, need):
+    """The trunk is known by name only; a call from the address its SRV target resolves to
+    (127.0.0.4) is taken as the trunk's and rings the campaign's phone."""
+    from tests.e2e.test_calls import CAMPAIGN, ok, phone, register
+
+    need("sipp")
+    base = free_port_block()
+    dns = Dnsmasq(base + 2, srv=(f"_sip._udp.trunk.test,live.trunk.test,{base + 5},10,0",),
+                  hosts=("live.trunk.test,127.0.0.4",)).start()
+    config = tmp_path / "callbox.toml"
+    config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200,
+                                 f'\n[dns]\nservers = ["127.0.0.1:{base + 2}"]\n'
+                                 '[[trunk]]\nname = "provider"\nhost = "trunk.test"\n'
+                                 'register = false\n'))
+    box = BoxProcess(config, tmp_path / "data").start()
+    box.sip_port, box.base, box.folder = base, base, tmp_path
+    try:
+        deadline = time.monotonic() + 10
+        while health(base + 1)["trunk_routes"]["provider"]["state"] != "resolved":
+            assert time.monotonic() < deadline, health(base + 1)
+            time.sleep(0.2)
+        register(box, "101", "127.0.0.11", base + 6)
+        answering = phone(box, "phone_answer.xml", "101", "127.0.0.11", base + 6, "-d", "300")
+        time.sleep(0.3)
+        ok(sipp_background(str(scenario("trunk_call.xml", tmp_path)), f"127.0.0.1:{base}",
+                           local_ip="127.0.0.4", local_port=base + 5, cwd=tmp_path,
+                           args=["-key", "dialled", CAMPAIGN, "-key", "caller", "+48600111222",
+                                 "-key", "rtp", "40000", "-d", "300"]))
+        ok(answering)
+        box.wait_for(r"answered by 101")
+    finally:
+        box.stop()
+        dns.stop()
