@@ -224,8 +224,11 @@ class TrunkClient:
         now = self.clock()
         for name, registration in list(self.registrations.items()):
             if registration.answer_by is not None and now >= registration.answer_by:
-                self._target_failed(registration,
-                                    f"no answer in {registration.trunk.failover_seconds} s")
+                if self.network.has_alternative(name):
+                    self._target_failed(registration,
+                                        f"no answer in {registration.trunk.failover_seconds} s")
+                else:   # nowhere else to go: a slow answer is still welcome (32 s timeout)
+                    registration.answer_by = None
             elif now >= registration.next_at:
                 self._register(registration, now)
             elif registration.state == REGISTERED and now >= registration.ping_at:

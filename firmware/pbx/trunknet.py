@@ -107,6 +107,12 @@ class TrunkNetwork:
             return Address(name, 5060, "UDP"), ()
         return Address(trunk.host, trunk.port, trunk.transport.upper()), ()
 
+    def has_alternative(self, name: str) -> bool:
+        """Whether a target not tried yet follows the one in use (worth failing over to
+        before the request's own timeout)."""
+        entry = self._entries.get(name)
+        return entry is not None and entry.index + 1 < len(entry.targets)
+
     def report_failure(self, name: str, dest: Address, why: str) -> bool:
         """`dest` did not answer (timeout, transport error, 503): use the next target.
         True when an untried target is left; False when all were tried (start over)."""

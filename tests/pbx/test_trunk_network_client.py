@@ -193,3 +193,17 @@ def test_an_unresolved_trunk_waits_and_says_so():
                          lambda name, state: states.append(state), network, clock=clock)
     client.tick()
     assert link.sent == [] and states == ["resolving"]
+
+
+def test_a_slow_answer_from_the_only_target_is_still_taken():
+    trunk = dataclasses.replace(TRUNK, host="192.0.2.20", srv=False)
+    dest = Address("192.0.2.20", 5060, "UDP")
+    clock, link, endpoint, client, states = rig(trunk)
+    client.tick()
+    request, _ = link.requests("REGISTER")[-1]
+    clock.now += 10         # past failover_seconds, but there is no other target
+    client.tick()
+    assert len(link.requests("REGISTER")) == 1
+    answer(endpoint, request, dest, 401)
+    answer(endpoint, link.requests("REGISTER")[-1][0], dest, 200)
+    assert client.registrations["provider"].state == REGISTERED
