@@ -38,24 +38,49 @@ class DnsClient:
     """Asks `servers` in turn; `lookup(name, qtype)` -> the answer Message (cached)."""
 
     def __init__(self, servers: Sequence[tuple[str, int]], *, timeout: float = 2.0,
-                 attempts: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
+                 attempts: int = 2, clock: Callable[[], float] = time.monotonic,
+                 resolv_conf: Path | None = None) -> None:
         self.servers = list(servers)
         self.timeout = timeout
         self.attempts = attempts
         self.clock = clock
+        self.resolv_conf = resolv_conf   # when set, followed: DHCP may rewrite it
+        self._resolv_stamp: tuple[float, int] | None = None
         self._cache: dict[tuple[str, int], tuple[float, Message]] = {}
 
     @classmethod
     def from_system(cls, servers: Sequence[tuple[str, int]] = (), *, timeout: float = 2.0,
                     resolv_conf: Path = Path("/etc/resolv.conf")) -> "DnsClient":
-        """The configured servers, else those of /etc/resolv.conf, else 127.0.0.1."""
-        if not servers:
-            try:
-                servers = parse_resolv_conf(resolv_conf.read_text(errors="replace"))
-            except OSError as exc:
-                logger.warning("dns: cannot read %s (%s); asking 127.0.0.1", resolv_conf, exc)
-            servers = servers or [("127.0.0.1", 53)]
-        return cls(servers, timeout=timeout)
+        """The configured servers; else those of /etc/resolv.conf (read again whenever it
+        changes), else 127.0.0.1."""
+        if servers:
+            return cls(servers, timeout=timeout)
+        client = cls([], timeout=timeout, resolv_conf=resolv_conf)
+        client.follow_resolv_conf()
+        return client
+
+    def follow_resolv_conf(self) -> None:
+        """Take up the nameservers of `resolv_conf` when the file changed since last read."""
+        if self.resolv_conf is None:
+            return
+        try:
+            info = self.resolv_conf.stat()
+            stamp = (info.st_mtime, info.st_size)
+            if stamp == self._resolv_stamp:
+                return
+            servers = parse_resolv_conf(self.resolv_conf.read_text(errors="replace"))
+        except OSError as exc:
+            if self._resolv_stamp != (0.0, -1):
+                logger.warning("dns: cannot read %s (%s); asking 127.0.0.1", self.resolv_conf,
+                               exc)
+            self._resolv_stamp = (0.0, -1)
+            self.servers = [("127.0.0.1", 53)]
+            return
+        if self._resolv_stamp is not None and servers != self.servers:
+            logger.info("dns: nameservers now %s (from %s)",
+                        ", ".join(f"{h}:{p}" for h, p in servers) or "none", self.resolv_conf)
+        self._resolv_stamp = stamp
+        self.servers = servers or [("127.0.0.1", 53)]
 
     async def lookup(self, name: str, qtype: int) -> Message:
         """The answer to (name, qtype): NOERROR or NXDOMAIN; raises DnsError otherwise."""
@@ -64,6 +89,7 @@ class DnsClient:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
+        self.follow_resolv_conf()
         message = await self._ask_all(key[0], qtype)
         self._cache[key] = (now + _cache_seconds(message), message)
         return message

@@ -193,3 +193,19 @@ def test_a_nameserver_that_never_answers_leaves_the_trunk_dns_failed():
     assert net.state("provider") == DNS_FAILED
     assert "no answer in 0.2 s" in net.describe()["provider"]["error"]
     assert net.trunk_hosts == {"192.0.2.10": "fixed"}
+
+
+def test_resolv_conf_is_followed_when_it_changes(tmp_path):
+    """DHCP rewrites /etc/resolv.conf: the next look-up asks the new nameservers."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 192.0.2.53\n")
+    client = DnsClient.from_system(resolv_conf=resolv)
+    assert client.servers == [("192.0.2.53", 53)]
+    resolv.write_text("# from DHCP\nnameserver 198.51.100.53\nnameserver 198.51.100.54\n")
+    client.follow_resolv_conf()
+    assert client.servers == [("198.51.100.53", 53), ("198.51.100.54", 53)]
+    resolv.unlink()
+    client.follow_resolv_conf()
+    assert client.servers == [("127.0.0.1", 53)]
+    configured = DnsClient.from_system([("127.0.0.1", 5353)], resolv_conf=resolv)
+    assert configured.servers == [("127.0.0.1", 5353)] and configured.resolv_conf is None
