@@ -6,7 +6,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  = python3 python3-venv python3-pip
-APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd dnsmasq-base
+APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd
+APT_TEST += dnsmasq-base
 PYTEST_ARGS ?= -rs
 
 .PHONY: run test bench lint apt-run apt-test clean image
