@@ -16,6 +16,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests import peers
+
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE = ROOT / "image"
 STAGE = IMAGE / "stage-callbox"
@@ -150,7 +152,8 @@ def test_lock_pins_every_dependency():
         assert version is not None, f"{req.name} not in image/requirements.lock: " \
                                     "run python image/lock.py > image/requirements.lock"
         assert req.specifier.contains(version, prereleases=True), f"{req.name}=={version}: {req}"
-    assert not {"pytest", "hypothesis", "playwright"} & set(pinned)   # test tools stay out
+    test_tools = {"pytest", "hypothesis", "playwright", "pyvoip", "time-machine"}
+    assert not test_tools & set(pinned)   # test tools stay out
 
 
 def test_pi_gen_config_has_no_default_login():
@@ -160,9 +163,15 @@ def test_pi_gen_config_has_no_default_login():
     assert "image/stage-callbox" in config and "export CALLBOX_READONLY_ROOT" in config
 
 
-@pytest.mark.skipif(not shutil.which("make"), reason="make is not installed")
+@peers.needs(bool(shutil.which("make")), "make is not installed")
 def test_make_image_explains_what_it_needs():
     result = subprocess.run(["make", "-s", "image", "PIGEN_DIR="], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "pi-gen" in result.stdout and "PIGEN_DIR" in result.stdout
+
+
+def test_the_box_never_imports_its_test_phone():
+    """pyVoIP is a test phone (a test extra), not part of the firmware the image installs."""
+    for path in (ROOT / "firmware").rglob("*.py"):
+        assert not re.search(r"^\s*(import|from)\s+pyVoIP\b", path.read_text(), re.M | re.I), path

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from firmware.hw.systemd import Notifier
+from tests import peers
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "systemd"
@@ -182,9 +183,9 @@ def test_unit_hardening_as_documented():
     assert example["AmbientCapabilities"] == ["CAP_NET_BIND_SERVICE"]
 
 
-needs_systemd = pytest.mark.skipif(
-    not (shutil.which("systemd-analyze") and SYSTEMD_UNITS.is_dir()),
-    reason="systemd-analyze is not installed (Debian package systemd)")
+needs_systemd = peers.needs(
+    bool(shutil.which("systemd-analyze") and SYSTEMD_UNITS.is_dir()),
+    "systemd-analyze is not installed (Debian package systemd)")
 
 
 def unit_root(tmp_path: Path) -> Path:
@@ -226,8 +227,8 @@ def test_systemd_analyze_security(tmp_path):
     assert exposure <= 2.5, result.stdout
 
 
-@pytest.mark.skipif(not (shutil.which("systemd-sysusers") and shutil.which("systemd-tmpfiles")),
-                    reason="systemd-sysusers/systemd-tmpfiles not installed")
+@peers.needs(bool(shutil.which("systemd-sysusers") and shutil.which("systemd-tmpfiles")),
+             "systemd-sysusers/systemd-tmpfiles not installed")
 def test_user_and_folders_with_owner_and_mode(tmp_path):
     root = tmp_path / "root"
     for name, folder in (("callbox.sysusers", "sysusers.d"), ("callbox.tmpfiles", "tmpfiles.d")):

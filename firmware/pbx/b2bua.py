@@ -34,6 +34,7 @@ from firmware.pbx.admission import Admission
 from firmware.pbx.features import Features
 from firmware.pbx.indialog import InDialog
 from firmware.pbx.originate import ClickToCall
+from firmware.pbx.blf import Lamps
 from firmware.pbx.replaces import Replacing
 from firmware.pbx.ringing import Ringing
 from firmware.pbx.transfer import Transfers
@@ -49,7 +50,8 @@ BUSY_CODES = frozenset({486, 600, 603})
 FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retransmissions
 
 
-class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, InDialog):
+class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lamps,
+            InDialog):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -77,6 +79,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, InD
         self._plans: dict[str, tuple[object, str]] = {}    # call id -> (route, caller number)
         self._trunk_tokens: dict[str, tuple[float, float]] = {}   # trunk -> (tokens, at)
         self.refused: dict[str, str] = {}      # click-to-call id -> why it was not placed
+        self.subscriptions: dict = {}          # BLF: dialog key -> Subscription (pbx/blf.py)
         self._out: list = []
         self.now = self.wall = 0.0
 
@@ -94,6 +97,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, InD
                 self._abort(call)
             elif isinstance(event, RequestIn) and event.txn is not None:
                 self._respond(event.txn, make_response(event.request, 500, "Server Error"))
+        if self.subscriptions:
+            self.update_lamps()
         return self._out
 
     @property
@@ -107,6 +112,9 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, InD
             self._on_response(event.response, event.owner)
         elif isinstance(event, Tick):
             for (call_id, kind), payload in self.deadlines.due(self.now):
+                if kind == "expire":
+                    self.subscription_expired(payload)
+                    continue
                 call = self.calls.get(call_id)
                 if call is not None:
                     self._on_deadline(call, kind, payload)
@@ -152,6 +160,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, InD
             self._new_call(request, txn, source)
         elif method == "CANCEL":
             self._on_cancel(request, txn, source)
+        elif method == "SUBSCRIBE":
+            self.on_subscribe(request, txn, source)
         else:
             self.in_dialog(request, txn, source)
 

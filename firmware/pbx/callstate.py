@@ -99,6 +99,10 @@ class CallLeg:
     provisional: bool = False       # a 1xx came: only then may a CANCEL go (RFC 3261 9.1)
     initial_routes: tuple[str, ...] = ()   # a pre-loaded route set (an outbound proxy)
 
+    def remote_tag_or(self, default: str) -> str:
+        """The peer's tag once a response named one."""
+        return self.dialog.remote_tag if self.dialog is not None else default
+
     def move(self, to: LegState) -> None:
         if to is self.state:
             return

@@ -33,11 +33,12 @@ from firmware.pbx.transport import Address
 
 logger = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY, " \
+    "SUBSCRIBE"
 KNOWN_METHODS = frozenset(ALLOW.replace(",", " ").split()) | {
     "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH"}
 CALL_METHODS = frozenset({"INVITE", "CANCEL", "BYE", "UPDATE", "INFO", "PRACK", "REFER",
-                          "NOTIFY"})
+                          "NOTIFY", "SUBSCRIBE"})
 CALL_EXTENSIONS = frozenset({"100rel", "timer", "replaces"})   # option tags call control implements
 
 

@@ -286,8 +286,22 @@ def to_api(record: Mapping[str, Any], tz: tzinfo) -> dict[str, Any]:
         "callback": _render_callback(r.callback, tz) if r.callback else None,
         "rang": list(r.rang),
         "handled_by": handled_by(r),
+        **({"talk_by": talk_by(r)} if r.get("transfers") else {}),
     }
 
+
+def talk_by(record) -> dict[str, float]:
+    """Talk time of each person on a transferred call: from the answer (or each transfer)
+    to the next transfer (or the end)."""
+    people = handled_by(record)
+    if not people or record.answered_at is None:
+        return {}
+    times = [record.answered_at, *(at for _, at in (record.get("transfers") or ())),
+             record.ended_at]
+    split: dict[str, float] = {}
+    for who, start, end in zip(people, times, times[1:]):
+        split[who] = round(split.get(who, 0.0) + max(0.0, end - start), 1)
+    return split
 
 def handled_by(record) -> list[str]:
     """The extensions (or numbers) that talked to the caller, in order: who answered (who

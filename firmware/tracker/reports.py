@@ -291,9 +291,11 @@ def per_person(calls: Iterable[dict], people: Sequence[tuple[str, str]], start: 
         if direction == INBOUND:
             if status == ANSWERED and call["answered_by"]:
                 row = row_of(call["answered_by"])
-                row["answered"] += 1
+                row["answered"] += 1          # a transferred call is answered once
                 row["_wait"] += call["wait_seconds"]
-                row["total_talk"] += call["talk_seconds"]
+                split = call.get("talk_by") or {call["answered_by"]: call["talk_seconds"]}
+                for person, seconds in split.items():   # each talked their own part
+                    row_of(person)["total_talk"] += seconds
             elif status == MISSED:
                 for ext in call.get("rang") or ():
                     row_of(ext)["missed"] += 1

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
+from tests import peers
 from tests.e2e.rig import BoxProcess, box_config, free_port_block
 
 pytestmark = pytest.mark.e2e
@@ -47,8 +46,5 @@ register = false
 
 @pytest.fixture
 def need():
-    def check(*tools):
-        for tool in tools:
-            if shutil.which(tool) is None:
-                pytest.skip(f"{tool} is not installed")
-    return check
+    """need("sipp", ...): skip when a tool is missing, fail under CI=true (tests/peers.py)."""
+    return peers.need

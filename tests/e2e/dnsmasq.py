@@ -7,28 +7,23 @@ names there get NXDOMAIN), on 127.0.0.1 and a port of the test's block, in the f
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from firmware.pbx import dnswire
+from tests.peers import missing, which
 
 # Debian puts it in /usr/sbin, which is not on a normal user's PATH.
-DNSMASQ = shutil.which("dnsmasq") or next(
+DNSMASQ = which("dnsmasq") or next(
     (str(p) for p in (Path("/usr/sbin/dnsmasq"), Path("/sbin/dnsmasq")) if p.exists()), None)
 
 
 def require_dnsmasq() -> str:
     """The dnsmasq binary; a missing one skips the test, or fails it under CI=true."""
     if DNSMASQ is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("dnsmasq is not installed (Debian package dnsmasq-base)")
-        pytest.skip("dnsmasq is not installed (Debian package dnsmasq-base)")
+        missing("dnsmasq is not installed (Debian package dnsmasq-base)")
     return DNSMASQ
 
 

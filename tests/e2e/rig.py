@@ -7,6 +7,7 @@ phones 127.0.0.11 and up). Each test gets its own ports so tests can run side by
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -102,7 +103,7 @@ class BoxProcess:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
         if wait_ready:
-            self.wait_for("callbox: ready")
+            self.wait_for("callbox: ready", timeout=90)   # a bound for a loaded machine
         return self
 
     def _read(self, proc: subprocess.Popen) -> None:
@@ -170,8 +171,11 @@ class Baresip:
 
     def __init__(self, folder: Path, extension: str, password: str, box_port: int,
                  ip: str, port: int, *, auto_answer: bool = False,
-                 source: str = "ausine,440", player: str = "aufile,/dev/null") -> None:
+                 source: str = "ausine,440", player: str = "aufile,/dev/null",
+                 ctrl_port: int | None = None) -> None:
         self.folder = folder
+        self.ip, self.ctrl_port = ip, ctrl_port
+        ctrl = f"module_app ctrl_tcp.so\nctrl_tcp_listen {ip}:{ctrl_port}\n" if ctrl_port else ""
         folder.mkdir(parents=True, exist_ok=True)
         answer = ";answermode=auto" if auto_answer else ""
         (folder / "accounts").write_text(
@@ -191,7 +195,7 @@ audio_player {player}
 audio_alert aufile,/dev/null
 rtp_ports {port + 2}-{port + 40}
 net_interface {ip}
-""")
+{ctrl}""")
         self.lines: list[str] = []
         self.proc: subprocess.Popen | None = None
 
@@ -205,6 +209,13 @@ net_interface {ip}
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
+
+    def command(self, command: str, params: str = "") -> None:
+        """A command of baresip's menu (what its keys do) over ctrl_tcp: "transfer", "hangup"."""
+        body = json.dumps({"command": command, "params": params, "token": command}).encode()
+        with socket.create_connection((self.ip, self.ctrl_port), timeout=5) as sock:
+            sock.sendall(str(len(body)).encode() + b":" + body + b",")
+            sock.recv(4096)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, sipp, sipp_background
 
 ATTACKER = "127.0.0.66"
@@ -49,9 +49,7 @@ module.main()
 
 @pytest.fixture(autouse=True)
 def _tools():
-    for tool in ("sipp", "sipvicious_svmap"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
+    peers.need("sipp", "sipvicious_svmap")
 
 
 @pytest.fixture
@@ -79,7 +77,7 @@ def make_box(tmp_path):
 
 def sipvicious(tool: str, ip: str, *args: str, cwd: Path, timeout: float = 40):
     if tool == "svmap":
-        command = ["sipvicious_svmap", "-b", ip, *args]
+        command = [peers.which("sipvicious_svmap"), "-b", ip, *args]
     else:
         command = [sys.executable, "-c", _LAUNCH, tool, ip, *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd)

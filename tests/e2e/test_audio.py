@@ -15,7 +15,6 @@ Both directions carry a known pseudo-random G.711 u-law byte pattern:
 from __future__ import annotations
 
 import random
-import shutil
 import socket
 import struct
 import subprocess
@@ -24,8 +23,7 @@ import time
 import wave
 from pathlib import Path
 
-import pytest
-
+from tests import peers
 from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, sipp, sipp_background
 
 CAMPAIGN = "+48221234567"
@@ -34,10 +32,10 @@ TRUNK_FRAMES = 100             # baresip hangs up when its 2 s file ends
 PHONE_FRAMES = 60              # 1.2 s from the desk phone, sent while the call is up
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp is not installed"),
-    pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip is not installed"),
-    pytest.mark.skipif(not Path("/usr/lib/baresip/modules/sndfile.so").exists(),
-                       reason="baresip's sndfile module is not installed"),
+    peers.needs(peers.which("sipp") is not None, "sipp is not installed"),
+    peers.needs(peers.which("baresip") is not None, "baresip is not installed"),
+    peers.needs(Path("/usr/lib/baresip/modules/sndfile.so").exists(),
+                "baresip's sndfile module is not installed"),
 ]
 
 

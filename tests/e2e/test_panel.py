@@ -13,7 +13,6 @@ import base64
 import datetime as dt
 import json
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import peers
 from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, sipp, sipp_background
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,10 +34,10 @@ OWNER, OWNER_PW = "owner", "owner-password-1"
 STAFF, STAFF_PW = "anna", "anna-password-1"
 
 pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium"),
-    pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp is not installed"),
+    peers.needs(CHROMIUM.exists(), "no /usr/bin/chromium"),
+    peers.needs(peers.which("sipp") is not None, "sipp is not installed"),
 ]
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = peers.need_module("playwright.sync_api")
 
 
 # -- the box, the browser ------------------------------------------------------------------
@@ -131,12 +131,17 @@ def api(box, path: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def today() -> str:
-    return dt.datetime.now(zoneinfo.ZoneInfo("Europe/Warsaw")).date().isoformat()
+def around_now() -> str:
+    """The days around the box's now (its calls happen now, on its own clock): a call placed
+    just before midnight and asked for just after is still in the answer."""
+    today = dt.datetime.now(zoneinfo.ZoneInfo("Europe/Warsaw")).date()
+    return f"from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}"
 
 
 def summary(box) -> dict:
-    return api(box, f"/api/summary?from={today()}&to={today()}")
+    """Today's summary, as the dashboard's "Today" shows it (both on the box's clock)."""
+    today = dt.datetime.now(zoneinfo.ZoneInfo("Europe/Warsaw")).date()
+    return api(box, f"/api/summary?from={today}&to={today}")
 
 
 def register(box, extension: str, ip: str, port: int) -> None:
@@ -278,7 +283,7 @@ def test_wrapup_popup_after_a_sipp_call_answered_on_101(box, owner, browser):
     page.click('dialog button[type="submit"]')
     dialog.wait_for(state="hidden", timeout=3000)
 
-    calls = api(box, f"/api/calls?from={today()}&to={today()}&number=%2B48600555666")["calls"]
+    calls = api(box, f"/api/calls?{around_now()}&number=%2B48600555666")["calls"]
     saved = next(c for c in calls if c["id"] == call_id)["wrapup"]
     assert saved["rating"] == 4 and saved["tags"] == ["price", "parking"]
     assert saved["category"] == "Booking" and saved["value"] == 1250.5
@@ -418,7 +423,7 @@ def test_a_campaign_added_in_the_panel_takes_the_next_call(box, owner, page):
     deadline = time.monotonic() + 5
     calls: list = []
     while not calls and time.monotonic() < deadline:
-        calls = api(box, f"/api/calls?from={today()}&to={today()}&campaign=Flyer")["calls"]
+        calls = api(box, f"/api/calls?{around_now()}&campaign=Flyer")["calls"]
         time.sleep(0.1)
     [call] = calls
     assert call["source"] == "Print" and call["status"] == "answered"

@@ -186,3 +186,71 @@ def test_blind_transfer_from_101_to_103_the_caller_stays_and_the_record_lists_bo
     assert [(c["status"], c["campaign"], c["answered_by"], c["handled_by"]) for c in calls] \
         == [("answered", "Shop window", "101", ["101", "103"])]
     assert calls[0]["talk_seconds"] >= 2.5
+
+
+def test_directed_pickup_103_answers_the_call_ringing_101(box):
+    register(box, "101", "127.0.0.11", box.base + 4)
+    register(box, "103", "127.0.0.13", box.base + 6)
+    ringing = sipp_background("phone_ring_cancel.xml", f"127.0.0.1:{box.sip_port}",
+                              local_ip="127.0.0.11", local_port=box.base + 4, cwd=box.folder,
+                              args=["-s", "101"])
+    time.sleep(0.3)
+    caller = sipp_background("trunk_call_gets_bye.xml", f"127.0.0.1:{box.sip_port}",
+                             local_ip="127.0.0.2", local_port=box.base + 3, cwd=box.folder,
+                             args=["-key", "dialled", CAMPAIGN, "-key", "caller",
+                                   "+48600777888", "-key", "rtp", "40000"])
+    wait_live(box, "ringing")
+    picker = sipp_background("phone_call_out.xml", f"127.0.0.1:{box.sip_port}",
+                             local_ip="127.0.0.13", local_port=box.base + 6, cwd=box.folder,
+                             args=["-s", "103", "-au", "103", "-ap", "secret-103-pw",
+                                   "-key", "dialled", "**101", "-key", "rtp", "40300",
+                                   "-d", "1500"])
+    ok(picker)       # 200 to its INVITE, then its own BYE
+    ok(ringing)      # 101 got CANCEL
+    ok(caller)       # answered at once, BYE when 103 hung up
+    calls = call_api(box, "boss", "/api/calls?number=%2B48600777888")[1]["calls"]
+    assert [(c["status"], c["answered_by"]) for c in calls] == [("answered", "103")]
+
+
+def test_baresip_presses_its_own_transfer_command(box, tmp_path):
+    """A real softphone as 101: it answers by itself, then transfers the caller to 103."""
+    from tests.e2e.rig import Baresip
+    register(box, "103", "127.0.0.13", box.base + 6)
+    import wave
+    port = free_port_block()
+    tone = tmp_path / "tone.wav"
+    with wave.open(str(tone), "wb") as wav:      # 3 s of a quiet hum, 8 kHz as G.711 wants
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(bytes(range(0, 256, 8)) * 1500)
+    phone = Baresip(tmp_path / "baresip", "101", "secret-101-pw", box.sip_port, "127.0.0.11",
+                    port, auto_answer=True, ctrl_port=port + 50,
+                    source=f"aufile,{tone}").start()
+    try:
+        deadline = time.monotonic() + 15
+        while not any(p["extension"] == "101" and p["registered"]
+                      for p in call_api(box, "boss", "/api/live")[1]["phones"]):
+            assert time.monotonic() < deadline, "\n".join(phone.lines[-20:])
+            time.sleep(0.2)
+        target = sipp_background("phone_answer_bye.xml", f"127.0.0.1:{box.sip_port}",
+                                 local_ip="127.0.0.13", local_port=box.base + 6,
+                                 cwd=box.folder, args=["-s", "103", "-key", "rtp", "40300",
+                                                       "-d", "1500"])
+        caller = sipp_background("trunk_call_gets_bye.xml", f"127.0.0.1:{box.sip_port}",
+                                 local_ip="127.0.0.2", local_port=box.base + 3, cwd=box.folder,
+                                 args=["-key", "dialled", CAMPAIGN, "-key", "caller",
+                                       "+48600999000", "-key", "rtp", "40000"])
+        try:
+            wait_live(box, "talking")
+        except AssertionError:
+            raise AssertionError("\n".join(line for line in phone.lines if line.strip())) \
+                from None
+        time.sleep(0.5)
+        phone.command("transfer", f"sip:103@127.0.0.1:{box.sip_port}")
+        ok(target)
+        ok(caller)
+    finally:
+        phone.stop()
+    calls = call_api(box, "boss", "/api/calls?number=%2B48600999000")[1]["calls"]
+    assert [(c["answered_by"], c["handled_by"]) for c in calls] == [("101", ["101", "103"])]

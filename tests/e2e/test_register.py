@@ -6,8 +6,7 @@ import json
 import socket
 import time
 
-import pytest
-
+from tests import peers
 from tests.e2e.rig import sipp
 
 
@@ -97,7 +96,7 @@ def test_options_keepalive_is_answered(box):
 
 
 def test_pyvoip_phone_registers_as_103(box):
-    pytest.importorskip("pyVoIP")
+    peers.need_module("pyVoIP")
     from pyVoIP.VoIP import PhoneStatus, VoIPPhone
 
     phone = VoIPPhone("127.0.0.1", box.sip_port, "103", "secret-103-pw", myIP="127.0.0.17",

@@ -7,8 +7,7 @@ import select
 import socket
 import time
 
-import pytest
-
+from tests import peers
 from tests.pbx.sip.test_torture_parse import EXPECTED, TORTURE
 
 RESPONSES = {"scalarlg", "bigcode", "bcast", "noreason", "unreason"}   # dropped, never answered
@@ -16,7 +15,7 @@ RESPONSES = {"scalarlg", "bigcode", "bcast", "noreason", "unreason"}   # dropped
 
 def test_every_torture_message_over_udp(box):
     if TORTURE is None:
-        pytest.skip("../shared/sip-torture is not beside this checkout")
+        peers.missing("../shared/sip-torture is not beside this checkout")
     sockets = {}
     for index, path in enumerate(sorted(TORTURE.glob("*.dat"))):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -661,3 +661,61 @@ def test_an_invite_with_replaces_takes_over_a_call_in_conversation():
         assert box.requests("BYE", PHONE1) and not box.requests("BYE", TRUNK)
         assert [e.extension for e in box.events if isinstance(e, events.CallTransferred)] == ["102"]
     run(scenario)
+
+
+def subscribe(watched: str, expires: int = 600, event: str = "dialog", to_tag: str = "",
+              cseq: int = 1) -> str:
+    tag = f";tag={to_tag}" if to_tag else ""
+    return (f"SUBSCRIBE sip:{watched}@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.12;branch=z9hG4bKsub{cseq}\r\n"
+            f"From: <sip:102@127.0.0.1>;tag=w102\r\nTo: <sip:{watched}@127.0.0.1>{tag}\r\n"
+            f"Call-ID: blf-1\r\nCSeq: {cseq} SUBSCRIBE\r\nContact: <sip:102@127.0.0.12:5060>\r\n"
+            f"Event: {event}\r\nExpires: {expires}\r\nAccept: application/dialog-info+xml\r\n"
+            "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+
+
+def lamp(box: Box) -> str:
+    body = box.requests("NOTIFY", PHONE2)[-1].body.decode()
+    return body.split("<state>")[1].split("</state>")[0]
+
+
+def test_a_busy_lamp_follows_a_colleagues_line_idle_ringing_busy_idle():
+    async def scenario():
+        box = Box()
+        box.receive(subscribe("101"), PHONE2)
+        ok = box.responses(PHONE2)[-1]
+        assert ok.status == 200 and ok.headers.get("Expires") == "600"
+        notify = box.requests("NOTIFY", PHONE2)[-1]
+        assert notify.headers.get("Event") == "dialog" and lamp(box) == "terminated"
+        assert notify.headers.get("Content-Type") == "application/dialog-info+xml"
+        leg1, leg2 = await ring_both(box)
+        assert lamp(box) == "early"
+        assert f'call-id="{leg1.call_id}"' in box.requests("NOTIFY", PHONE2)[-1].body.decode()
+        box.receive(reply(leg1, 200, "a", sdp("127.0.0.11", 41000)), PHONE1)
+        assert lamp(box) == "confirmed"
+        box.receive(from_phone(leg1, "BYE", 2), PHONE1)
+        assert lamp(box) == "terminated"
+        count = len(box.requests("NOTIFY", PHONE2))
+        box.receive(subscribe("101", expires=0, to_tag=ok.to.tag, cseq=2), PHONE2)
+        assert len(box.requests("NOTIFY", PHONE2)) == count + 1
+        assert box.requests("NOTIFY", PHONE2)[-1].headers.get("Subscription-State") \
+            .startswith("terminated")
+        assert box.b2bua.subscriptions == {}
+    run(scenario)
+
+
+def test_subscriptions_need_a_registered_phone_the_dialog_event_and_a_real_line():
+    async def scenario():
+        box = Box()
+        box.receive(subscribe("101", event="presence"), PHONE2)
+        assert box.responses(PHONE2)[-1].status == 489
+        box.receive(subscribe("999", cseq=2), PHONE2)
+        assert box.responses(PHONE2)[-1].status == 404
+        stranger = Address("127.0.0.66", 5060)
+        box.receive(subscribe("101", cseq=3), stranger)
+        assert box.responses(stranger)[-1].status == 403
+        box.receive(subscribe("101", expires=120, cseq=4), PHONE2)
+        box.advance(121)
+        assert box.b2bua.subscriptions == {}
+    from firmware.pbx.transport import Address
+    run(scenario)

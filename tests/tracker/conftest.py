@@ -29,3 +29,9 @@ def make_tracker(tmp_path, mock_pins, cfg):
     for tracker in made:
         tracker.stop()
 
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _at_frozen_now(frozen_clock):
+    """Every test here runs at tests/conftest.py's FROZEN_NOW, never at today's date."""
+    return frozen_clock

@@ -1,6 +1,7 @@
 """Call records from event sequences: the pure path (assembler, build_record, number history)."""
 
 import logging
+from datetime import date
 
 import tracker_events as te
 from firmware.pbx import events as ev
@@ -167,6 +168,12 @@ def test_a_transferred_call_keeps_its_campaign_and_wait_and_lists_who_handled_it
     api = to_api(r, te.WARSAW)
     assert (api["campaign"], api["wait_seconds"], api["answered_by"]) == ("Shop window", 4, "101")
     assert api["handled_by"] == ["101", "102"]
+    assert api["talk_by"] == {"101": 26.0, "102": 54.0}
+    from firmware.tracker.reports import per_person
+    rows = {r["extension"]: r for r in per_person(
+        [api], [("101", ""), ("102", "")], date(2024, 5, 6), date(2024, 5, 6))["rows"]}
+    assert (rows["101"]["answered"], rows["101"]["total_talk"]) == (1, 26.0)
+    assert (rows["102"]["answered"], rows["102"]["total_talk"]) == (0, 54.0)
     [plain] = te.pure_records(cfg, te.inbound(start, by="102"))
     assert to_api(plain, te.WARSAW)["handled_by"] == ["102"]
     [missed] = te.pure_records(cfg, te.inbound(start, talk=None))

@@ -65,3 +65,9 @@ def staff(client):
 def seeded(tracker):
     h.seed(tracker)
     return tracker
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _at_frozen_now(frozen_clock):
+    """Every test here runs at tests/conftest.py's FROZEN_NOW, never at today's date."""
+    return frozen_clock

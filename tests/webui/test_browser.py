@@ -19,14 +19,15 @@ from firmware.tracker.query import CallFilter
 from firmware.tracker.service import Tracker
 from firmware.webui.app import create_app, serve
 from firmware.webui.users import UserStore
+from tests import peers
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = peers.needs(CHROMIUM.exists(), "no /usr/bin/chromium")
+sync_api = peers.need_module("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from firmware.webui.app import create_app, serve
 from firmware.webui.reports import BUILT_IN
 from firmware.webui.users import UserStore
 from report_calls import seed_history
+from tests import peers
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -26,8 +27,8 @@ LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 A4 = {"width": 718, "height": 1016}       # 210 x 297 mm less 12 mm margins, at 96 dpi
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = peers.needs(CHROMIUM.exists(), "no /usr/bin/chromium")
+sync_api = peers.need_module("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")

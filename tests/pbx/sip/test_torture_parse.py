@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests import peers
 from firmware.pbx.sip.errors import SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response, parse_message, parse_via
 from firmware.pbx.sip.uri import parse_uri
@@ -33,8 +34,8 @@ def _torture_dir() -> Path | None:
 
 
 TORTURE = _torture_dir()
-pytestmark = pytest.mark.skipif(TORTURE is None, reason="RFC 4475 messages not found "
-                                "(set CALLBOX_SHARED to the shared directory)")
+pytestmark = peers.needs(TORTURE is not None, "RFC 4475 messages not found "
+                         "(set CALLBOX_SHARED to the shared directory)")
 
 OK = ("ok", None)
 
