@@ -119,6 +119,7 @@ BENCHMARKS: list[tuple[str, Callable, str]] = [
     ("bench_store", store_rows, "recording one call; summary over 100k calls"),
     ("bench_reports", module_rows, "reports"),
     ("bench_flood", module_rows, "flood"),
+    ("bench_contacts", module_rows, "contacts: import, search, one change"),
 ]
 
 

@@ -80,17 +80,23 @@ class Features:
             logger.warning("call: %s pickup by %s refused: %s", call.id, extension, exc)
             self._respond(txn, make_response(invite, 488, "Not Acceptable Here"))
             return
-        leg = legs.caller_leg(invite, source, self.host, self.port)
-        leg.role, leg.index, leg.extension = "callee", len(call.callees) + 1, extension
-        leg.txn = txn
-        call.callees.append(leg)
-        self.by_dialog[leg.key] = (call, leg)
+        leg = self.join_leg(call, invite, txn, source, extension)
         self.set_remote_from(call, leg, invite.body)
         call.pending["callee_sdp"] = for_picker.to_bytes()
         logger.info("call: %s picked up by %s", call.id, extension)
         to_picker = rewrite_for_relay(for_picker, self.host, call.media.b.local_port)
         self.connect(call, leg, self.rewrite(for_caller.to_bytes(), call, "a"))
         self._respond(txn, legs.answer(leg, invite, 200, "OK", to_picker.to_bytes()))
+
+    def join_leg(self, call: Call, invite: Request, txn, source: Address,
+                 extension: str) -> CallLeg:
+        """A phone's own INVITE (a pickup, a Replaces) becomes a callee leg of `call`."""
+        leg = legs.caller_leg(invite, source, self.host, self.port)
+        leg.role, leg.index, leg.extension = "callee", len(call.callees) + 1, extension
+        leg.txn = txn
+        call.callees.append(leg)
+        self.by_dialog[leg.key] = (call, leg)
+        return leg
 
     # -- the live board (GET /api/live) ----------------------------------------------------
     def live(self) -> dict:

@@ -83,11 +83,7 @@ class Replacing:
             logger.warning("call: %s take-over by %s refused: %s", call.id, extension, exc)
             self._respond(txn, make_response(invite, 488, "Not Acceptable Here"))
             return
-        leg = legs.caller_leg(invite, source, self.host, self.port)
-        leg.role, leg.index, leg.extension, leg.txn = "callee", len(call.callees) + 1, \
-            extension, txn
-        call.callees.append(leg)
-        self.by_dialog[leg.key] = (call, leg)
+        leg = self.join_leg(call, invite, txn, source, extension)
         leg.move(LegState.CONFIRMED)
         self.set_remote_from(call, leg, invite.body)
         to_new = rewrite_for_relay(answer, self.host, call.media.b.local_port)

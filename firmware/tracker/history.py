@@ -38,6 +38,11 @@ class NumberHistory:
         """A qualifying (answered, long enough) call from `number` started in [at - seconds, at)."""
         return _within(self._targets.get(number), at, seconds)
 
+    def first_call(self, number: str) -> float | None:
+        """When the first inbound call from `number` started, else None."""
+        times = self._calls.get(number)
+        return times[0] if times else None
+
 
 def _insert(times: list[float], at: float) -> None:
     if not times or times[-1] <= at:

@@ -32,6 +32,7 @@ from firmware.config import Config, normalise_number
 from firmware.hw.leds import CallbackLed, StatusLed, default_pin_factory
 from firmware.pbx.events import CallEvent
 from firmware.tracker.callbacks import CallbackQueue, Entry
+from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.history import NumberHistory
 from firmware.tracker.index import CallIndex
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 MAX_REASON_LENGTH = 200
 WRITER_TIMEOUT = 10.0
+LED_TICK = 30.0          # seconds: how often an idle writer re-checks for overdue follow-ups
 _STOP = object()
 
 
@@ -70,6 +72,9 @@ class Tracker:
         self._trunks = _initial_trunks(config)
         self._callback_led = CallbackLed(None)
         self._status_led = StatusLed(None)
+        # Contacts have their own store and writer lock (contact_store.py): an import of
+        # 10,000 rows must not hold up the recording of calls.
+        self.contacts = ContactStore(Path(data_dir) / "contacts", clock=clock)
 
     # -- life ---------------------------------------------------------------------------
 
@@ -84,8 +89,10 @@ class Tracker:
                 with _no_cyclic_gc():
                     loaded = self._store.open(make_record=self._index.compact)
                     self._rebuild(loaded.records.values(), loaded.dismissals)
+                self.contacts.open()
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
+                self.contacts.close()
                 raise
             self._repaired = list(loaded.damaged_files)
             self._open_leds()
@@ -111,6 +118,7 @@ class Tracker:
                 logger.error("%d call records could not be written and are lost",
                              len(self._pending))
             self._store.close()
+            self.contacts.close()
             self._callback_led.close()
             self._status_led.close()
         logger.info("tracker stopped")
@@ -156,7 +164,12 @@ class Tracker:
 
     def _run(self) -> None:
         while True:
-            item = self._inbox.get()
+            try:
+                item = self._inbox.get(timeout=LED_TICK)
+            except queue.Empty:              # idle: a follow-up may have fallen due
+                with self._lock:
+                    self._show_waiting()
+                continue
             if item is _STOP:
                 return
             func, args, future = item
@@ -182,7 +195,7 @@ class Tracker:
         self._write(month_of(record.offered_at), record)
         self._index.add(record)
         self._history.add(record, self._config.tracking.target_call_seconds)
-        self._callback_led.show_queue(len(self._queue))
+        self._show_waiting()
         logger.info("call %s recorded: %s %s -> %s, %s", record.id, record.direction,
                     record.caller, record.callee, record.status)
 
@@ -239,7 +252,7 @@ class Tracker:
         out: list[dict] = []
         for record in records:
             if matches(record, filter):
-                out.append(to_api(record, self._tz))
+                out.append(self._with_contact(to_api(record, self._tz)))
                 if limit is not None and len(out) >= limit:
                     break
         return out
@@ -247,7 +260,7 @@ class Tracker:
     def call(self, call_id: str) -> dict | None:
         with self._lock:
             record = self._index.get(call_id)
-            return to_api(record, self._tz) if record else None
+            return self._with_contact(to_api(record, self._tz)) if record else None
 
     def summary(self, start: date, end: date) -> dict:
         """The /api/summary figures for local days start..end (inclusive)."""
@@ -294,7 +307,26 @@ class Tracker:
                 "first_missed_at": iso(entry.first_missed_at, self._tz),
                 "last_missed_at": iso(entry.last_missed_at, self._tz),
                 "campaign": entry.campaign, "attempts": entry.attempts,
-                "last_attempt_at": iso(entry.last_attempt_at, self._tz)}
+                "last_attempt_at": iso(entry.last_attempt_at, self._tz),
+                "contact": self.contacts.contact_for(entry.number)}
+
+    def contact_name(self, number: str) -> str | None:
+        """The contact name of an E.164 number, or None: for the desk phones' display name.
+        One dict look-up, no lock, no disk: safe to call from the event loop."""
+        return self.contacts.contact_name(number)
+
+    def first_call_at(self, numbers: list[str]) -> float | None:
+        """When the first inbound call from any of `numbers` started (epoch), else None."""
+        with self._lock:
+            starts = [self._history.first_call(n) for n in numbers]
+        return min((s for s in starts if s is not None), default=None)
+
+    def _with_contact(self, call: dict) -> dict:
+        """A call in the /api/calls shape with `contact` ({id, name} or None) added: the
+        contact owning the caller's number, else the callee's."""
+        call["contact"] = self.contacts.contact_for(call["caller"]) or \
+            self.contacts.contact_for(call["callee"])
+        return call
 
     # -- changes from the panel -----------------------------------------------------------
 
@@ -314,7 +346,7 @@ class Tracker:
         fields["value"] = record_value({**record, **fields})
         self._store.append(month_of(record["offered_at"]),
                            {"op": "update", "id": call_id, "fields": fields})
-        return to_api(self._index.update(call_id, fields), self._tz)
+        return self._with_contact(to_api(self._index.update(call_id, fields), self._tz))
 
     def dismiss_callback(self, number: str, reason: str, by: str) -> None:
         """Take a number off the queue (spam, wrong number); KeyError when it is not queued."""
@@ -335,7 +367,7 @@ class Tracker:
         self._store.append(month_of(at), {"op": "dismiss", "number": number, "reason": reason,
                                           "by": by, "at": at})
         self._queue.dismiss(number, reason, by, at)
-        self._callback_led.show_queue(len(self._queue))
+        self._show_waiting()
         logger.info("callback %s dismissed by %s: %s", number, by, reason)
 
     # -- hardware and config --------------------------------------------------------------
@@ -362,6 +394,15 @@ class Tracker:
                 self._open_leds()
             self._show_leds()
 
+    def refresh_callback_led(self) -> None:
+        """Re-check the callback LED now (the writer does so by itself every LED_TICK)."""
+        self._through_writer(self._show_waiting)
+
+    def _show_waiting(self) -> None:
+        """The callback LED: lit while callers wait, or while a follow-up is overdue."""
+        overdue = self.contacts.overdue(self._clock()) if self.contacts.is_open else 0
+        self._callback_led.show_queue(len(self._queue) + overdue)
+
     def _open_leds(self) -> None:
         hw = self._config.hw
         if self._pin_factory is None and (hw.callback_led is not None
@@ -371,7 +412,7 @@ class Tracker:
         self._status_led = _led(StatusLed, hw.status_led, self._pin_factory)
 
     def _show_leds(self) -> None:
-        self._callback_led.show_queue(len(self._queue))
+        self._show_waiting()
         self._status_led.show_trunks(self._trunks)
 
 

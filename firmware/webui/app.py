@@ -21,6 +21,7 @@ from firmware.config import Config
 from firmware.tracker.errors import StoreError
 from firmware.webui import (api, auth, callbacks, dashboard, entry_settings, history, live,
                             reports, settings, team, wrapup)
+from firmware.webui import contact_imports, contacts, contacts_api, tasks
 from firmware.webui.access import init_access, is_api_request
 from firmware.webui.i18n import (LANGUAGES, Formatter, choose_language, current_language,
                                   direction_label, line_type_label, status_label)
@@ -83,6 +84,8 @@ def create_app(config: Config, tracker, users: UserStore, *,
     init_access(app)
     for module in (auth, api, dashboard, history, callbacks, reports, settings,
                    entry_settings, team, live):
+        app.register_blueprint(module.bp)
+    for module in (contacts_api, contacts, contact_imports, tasks):   # contacts, the funnel
         app.register_blueprint(module.bp)
     app.before_request(_before)
     app.after_request(_security_headers)

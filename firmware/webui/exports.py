@@ -17,7 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 
 COLUMNS = ("id", "started_at", "direction", "caller", "callee", "campaign", "source", "status",
            "wait_seconds", "talk_seconds", "answered_by", "target", "first_time", "line_type",
-           "value", "rating", "tags", "category", "comment")
+           "value", "rating", "tags", "category", "comment", "contact")
 _PHONE = re.compile(r"^\+[0-9]{2,17}$")
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,7 +29,8 @@ def rows(calls: list[dict]) -> list[list]:
         wrap = call.get("wrapup") or {}
         row = [call.get(name) for name in COLUMNS[:14]]
         row += [call.get("value"), wrap.get("rating"), "; ".join(wrap.get("tags") or ()),
-                wrap.get("category") or "", wrap.get("comment") or ""]
+                wrap.get("category") or "", wrap.get("comment") or "",
+                (call.get("contact") or {}).get("name") or ""]
         result.append(row)
     return result
 

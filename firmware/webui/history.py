@@ -7,7 +7,9 @@ from flask_login import current_user, login_required
 
 from firmware.tracker.errors import BadInput
 from firmware.tracker.query import parse_call_filter
+from firmware.tracker.wrapup import validate_wrapup
 from firmware.webui import wrapup
+from firmware.webui.contact_forms import apply_wrapup_contact
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import Panel, get_panel
 
@@ -102,6 +104,11 @@ def save_wrapup(call_id: str):
     call = _visible_call(panel, call_id)
     fields = wrapup.form_fields(request.form, owner=current_user.is_owner)
     try:
+        if wrapup.may_wrap_up(current_user, call):
+            # The contact part (save the caller, move the stage) in the same step: the
+            # wrap-up is checked first, so a bad wrap-up changes no contact either.
+            validate_wrapup(fields, panel.config)
+            apply_wrapup_contact(panel, current_user, call, request.form)
         wrapup.save(panel, current_user, call, fields)
     except wrapup.Forbidden:
         abort(403)

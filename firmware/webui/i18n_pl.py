@@ -460,3 +460,7 @@ CATALOG: dict[str, str] = {
 from firmware.webui.i18n_pl_calls import CALLS as _CALLS  # noqa: E402
 
 CATALOG.update({k: v for k, v in _CALLS.items() if k not in CATALOG})
+# Contacts, tasks and the funnel keep their Polish in their own module.
+from firmware.webui.i18n_pl_contacts import CATALOG as _CONTACTS  # noqa: E402
+
+CATALOG.update({k: v for k, v in _CONTACTS.items() if k not in CATALOG})

@@ -48,3 +48,17 @@ register = false
 def need():
     """need("sipp", ...): skip when a tool is missing, fail under CI=true (tests/peers.py)."""
     return peers.need
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, one per test module (headless, as root)."""
+    sync_api = peers.need_module("playwright.sync_api")
+    peers.need("chromium")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"])
+        yield browser
+        browser.close()

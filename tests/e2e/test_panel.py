@@ -60,17 +60,6 @@ def box(tmp_path_factory):
     print(process.log()[-6000:])          # shown by pytest when a test failed
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
 def new_page(browser, **options):
     """A page in a fresh context that records console errors (CSP violations, script errors)."""
     context = browser.new_context(locale="en-GB", **options)

@@ -99,7 +99,7 @@ def test_tracker_queue_survives_restart_and_dismissal(make_tracker, cfg, mock_pi
     assert fixed == {"number": te.FIXED, "missed_calls": 2,
                      "first_missed_at": "2024-05-06T09:01:00+02:00",
                      "last_missed_at": "2024-05-06T09:02:00+02:00", "campaign": "Shop window",
-                     "attempts": 0, "last_attempt_at": None}
+                     "attempts": 0, "last_attempt_at": None, "contact": None}
     tracker.dismiss_callback("22 111 11 11", "wrong number", "owner")
     assert [c["number"] for c in tracker.callbacks()] == [te.MOBILE]
     tracker.stop()

@@ -30,6 +30,25 @@
     });
   }
 
+  // A stage form shows only the field its stage needs (all of them without JavaScript).
+  function showStageFields(select) {
+    var box = select.closest(".stage-fields");
+    if (!box) return;
+    Array.prototype.forEach.call(box.querySelectorAll("[data-for-stage]"), function (label) {
+      label.hidden = label.dataset.forStage !== select.value;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches(".stage-fields select[name$='stage']")) {
+      showStageFields(event.target);
+    }
+  });
+  function initStageFields(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".stage-fields select[name$='stage']"),
+                                 showStageFields);
+  }
+  initStageFields(document);
+
   var poll = document.body.dataset.wrapupPoll;
   var dialog = document.getElementById("wrapup");
   if (!poll || !dialog || typeof dialog.showModal !== "function") return;
@@ -79,6 +98,7 @@
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
       .then(function (html) {
         body.innerHTML = html;
+        initStageFields(body);
         shown = id;
         var form = body.querySelector("form");
         form.addEventListener("submit", function (event) {
@@ -92,9 +112,67 @@
       .then(function () { busy = false; });
   }
 
+  // The contact part of the wrap-up (templates/_wrapup_contact.html): save the caller as a
+  // contact, or move the known caller's stage; the same body contact_forms.py builds.
+  function contactPart(form) {
+    var box = form.querySelector("fieldset.wrapup-contact");
+    if (!box) return null;
+    var data = new FormData(form), body = {};
+    var stage = String(data.get("contact_stage") || "");
+    if (box.dataset.contactMethod === "POST") {
+      var name = String(data.get("contact_name") || "").trim();
+      if (!name) return null;
+      body = {name: name, numbers: [box.dataset.number], campaign: box.dataset.campaign};
+    }
+    if (stage) {
+      body.stage = stage;
+      if (stage === "in_progress") body.next_contact_at = String(data.get("contact_next_contact_at") || "") || null;
+      if (stage === "won") {
+        var value = amount(String(data.get("contact_value") || ""));
+        if (value !== "") body.value = value;
+      }
+      if (stage === "lost") body.lost_reason = String(data.get("contact_lost_reason") || "");
+    }
+    if (!Object.keys(body).length) return null;
+    return {box: box, body: body};
+  }
+
+  function sendJson(url, method, body) {
+    return fetch(url, {
+      method: method, credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (answer) { return {ok: r.ok, answer: answer}; });
+    });
+  }
+
   function save(form, id) {
     var error = form.querySelector("[data-error]");
-    fetch(form.dataset.api, {
+    var part = contactPart(form);
+    var first = part ? sendJson(part.box.dataset.contactApi, part.box.dataset.contactMethod, part.body)
+      : Promise.resolve({ok: true});
+    first.then(function (result) {
+      if (!result.ok) throw result;
+      if (part && part.box.dataset.contactMethod === "POST") {   // saved: a retry changes it
+        part.box.dataset.contactMethod = "PATCH";
+        part.box.dataset.contactApi += "/" + encodeURIComponent(result.answer.id);
+        var nameField = form.querySelector('input[name="contact_name"]');
+        if (nameField) nameField.disabled = true;
+      }
+      return saveWrapup(form, id, error);
+    }).catch(function (result) {
+      if (!result || !result.answer) throw result;
+      error.textContent = (result.answer.field ? result.answer.field + ": " : "") + result.answer.error;
+      error.hidden = false;
+    }).catch(function () {
+      error.textContent = dialog.dataset.networkError;
+      error.hidden = false;
+    });
+  }
+
+  function saveWrapup(form, id, error) {
+    return fetch(form.dataset.api, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": token},
       body: JSON.stringify(fields(form))
