@@ -8,6 +8,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  = python3 python3-venv python3-pip
 APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd
 APT_TEST += kamailio linphone-cli
+APT_TEST += openssl
 APT_TEST += dnsmasq-base
 PYTEST_ARGS ?= -rs
 

@@ -120,6 +120,7 @@ BENCHMARKS: list[tuple[str, Callable, str]] = [
     ("bench_reports", module_rows, "reports"),
     ("bench_flood", module_rows, "flood"),
     ("bench_contacts", module_rows, "contacts: import, search, one change"),
+    ("bench_integrations", module_rows, "webhook deliveries; cost per call of a webhook"),
 ]
 
 

@@ -115,6 +115,7 @@ class Box:
         self._timer: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop | None = None   # set once the box is serving
         self._timer_at: float | None = None
+        self.integrations = None   # webhooks, GA4, e-mail (firmware/integrations)
 
     def _contact_name(self, number: str) -> str | None:
         """A known caller's name for the desk phone's display (the tracker's contacts)."""
@@ -207,12 +208,15 @@ class Box:
         from firmware.webui.app import create_app, load_or_create_secret, serve
         from firmware.webui.users import UserStore
 
+        if self.integrations is not None:     # the history is loaded: summaries are whole
+            self.integrations.start_mail(self.tracker)
         users = UserStore(self.data_dir / "users.json")
         editable = None if self.config.source == "<embedded default>" else Path(self.config.source)
         app = create_app(self.config, self.tracker, users, health=self.health,
                          secret_key=load_or_create_secret(self.data_dir),
                          config_path=editable, on_config=self.apply_config,
-                         switchboard=Switchboard(self))
+                         switchboard=Switchboard(self),
+                         integrations=self.integrations)
         self.web = serve(app, self.config.web.listen_host, self.config.web.listen_port)
         threading.Thread(target=self.web.run, name="web", daemon=True).start()
         logger.info("web: panel on http://%s:%d/", self.config.web.listen_host,
@@ -229,6 +233,8 @@ class Box:
         trunks_changed = old.trunks != config.trunks
         if self.tracker is not None:
             self.tracker.reload_config(config)
+        if self.integrations is not None:
+            self.integrations.reload_config(config)
 
         def swap() -> None:
             self.config = config
@@ -267,6 +273,16 @@ class Box:
             self.alerter = Alerter(self.config, self.data_dir)
             self.alerter.start()
             self.bus.subscribe(self.alerter.submit)
+
+    def start_integrations(self) -> None:
+        """Webhooks, GA4 and the e-mail summary: they listen to the tracker, whose changes
+        reach their outbox once durable; a sender thread delivers them."""
+        from firmware.integrations.service import Integrations
+
+        self.integrations = Integrations(self.config, self.data_dir)
+        self.integrations.open()
+        self.tracker.subscribe(self.integrations.listen)
+        self.integrations.start()
 
     async def save_bindings_forever(self) -> None:
         while True:
@@ -314,6 +330,8 @@ class Box:
             self.web.close()
         if self.tracker is not None:
             self.tracker.stop()
+        if self.integrations is not None:
+            self.integrations.stop()
         if self.alerter is not None:
             self.alerter.stop()
         if self.night is not None:
@@ -389,6 +407,7 @@ def run_box(config: Config, data_dir: Path) -> int:
     box = Box(config, data_dir)
     try:
         box.create_tracker()
+        box.start_integrations()
         box.start_hw()
         return asyncio.run(_serve(box))
     except OSError as exc:

@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument("user")
     passwd.add_argument("--role", choices=("owner", "staff"), default="owner")
     passwd.add_argument("--extension", default=None, help="desk phone of a staff user")
+    summary = commands.add_parser("send-summary", parents=[common],
+                                  help="send the summary e-mail now (default: last full week)")
+    summary.add_argument("--from", dest="start", default=None, help="first day, YYYY-MM-DD")
+    summary.add_argument("--to", dest="end", default=None, help="last day, YYYY-MM-DD")
     return parser
 
 
@@ -81,4 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.path)
     if args.command == "passwd":
         return _passwd(args)
+    if args.command == "send-summary":
+        from firmware.integrations.send_summary_cli import send_summary_command
+
+        return send_summary_command(config_path(args.config), args.data, args.start, args.end)
     return _run(args)

@@ -122,6 +122,7 @@ class Campaign:
     cost_per_month: float = 0.0
     after_hours_ring: tuple[str, ...] | None = None      # None: [hours] after_hours_ring
     after_hours_forward: tuple[str, ...] | None = None   # E.164; None: [hours] default
+    web_source: str = ""      # the number-swap snippet's rule: "google/cpc" or "facebook.com"
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,9 @@ class Config:
     hours: Hours = field(default_factory=Hours)
     modem: Modem | None = None
     security: Security = field(default_factory=Security)
+    webhooks: tuple["Webhook", ...] = ()
+    ga4: "Ga4 | None" = None
+    email: "Email | None" = None
     dns: Dns = field(default_factory=lambda: Dns())
 
     def extension(self, number: str) -> Extension | None:
@@ -329,7 +333,8 @@ def parse_config(text: str, source: str = "<string>") -> Config:
         raise ConfigError([f"{source}: not valid TOML: {exc}"]) from None
     check = _Checker()
     check.unknown(data, "config", {"box", "sip", "web", "trunk", "extension", "campaign",
-                                   "tracking", "hw", "modem", "hours", "security", "dns"})
+                                   "tracking", "hw", "modem", "hours", "security",
+                                   "webhook", "ga4", "email", "dns"})
     box = _box(check, check.table(data, "box"))
     sip = _sip(check, check.table(data, "sip"))
     web_table = check.table(data, "web")
@@ -355,11 +360,13 @@ def parse_config(text: str, source: str = "<string>") -> Config:
                    {e.number for e in extensions}, campaigns, bool(trunks))
     modem = _modem(check, check.table(data, "modem"), box.country) if "modem" in data else None
     security = _security(check, check.table(data, "security"), box.country)
+    campaigns = _web_sources(check, data, campaigns)
+    integrations = _integrations(check, data)
     dns = _dns(check, check.table(data, "dns"))
     if check.problems:
         raise ConfigError(check.problems)
     return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source,
-                  security=security, hours=hours, modem=modem, dns=dns)
+                  security=security, hours=hours, modem=modem, dns=dns, **integrations)
 
 
 def _box(check: _Checker, table: dict[str, Any]) -> Box:
@@ -496,7 +503,8 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
     for index, table in enumerate(tables, 1):
         key = f"campaign[{index}]"
         check.unknown(table, key, {"name", "number", "source", "lead_value", "ring",
-                                   "cost_per_month", "after_hours_ring", "after_hours_forward"})
+                                   "cost_per_month", "after_hours_ring", "after_hours_forward",
+                                   "web_source"})
         name = check.string(table, "name", key)
         if name and name in {c.name for c in campaigns}:
             # the reports add calls up by campaign name: two would be counted as one
@@ -676,6 +684,123 @@ def load_config(path: Path | None) -> Config:
     except UnicodeDecodeError:
         raise ConfigError([f"{path}: not UTF-8 text"]) from None
     return parse_config(text, str(path))
+
+
+# -- integrations (firmware/integrations, docs/webhooks.md) -------------------------------------
+
+WEBHOOK_EVENTS = ("call.ended", "call.missed", "wrapup.saved", "callback.cleared",
+                  "contact.changed")
+GA4_ENDPOINT = "https://www.google-analytics.com/mp/collect"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret: str
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+
+
+@dataclass(frozen=True)
+class Ga4:
+    measurement_id: str
+    api_secret: str
+    endpoint: str = GA4_ENDPOINT
+
+
+@dataclass(frozen=True)
+class Email:
+    smtp_host: str
+    smtp_port: int = 587
+    username: str = ""
+    password: str = ""
+    sender: str = ""                  # the key `from`
+    weekly_to: tuple[str, ...] = ()
+    ca_file: str = ""                 # trusts a private certificate for STARTTLS
+    daily_to: tuple[str, ...] = ()    # the daily digest of callers waiting over a day
+
+
+def _url(check: _Checker, table: dict[str, Any], key: str, prefix: str,
+         default: str | None = None) -> str:
+    from firmware.integrations.http_post import url_problem
+
+    url = check.string(table, key, prefix, default)
+    problem = url_problem(url) if url else None
+    if problem:
+        check.problem(f"{prefix}.{key}", problem)
+    return url
+
+
+def _web_sources(check: _Checker, data: dict[str, Any],
+                 campaigns: tuple[Campaign, ...]) -> tuple[Campaign, ...]:
+    """`[[campaign]] web_source`: "utm_source/utm_medium", "utm_source" or a referrer host."""
+    from dataclasses import replace
+
+    tables = data.get("campaign", [])
+    if not isinstance(tables, list):
+        return campaigns
+    out = list(campaigns)
+    for index, table in enumerate(tables[:len(out)], 1):
+        if not isinstance(table, dict) or "web_source" not in table:
+            continue
+        key = f"campaign[{index}]"
+        rule = check.string(table, "web_source", key, "").strip().lower()
+        if rule and (any(c.isspace() or c in "\"'<>&" for c in rule) or rule.count("/") > 1
+                     or rule.startswith("/") or len(rule) > 100):
+            check.problem(f"{key}.web_source",
+                          'must be like "google/cpc", "newsletter" or "facebook.com"')
+            rule = ""
+        out[index - 1] = replace(out[index - 1], web_source=rule)
+    return tuple(out)
+
+
+def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
+    hooks = []
+    for index, table in enumerate(check.tables(data, "webhook"), 1):
+        key = f"webhook[{index}]"
+        check.unknown(table, key, {"url", "secret", "events"})
+        url = _url(check, table, "url", key)
+        secret = check.string(table, "secret", key)
+        if "secret" in table and len(secret) < 16:
+            check.problem(f"{key}.secret", "must be at least 16 characters")
+        events = _strings(check, table, "events", key, WEBHOOK_EVENTS) or ()
+        for event in events:
+            if event not in WEBHOOK_EVENTS:
+                check.problem(f"{key}.events", f"unknown event {event!r} (one of "
+                              + ", ".join(WEBHOOK_EVENTS) + ")")
+        if url in {h.url for h in hooks}:
+            check.problem(f"{key}.url", "the same URL twice")
+        hooks.append(Webhook(url, secret, tuple(dict.fromkeys(events))))
+    ga4 = None
+    if "ga4" in data:
+        table = check.table(data, "ga4")
+        check.unknown(table, "ga4", {"measurement_id", "api_secret", "endpoint"})
+        measurement = check.string(table, "measurement_id", "ga4")
+        if measurement and not (measurement.startswith("G-") and measurement[2:].isalnum()):
+            check.problem("ga4.measurement_id", "must be like G-XXXXXXX")
+        ga4 = Ga4(measurement, check.string(table, "api_secret", "ga4"),
+                  _url(check, table, "endpoint", "ga4", GA4_ENDPOINT))
+    email = None
+    if "email" in data:
+        table = check.table(data, "email")
+        check.unknown(table, "email", {"smtp", "username", "password", "from", "weekly_to",
+                                       "ca_file", "daily_to"})
+        host, _, port = check.string(table, "smtp", "email").rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            check.problem("email.smtp", "must be host:port, like mail.example:587")
+            host, port = host or "", "587"
+        sender = check.string(table, "from", "email")
+        if sender and "@" not in sender:
+            check.problem("email.from", "must be an e-mail address")
+        weekly = _strings(check, table, "weekly_to", "email", ()) or ()
+        daily = _strings(check, table, "daily_to", "email", ()) or ()
+        for key, addresses in (("weekly_to", weekly), ("daily_to", daily)):
+            for address in addresses:
+                if "@" not in address or any(c.isspace() or c in ",;<>" for c in address):
+                    check.problem(f"email.{key}", f"{address!r} is not an e-mail address")
+        email = Email(host, int(port), check.string(table, "username", "email", ""),
+                      check.string(table, "password", "email", ""), sender, tuple(weekly),
+                      check.string(table, "ca_file", "email", ""), tuple(daily))
+    return {"webhooks": tuple(hooks), "ga4": ga4, "email": email}
 
 
 def _dns(check: _Checker, table: dict[str, Any]) -> Dns:

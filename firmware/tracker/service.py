@@ -75,6 +75,7 @@ class Tracker:
         # Contacts have their own store and writer lock (contact_store.py): an import of
         # 10,000 rows must not hold up the recording of calls.
         self.contacts = ContactStore(Path(data_dir) / "contacts", clock=clock)
+        self._listeners: list[Callable[[str, dict], None]] = []
 
     # -- life ---------------------------------------------------------------------------
 
@@ -198,6 +199,13 @@ class Tracker:
         self._show_waiting()
         logger.info("call %s recorded: %s %s -> %s, %s", record.id, record.direction,
                     record.caller, record.callee, record.status)
+        if self._listeners:
+            call = to_api(record, self._tz)
+            self._publish("call.ended", call)
+            if record.status == "missed":
+                self._publish("call.missed", call)
+            if record.callback:
+                self._publish("callback.cleared", call)
 
     def _write(self, month: str, doc: Mapping[str, Any]) -> None:
         """Append durably; a call record that cannot be written is kept for a retry."""
@@ -346,7 +354,9 @@ class Tracker:
         fields["value"] = record_value({**record, **fields})
         self._store.append(month_of(record["offered_at"]),
                            {"op": "update", "id": call_id, "fields": fields})
-        return self._with_contact(to_api(self._index.update(call_id, fields), self._tz))
+        call = self._with_contact(to_api(self._index.update(call_id, fields), self._tz))
+        self._publish("wrapup.saved", call)
+        return call
 
     def dismiss_callback(self, number: str, reason: str, by: str) -> None:
         """Take a number off the queue (spam, wrong number); KeyError when it is not queued."""
@@ -368,7 +378,25 @@ class Tracker:
                                           "by": by, "at": at})
         self._queue.dismiss(number, reason, by, at)
         self._show_waiting()
+        self._publish("callback.cleared", {"number": number, "how": "dismissed",
+                                           "reason": reason, "by": by, "at": iso(at, self._tz)})
         logger.info("callback %s dismissed by %s: %s", number, by, reason)
+
+    # -- listeners (integrations) --------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[str, dict], None]) -> None:
+        """Call `listener(event, data)` on the writer thread once a change is durable:
+        "call.ended" / "call.missed" / "callback.cleared" (data: the call in the /api/calls
+        shape), "wrapup.saved" (the updated call), "callback.cleared" for a dismissal
+        (data: number, how, reason, by, at). Listeners must be quick and must not raise."""
+        self._listeners.append(listener)
+
+    def _publish(self, event: str, data: dict) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event, data)
+            except Exception:  # an integration's bug must not stop the call store
+                logger.exception("tracker listener %r failed on %s", listener, event)
 
     # -- hardware and config --------------------------------------------------------------
 

@@ -60,7 +60,7 @@ def create_app(config: Config, tracker, users: UserStore, *,
                testing: bool = False, prefs: PanelPrefs | None = None,
                config_path: Path | None = None,
                on_config: Callable[[Config], None] | None = None,
-               switchboard=None) -> Flask:
+               switchboard=None, integrations=None) -> Flask:
     """The panel for one box: `tracker` answers the questions, `users` signs people in.
 
     `config_path` is the TOML file the settings page edits (None: the embedded default, not
@@ -79,7 +79,8 @@ def create_app(config: Config, tracker, users: UserStore, *,
     app.json.sort_keys = False   # answers keep the contract's order
     app.extensions["callbox"] = Panel(config, tracker, users, prefs or PanelPrefs(users.data_dir),
                                       health or _default_health,
-                                      Path(config_path) if config_path else None, on_config)
+                                      Path(config_path) if config_path else None, on_config,
+                                      integrations=integrations)
     app.extensions["callbox"].switchboard = switchboard
     init_access(app)
     for module in (auth, api, dashboard, history, callbacks, reports, settings,
@@ -87,6 +88,10 @@ def create_app(config: Config, tracker, users: UserStore, *,
         app.register_blueprint(module.bp)
     for module in (contacts_api, contacts, contact_imports, tasks):   # contacts, the funnel
         app.register_blueprint(module.bp)
+    from firmware.webui import integrations_page, snippet_js
+
+    app.register_blueprint(integrations_page.bp)
+    app.register_blueprint(snippet_js.bp)
     app.before_request(_before)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)

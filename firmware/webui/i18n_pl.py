@@ -455,6 +455,67 @@ CATALOG: dict[str, str] = {
     "unanswered this long: a missed call": "tyle bez odebrania: połączenie nieodebrane",
     "unchanged": "bez zmian",
     "a whole number": "liczba całkowita",
+    # Settings > Integrations (firmware/webui/integrations_page.py)
+    "Integrations": "Integracje",
+    "Webhooks": "Webhooki",
+    "Each call, wrap-up and cleared callback is posted to your CRM, signed with the webhook's secret. Add them as [[webhook]] in the config file; docs/webhooks.md shows the payloads and how to check the signature.":
+        "Każde połączenie, podsumowanie rozmowy i wykonany oddzwon trafia do Twojego CRM, podpisane sekretem webhooka. Dodaj je jako [[webhook]] w pliku konfiguracji; docs/webhooks.md opisuje treść i sprawdzanie podpisu.",
+    "URL": "URL",
+    "Events": "Zdarzenia",
+    "Event": "Zdarzenie",
+    "Secret": "Sekret",
+    "set": "ustawiony",
+    "not set": "nieustawiony",
+    "Send a test": "Wyślij test",
+    "No webhooks yet.": "Brak webhooków.",
+    "Recent deliveries": "Ostatnie wysyłki",
+    "Deliveries run only in the box itself (callbox run).":
+        "Wysyłki działają tylko w samym urządzeniu (callbox run).",
+    "Queued": "W kolejce od",
+    "Last answer": "Ostatnia odpowiedź",
+    "Next try": "Następna próba",
+    "next try": "następna próba",
+    "Response": "Odpowiedź",
+    "delivered": "dostarczono",
+    "waiting": "czeka",
+    "given up": "porzucono",
+    "Send again": "Wyślij ponownie",
+    "Nothing sent yet.": "Jeszcze nic nie wysłano.",
+    "Test delivery %(id)s queued.": "Testowa wysyłka %(id)s w kolejce.",
+    "Delivery %(id)s will be sent again.": "Wysyłka %(id)s zostanie wysłana ponownie.",
+    "The test could not be queued: the outbox cannot be written.":
+        "Nie udało się dodać testu: nie można zapisać kolejki wysyłek.",
+    "Google Analytics 4": "Google Analytics 4",
+    "Every ended inbound campaign call is sent as a phone_call event to":
+        "Każde zakończone połączenie przychodzące z kampanii trafia jako zdarzenie phone_call do",
+    "API secret:": "Sekret API:",
+    "Validate": "Sprawdź",
+    "Sends one example event to GA4's validation server; nothing is recorded.":
+        "Wysyła jedno przykładowe zdarzenie do serwera walidacji GA4; nic nie zostaje zapisane.",
+    "No answer": "Brak odpowiedzi",
+    "Not set up. Add [ga4] with measurement_id and api_secret to the config file.":
+        "Nieskonfigurowane. Dodaj [ga4] z measurement_id i api_secret do pliku konfiguracji.",
+    "Number swap on your website": "Podmiana numeru na Twojej stronie",
+    "Paste this line once into your website's pages:":
+        "Wklej ten wiersz raz do stron swojej witryny:",
+    "Then mark where the phone number is shown:": "Następnie oznacz, gdzie widać numer telefonu:",
+    "Visitors who come from a campaign's web source see that campaign's number for their whole visit; everyone else sees the page unchanged.":
+        "Odwiedzający ze źródła kampanii widzą jej numer przez całą wizytę; pozostali widzą stronę bez zmian.",
+    "Web source": "Źródło w sieci",
+    "Number shown": "Wyświetlany numer",
+    "No campaign has a web_source yet (like web_source = 'google/cpc').":
+        "Żadna kampania nie ma jeszcze web_source (np. web_source = 'google/cpc').",
+    "Weekly e-mail": "Cotygodniowy e-mail",
+    "The weekly summary goes to": "Podsumowanie tygodnia trafia do",
+    "every Monday at 08:00, through": "w każdy poniedziałek o 08:00, przez",
+    "Password:": "Hasło:",
+    "Last sent:": "Ostatnio wysłano:",
+    "Last attempt failed:": "Ostatnia próba nieudana:",
+    "Send last week's summary now": "Wyślij teraz podsumowanie zeszłego tygodnia",
+    "Not set up. Add [email] with smtp, from and weekly_to to the config file.":
+        "Nieskonfigurowane. Dodaj [email] z smtp, from i weekly_to do pliku konfiguracji.",
+    "The summary was sent.": "Podsumowanie wysłano.",
+    "The summary was not sent: %(error)s": "Podsumowania nie wysłano: %(error)s",
 }
 
 from firmware.webui.i18n_pl_calls import CALLS as _CALLS  # noqa: E402

@@ -31,6 +31,7 @@ class Panel:
     suggestions: TagSuggestions = field(default_factory=TagSuggestions)
     lock: threading.Lock = field(default_factory=threading.Lock)
     switchboard: Any = None      # the phone side (pbx/switchboard.py): live board, DND, dialling
+    integrations: Any = None      # firmware.integrations.service.Integrations, when running
 
     @property
     def tz(self) -> ZoneInfo:

@@ -30,7 +30,7 @@ import pytest
 from tests import peers
 from tests.e2e.linphone import Linphone
 from tests.e2e.provider import PSTN_IP, Provider
-from tests.e2e.rig import SIPP_DIR, BoxProcess, box_config, finish, free_port_block, \
+from tests.e2e.rig import SIPP_DIR, BoxProcess, box_config, finish, free_port_block, sipp, \
     sipp_background
 
 CAMPAIGN = "+48221234567"          # "Shop window" in box_config, rings 101 and 102
@@ -239,6 +239,45 @@ def assert_answered_record(call: dict, caller: str) -> None:
     assert call["status"] == "answered" and call["answered_by"] == "101", call
     assert TALK - 1 <= call["talk_seconds"] <= TALK + 1, call      # ~3 s, not 9 s
     assert 0.5 <= call["wait_seconds"] <= 5, call          # rang ~1 s before the answer
+
+
+# -- the rig checks itself -------------------------------------------------------------------
+
+def test_the_proxy_relays_a_compliant_peer_along_its_route_set(tmp_path):
+    """In the box's place, SIPp registers as the trunk user and answers the PSTN call echoing
+    Record-Route (RFC 3261 12.1.1): the proxy relays the caller's ACK and BYE to it. So what
+    fails in the tests below is the box, not the rig."""
+    peers.need("sipp", "kamailio")
+    base = free_port_block(20)
+    provider = Provider(tmp_path / "provider", base + 5, user="48221234567",
+                        password=TRUNK_PASSWORD, did=CAMPAIGN, pstn_port=base + 4).start()
+    try:
+        registered = sipp("register.xml", provider.address, local_ip="127.0.0.4",
+                          local_port=base + 6, trace_dir=tmp_path, timeout=10,
+                          args=["-s", "48221234567", "-au", "48221234567",
+                                "-ap", TRUNK_PASSWORD])
+        assert registered.returncode == 0, registered.stdout[-1500:]
+        since = len(provider.provider_lines())
+        (tmp_path / "uas").mkdir()
+        uas = sipp_background(str(SIPP_DIR / "pstn_answer.xml"), provider.address,
+                              local_ip="127.0.0.4", local_port=base + 6, cwd=tmp_path / "uas",
+                              timeout=15, args=["-d", "300"])
+        time.sleep(0.3)
+        (tmp_path / "caller").mkdir()
+        caller = sipp_background(str(SIPP_DIR / "pstn_call.xml"), provider.address,
+                                 local_ip=PSTN_IP, local_port=base + 3, cwd=tmp_path / "caller",
+                                 timeout=15, args=["-key", "dialled", CAMPAIGN, "-key", "caller",
+                                                   "+48600100009", "-key", "rtp", "40000",
+                                                   "-d", "500"])
+        assert sipp_result(caller, tmp_path / "caller", "pstn_call.xml") == ""
+        assert sipp_result(uas, tmp_path / "uas", "pstn_answer.xml") == ""
+        lines = relayed(provider, since)
+        assert_relayed_in_dialog(lines, "ACK", PSTN_IP, sipp_call_id(caller))
+        assert_relayed_in_dialog(lines, "BYE", PSTN_IP, sipp_call_id(caller))
+        # delivered as providers do: INVITE sip:<trunk user>@<registered contact>
+        assert (tmp_path / "uas" / "pstn.dialled").read_text().strip() == "48221234567"
+    finally:
+        provider.stop()
 
 
 # -- inbound: the provider delivers the DID to the registered box ---------------------------

@@ -5,7 +5,6 @@ every contacts page in English and Polish (test-artifacts/screenshots/contacts-*
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,10 +12,12 @@ from openpyxl import Workbook
 
 import webui_helpers as h
 from firmware.tracker.contact_rules import Rules
-from test_browser import LAPTOP, Live, browser, clean, new_page, shot, sign_in  # noqa: F401
+import test_browser
+from test_browser import LAPTOP, Live, clean, new_page, shot, sign_in
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),
-                                reason="no /usr/bin/chromium")
+# The same Chromium, and the same rule when it is missing, as the panel's other browser tests.
+pytestmark = test_browser.pytestmark
+browser = test_browser.browser
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def live(tmp_path):
     box.close()
 
 
-def page_in(browser, lang):  # noqa: F811
+def page_in(browser, lang):
     page = new_page(browser, viewport=LAPTOP, locale="en-GB" if lang == "en" else "pl-PL")
     page.context.add_cookies([{"name": "lang", "value": lang, "url": "http://127.0.0.1"}])
     return page
@@ -46,7 +47,7 @@ def spreadsheet(path):
     book.save(path)
 
 
-def test_import_preview_then_import_in_chromium(live, browser, tmp_path):  # noqa: F811
+def test_import_preview_then_import_in_chromium(live, browser, tmp_path):
     page = page_in(browser, "en")
     sign_in(page, live, h.OWNER, h.OWNER_PW)
     page.wait_for_url(live.url + "/")
@@ -100,7 +101,7 @@ def seed_contacts(live):
 
 
 @pytest.mark.parametrize("lang", ["en", "pl"])
-def test_screenshots_of_every_contacts_page(live, browser, lang):  # noqa: F811
+def test_screenshots_of_every_contacts_page(live, browser, lang):
     anna = seed_contacts(live)
     page = page_in(browser, lang)
     sign_in(page, live, h.OWNER, h.OWNER_PW)
@@ -122,7 +123,7 @@ def test_screenshots_of_every_contacts_page(live, browser, lang):  # noqa: F811
     page.context.close()
 
 
-def test_the_wrap_up_pop_up_saves_the_caller_with_a_stage(live, browser):  # noqa: F811
+def test_the_wrap_up_pop_up_saves_the_caller_with_a_stage(live, browser):
     h.feed(live.tracker, h.inbound(time.time() - 200, h.MOBILE2, h.SHOP, talk=60, by="101"))
     page = page_in(browser, "en")
     sign_in(page, live, h.STAFF, h.STAFF_PW)
