@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  = python3 python3-venv python3-pip
-APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd
+APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd postgresql
 APT_TEST += kamailio linphone-cli
 APT_TEST += openssl
 APT_TEST += dnsmasq-base
@@ -17,7 +17,7 @@ PYTEST_ARGS ?= -rs
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,central]'
 	touch $@
 
 apt-run:
@@ -61,3 +61,6 @@ image:
 	cd "$(PIGEN_DIR)" && $(SUDO) env CALLBOX_REPO="$(CURDIR)" \
 		CALLBOX_READONLY_ROOT="$(CALLBOX_READONLY_ROOT)" ./build.sh -c "$(CURDIR)/image/pi-gen.config"
 	@echo "image: $(PIGEN_DIR)/deploy/ (flash it with rpi-imager or dd; README.md)"
+
+# The C reference of `make bench` (benchmarks/kamailio_ref.py) and its config check in the tests.
+APT_TEST += kamailio

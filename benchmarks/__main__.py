@@ -121,6 +121,7 @@ BENCHMARKS: list[tuple[str, Callable, str]] = [
     ("bench_flood", module_rows, "flood"),
     ("bench_contacts", module_rows, "contacts: import, search, one change"),
     ("bench_integrations", module_rows, "webhook deliveries; cost per call of a webhook"),
+    ("bench_central", module_rows, "central on PostgreSQL: dashboards, ingestion"),
 ]
 
 

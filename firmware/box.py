@@ -203,6 +203,13 @@ class Box:
 
         self.tracker = Tracker(self.config, self.data_dir)
         self.bus.subscribe(self.tracker.submit)
+        self.start_uplink()
+
+    def start_uplink(self) -> None:
+        """[central]: report what the tracker publishes to the central panel (firmware/uplink)."""
+        from firmware.uplink.sender import start_uplink
+
+        self.uplink = start_uplink(self.config, self.data_dir, self.tracker)
 
     def start_web(self) -> None:
         from firmware.webui.app import create_app, load_or_create_secret, serve
@@ -332,6 +339,8 @@ class Box:
             self.tracker.stop()
         if self.integrations is not None:
             self.integrations.stop()
+        if getattr(self, "uplink", None) is not None:
+            self.uplink.stop()
         if self.alerter is not None:
             self.alerter.stop()
         if self.night is not None:

@@ -31,7 +31,34 @@ def _parser() -> argparse.ArgumentParser:
                                   help="send the summary e-mail now (default: last full week)")
     summary.add_argument("--from", dest="start", default=None, help="first day, YYYY-MM-DD")
     summary.add_argument("--to", dest="end", default=None, help="last day, YYYY-MM-DD")
+    _central_parser(commands)
     return parser
+
+
+def _central_parser(commands) -> None:
+    """`callbox central [--config central.toml]` and `callbox central passwd USER ...`."""
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", type=Path, default=Path("central.toml"),
+                        help="the central's config (default ./central.toml)")
+    central = commands.add_parser("central", parents=[config],
+                                  help="run the central panel many boxes report to")
+    actions = central.add_subparsers(dest="central_command")
+    passwd = actions.add_parser("passwd", parents=[config], help="set a central user's password")
+    passwd.add_argument("user")
+    passwd.add_argument("--role", choices=("owner", "manager"), default="owner")
+    passwd.add_argument("--site", default=None, help="the one site a manager sees")
+
+
+def _central(args: argparse.Namespace) -> int:
+    try:
+        from firmware.central.run import central_passwd, run_central
+    except ImportError as exc:          # psycopg is an extra: the box's image has none
+        logger.error("callbox central needs psycopg (%s): pip install 'callbox[central]'", exc)
+        return 1
+
+    if args.central_command == "passwd":
+        return central_passwd(args.config, args.user, args.role, args.site)
+    return run_central(args.config)
 
 
 def config_path(arg: Path | None) -> Path | None:
@@ -89,4 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         from firmware.integrations.send_summary_cli import send_summary_command
 
         return send_summary_command(config_path(args.config), args.data, args.start, args.end)
+    if args.command == "central":
+        return _central(args)
     return _run(args)

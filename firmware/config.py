@@ -7,6 +7,7 @@ Indexes in keys are 1-based, as a person counts the [[campaign]] blocks in the f
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import tomllib
@@ -210,6 +211,7 @@ class Config:
     webhooks: tuple["Webhook", ...] = ()
     ga4: "Ga4 | None" = None
     email: "Email | None" = None
+    central: "CentralLink | None" = None     # [central]: report to a central panel
     dns: Dns = field(default_factory=lambda: Dns())
 
     def extension(self, number: str) -> Extension | None:
@@ -219,6 +221,9 @@ class Config:
         return next((c for c in self.campaigns if c.number == e164), None)
 
 
+# Pure and asked 3-4 times per call (dialled number, campaign, caller): phonenumbers' parse
+# costs ~0.1 ms a time. Bounded, so junk numbers from a flood cannot grow it.
+@functools.lru_cache(maxsize=4096)
 def normalise_number(text: str, country: str) -> str | None:
     """A phone number in E.164 ("+48221234567"), or None when it is not a possible number.
 
@@ -334,7 +339,8 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     check = _Checker()
     check.unknown(data, "config", {"box", "sip", "web", "trunk", "extension", "campaign",
                                    "tracking", "hw", "modem", "hours", "security",
-                                   "webhook", "ga4", "email", "dns"})
+                                   "webhook", "ga4", "email", "central",
+                                   "dns"})
     box = _box(check, check.table(data, "box"))
     sip = _sip(check, check.table(data, "sip"))
     web_table = check.table(data, "web")
@@ -362,11 +368,13 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     security = _security(check, check.table(data, "security"), box.country)
     campaigns = _web_sources(check, data, campaigns)
     integrations = _integrations(check, data)
+    central = _central_link(check, check.table(data, "central")) if "central" in data else None
     dns = _dns(check, check.table(data, "dns"))
     if check.problems:
         raise ConfigError(check.problems)
     return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source,
-                  security=security, hours=hours, modem=modem, dns=dns, **integrations)
+                  security=security, hours=hours, modem=modem, central=central, dns=dns,
+                  **integrations)
 
 
 def _box(check: _Checker, table: dict[str, Any]) -> Box:
@@ -671,6 +679,34 @@ def _modem(check: _Checker, table: dict[str, Any], country: str) -> Modem:
         check.problem("modem.alert_numbers", "must name at least one phone number")
     batch = check.integer(table, "batch_minutes", "modem", 0, 0, 1440) or 0
     return Modem(device.strip(), numbers or (), pin, batch)
+
+
+@dataclass(frozen=True)
+class CentralLink:
+    """[central]: where this box reports its calls (firmware/uplink/, docs/central.md)."""
+
+    url: str                 # https://hq.example:8443 (http:// accepted)
+    site: str                # this box's [[site]] name in central.toml
+    token: str               # that site's token
+    ca_file: str = ""        # a PEM file to trust (a private certificate); "": the system's
+
+
+def _central_link(check: _Checker, table: dict[str, Any]) -> CentralLink:
+    check.unknown(table, "central", {"url", "site", "token", "ca_file"})
+    url = check.string(table, "url", "central").strip().rstrip("/")
+    if "url" in table and not (url.startswith(("https://", "http://")) and len(url) > 8
+                               and " " not in url):
+        check.problem("central.url", "must be an http(s) URL, like https://hq.example:8443")
+    site = check.string(table, "site", "central").strip()
+    if "site" in table and not 1 <= len(site) <= 100:
+        check.problem("central.site", "must be 1 to 100 characters")
+    token = check.string(table, "token", "central")
+    if "token" in table and len(token) < 16:
+        check.problem("central.token", "must be at least 16 characters")
+    ca_file = check.string(table, "ca_file", "central", "")
+    if ca_file and not Path(ca_file).is_file():
+        check.problem("central.ca_file", f"no such file: {ca_file}")
+    return CentralLink(url, site, token, ca_file)
 
 
 def load_config(path: Path | None) -> Config:

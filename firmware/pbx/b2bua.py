@@ -526,7 +526,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
 
     def _end(self, call: Call, reason: str) -> None:
         call.move(CallState.ENDED)
-        self.deadlines.cancel_where(lambda key: key[0] == call.id)
+        self.deadlines.cancel_group(call.id)
         self._plans.pop(call.id, None)
         if not call.pending.get("silent"):
             self._publish(events.CallEnded(call.id, reason, self.wall))
@@ -537,7 +537,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
 
     def _forget(self, call: Call) -> None:
         self.calls.pop(call.id, None)
-        self.deadlines.cancel_where(lambda key: key[0] == call.id)
+        self.deadlines.cancel_group(call.id)
         if call.caller.invite is not None:
             self.by_invite.pop((call.caller.call_id, call.caller.invite.from_.tag or ""), None)
         for leg in call.legs:

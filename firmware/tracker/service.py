@@ -36,6 +36,7 @@ from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.history import NumberHistory
 from firmware.tracker.index import CallIndex
+from firmware.tracker.publish import CALL_RECORDED, QUEUE_CHANGED, WRAPUP_SAVED, Publisher
 from firmware.tracker.query import CallFilter, day_bounds, matches
 from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
 from firmware.tracker.stats import summarize
@@ -76,6 +77,8 @@ class Tracker:
         # 10,000 rows must not hold up the recording of calls.
         self.contacts = ContactStore(Path(data_dir) / "contacts", clock=clock)
         self._listeners: list[Callable[[str, dict], None]] = []
+        self.published = Publisher()    # listeners: tracker.published.listen(fn); publish.py
+        self._published_queue: list[dict] | None = None
 
     # -- life ---------------------------------------------------------------------------
 
@@ -206,6 +209,9 @@ class Tracker:
                 self._publish("call.missed", call)
             if record.callback:
                 self._publish("callback.cleared", call)
+        if self.published:
+            self.published.publish(CALL_RECORDED, record.to_doc())
+            self._publish_queue()
 
     def _write(self, month: str, doc: Mapping[str, Any]) -> None:
         """Append durably; a call record that cannot be written is kept for a retry."""
@@ -354,7 +360,10 @@ class Tracker:
         fields["value"] = record_value({**record, **fields})
         self._store.append(month_of(record["offered_at"]),
                            {"op": "update", "id": call_id, "fields": fields})
-        call = self._with_contact(to_api(self._index.update(call_id, fields), self._tz))
+        updated = self._index.update(call_id, fields)
+        if self.published:
+            self.published.publish(WRAPUP_SAVED, updated.to_doc())
+        call = self._with_contact(to_api(updated, self._tz))
         self._publish("wrapup.saved", call)
         return call
 
@@ -381,6 +390,15 @@ class Tracker:
         self._publish("callback.cleared", {"number": number, "how": "dismissed",
                                            "reason": reason, "by": by, "at": iso(at, self._tz)})
         logger.info("callback %s dismissed by %s: %s", number, by, reason)
+        if self.published:
+            self._publish_queue()
+
+    def _publish_queue(self) -> None:
+        """Tell listeners the callback queue when it differs from what they were told last."""
+        queue = self.callbacks()
+        if queue != self._published_queue:
+            self._published_queue = queue
+            self.published.publish(QUEUE_CHANGED, queue)
 
     # -- listeners (integrations) --------------------------------------------------------
 

@@ -1,0 +1,203 @@
+"""What the central's panel and API read: figures, calls, callbacks and sites from PostgreSQL.
+
+The figures are the box's own: `firmware.tracker.stats.summarize` over the same columns the
+box builds (`stats.COLUMNS`, one row per counted call, local day and hour in the time zone of
+the view). PostgreSQL picks the rows (one index range on (site, start time), only the inbound
+campaign calls, only the columns the figures read) and Python computes the figures, so a
+site's answer equals its box's to the last digit. `stat_rows` is `stats.stat_row` for rows
+that come out of SQL (tests/central check the two agree).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any, Iterable
+
+import psycopg
+
+from firmware.central import rollup
+from firmware.tracker.localtime import iso_formatter
+from firmware.tracker.query import CallFilter, day_bounds
+from firmware.tracker.records import ANSWERED, INTERNAL, MISSED, to_api
+from firmware.tracker.stats import COLUMNS, summarize
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    id: int
+    name: str
+    timezone: str
+
+    @property
+    def tz(self) -> tzinfo:
+        return _zone(self.timezone)
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def site_info(conn: psycopg.Connection, name: str) -> SiteInfo | None:
+    row = conn.execute("SELECT id, name, timezone FROM sites WHERE name = %s", (name,)).fetchone()
+    return SiteInfo(*row) if row else None
+
+
+def all_sites(conn: psycopg.Connection) -> dict[int, SiteInfo]:
+    return {row[0]: SiteInfo(*row) for row in
+            conn.execute("SELECT id, name, timezone FROM sites ORDER BY name")}
+
+
+# -- the summary -----------------------------------------------------------------------------
+
+STAT_SQL = ("SELECT offered_at, call_id, status, wait_seconds, target, first_time, campaign, "
+            "source, value, line_type, recovered FROM calls "
+            "WHERE direction = 'inbound' AND campaign <> '' AND offered_at >= %s "
+            "AND offered_at < %s")
+
+
+def stat_rows(rows: Iterable[tuple], tz: tzinfo) -> list[tuple]:
+    """Rows of STAT_SQL as `stats.COLUMNS` tuples (what `stats.stat_row` makes of a record)."""
+    day_hour = iso_formatter(tz).day_hour
+    out = []
+    for (offered, call_id, status, wait, target, first, campaign, source, value, line_type,
+         recovered) in rows:
+        day, hour = day_hour(offered)
+        out.append((offered, call_id, day, hour, status == ANSWERED, status == MISSED, wait,
+                    target, first, campaign, source, value, line_type or "unknown", recovered))
+    return out
+
+
+def columns(rows: list[tuple]) -> dict[str, list]:
+    """Rows (already sorted by start, id) as the column dict `summarize` takes."""
+    return {name: [row[n] for row in rows] for n, name in enumerate(COLUMNS)}
+
+
+def summary(conn: psycopg.Connection, site: SiteInfo | None, zone: str, start: date,
+            end: date) -> dict:
+    """/api/summary for one site (in its zone) or all sites (`zone`: the central's), from the
+    rollups (rollup.py): a few thousand rows for a year, whatever the number of calls."""
+    key = rollup.ALL_SITES if site is None else site.id
+    zone = zone if site is None else site.timezone
+    args = (key, zone, start, end)
+    groups = conn.execute(rollup.GROUPS_SQL, args).fetchall()
+    hours = conn.execute(rollup.HOURS_SQL, args).fetchall()
+    return rollup.summarize_rollups(groups, hours, start, end, to_call_back(conn, site))
+
+
+def summary_from_calls(conn: psycopg.Connection, site: SiteInfo | None, tz: tzinfo,
+                       start: date, end: date) -> dict:
+    """/api/summary computed by the box's own `stats.summarize` over the calls themselves
+    (one row per call): the reference the rollups are checked against."""
+    low, high = day_bounds(start, end, tz)
+    sql, args = STAT_SQL, [low, high]
+    if site is not None:
+        sql += " AND site_id = %s"
+        args.append(site.id)
+    with conn.cursor() as cur:
+        cur.execute(sql + " ORDER BY offered_at, call_id", args)
+        rows = stat_rows(cur.fetchall(), tz)
+    return summarize(columns(rows), start, end, to_call_back(conn, site))
+
+
+def to_call_back(conn: psycopg.Connection, site: SiteInfo | None) -> int:
+    sql = "SELECT coalesce(sum(jsonb_array_length(entries)), 0) FROM callback_queues"
+    if site is None:
+        return int(conn.execute(sql).fetchone()[0])
+    return int(conn.execute(sql + " WHERE site_id = %s", (site.id,)).fetchone()[0])
+
+
+# -- calls -----------------------------------------------------------------------------------
+
+def calls(conn: psycopg.Connection, site: SiteInfo | None, tz: tzinfo, flt: CallFilter,
+          limit: int = DEFAULT_LIMIT) -> tuple[list[dict], bool]:
+    """(calls newest first in the /api/calls shape plus "site", whether more matched)."""
+    low, high = day_bounds(flt.start, flt.end, tz)
+    where, args = ["TRUE"], []
+    if low != float("-inf"):
+        where.append("offered_at >= %s")
+        args.append(low)
+    if high != float("inf"):
+        where.append("offered_at < %s")
+        args.append(high)
+    if site is not None:
+        where.append("site_id = %s")
+        args.append(site.id)
+    for column in ("campaign", "source", "status", "direction"):
+        value = getattr(flt, column)
+        if value is not None:
+            where.append(f"{column} = %s")
+            args.append(value)
+    if flt.number is not None:
+        where.append("(caller = %s OR callee = %s)")
+        args += [flt.number, flt.number]
+    if flt.extension is not None:
+        where.append("(answered_by = %s OR extension = %s OR %s = ANY(rang) "
+                     "OR (direction = %s AND callee = %s))")
+        args += [flt.extension] * 3 + [INTERNAL, flt.extension]
+    sites = all_sites(conn)
+    sql = (f"SELECT site_id, doc FROM calls WHERE {' AND '.join(where)} "
+           "ORDER BY offered_at DESC, call_id DESC LIMIT %s")
+    rows = conn.execute(sql, [*args, limit + 1]).fetchall()
+    out = []
+    for site_id, doc in rows[:limit]:
+        info = sites.get(site_id)
+        out.append({**to_api(doc, info.tz if info else tz), "site": info.name if info else ""})
+    return out, len(rows) > limit
+
+
+def call(conn: psycopg.Connection, site: SiteInfo | None, call_site: str,
+         call_id: str) -> dict | None:
+    info = site_info(conn, call_site)
+    if info is None or (site is not None and site.id != info.id):
+        return None
+    row = conn.execute("SELECT doc FROM calls WHERE site_id = %s AND call_id = %s",
+                       (info.id, call_id)).fetchone()
+    return {**to_api(row[0], info.tz), "site": info.name} if row else None
+
+
+# -- callbacks and sites ---------------------------------------------------------------------
+
+def callbacks(conn: psycopg.Connection, site: SiteInfo | None) -> list[dict]:
+    """Every site's queue (or one site's) as its box sent it (/api/callbacks items) plus
+    "site", longest-waiting first."""
+    sql = ("SELECT s.name, s.timezone, q.entries FROM callback_queues q "
+           "JOIN sites s ON s.id = q.site_id")
+    args: list[Any] = []
+    if site is not None:
+        sql += " WHERE q.site_id = %s"
+        args.append(site.id)
+    out = []
+    for name, _timezone, entries in conn.execute(sql, args):
+        out += [{**entry, "site": name} for entry in entries]
+    out.sort(key=lambda e: (_moment(e.get("first_missed_at")), e["site"], e["number"]))
+    return out
+
+
+def _moment(text: Any) -> float:
+    """An ISO time with offset as epoch seconds (0 when missing or unreadable)."""
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def sites(conn: psycopg.Connection, tz: tzinfo, names: list[str] | None = None) -> list[dict]:
+    """/api/sites: every site that reported or is configured, with its all-time calls."""
+    fmt = iso_formatter(tz)
+    found = {name: {"name": name, "last_seen": fmt(seen), "calls": int(count),
+                    "timezone": timezone, "box_version": version}
+             for name, seen, count, timezone, version in conn.execute(
+                 "SELECT name, extract(epoch FROM last_seen)::float8, calls, timezone, "
+                 "box_version FROM sites ORDER BY name")}
+    for name in names or ():
+        found.setdefault(name, {"name": name, "last_seen": None, "calls": 0,
+                                "timezone": None, "box_version": None})
+    return sorted(found.values(), key=lambda s: s["name"])

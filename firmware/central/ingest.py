@@ -1,0 +1,233 @@
+"""What boxes report: a batch of outbox entries, checked (pure) and stored (idempotently).
+
+A batch is `{"site", "timezone", "version", "entries": [...]}`; an entry is
+`{"seq": n, "kind": "call", "record": {...}}` (a call record, whole, as the box's journal
+holds it, after any wrap-up) or `{"seq": n, "kind": "queue", "callbacks": [...]}` (the
+site's callback queue as it stands). Each is an upsert keyed by (site, call id) or by site
+that only takes a version newer than the stored one (a higher `seq`), so a replay, a retry or
+an old entry arriving late changes nothing. A bad entry is refused on its own (the answer
+lists it) so one bad record never blocks a box's outbox; keys a newer box adds are kept in
+`doc`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from firmware.central import rollup
+from firmware.tracker.callrecord import CallRecord
+from firmware.tracker.records import DIRECTIONS, STATUSES
+
+logger = logging.getLogger(__name__)
+
+MAX_ENTRIES = 1000
+MAX_TEXT = 200
+KINDS = ("call", "queue")
+
+
+class BadBatch(ValueError):
+    """The batch as a whole cannot be read (400); `field` names where."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Batch:
+    site: str
+    timezone: str
+    version: str
+    calls: list[tuple] = field(default_factory=list)       # rows for the calls table
+    queue: tuple[int, list] | None = None                  # (seq, entries): the newest only
+    refused: list[dict] = field(default_factory=list)      # [{"seq", "error"}]
+    count: int = 0
+    upto: int = 0                                          # highest seq in the batch
+
+
+def parse_batch(body: Any) -> Batch:
+    """A Batch from a decoded JSON body; BadBatch when the batch itself is malformed."""
+    if not isinstance(body, dict):
+        raise BadBatch("body", "must be a JSON object")
+    site = _text(body, "site", required=True)
+    tz = _text(body, "timezone") or "UTC"
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise BadBatch("timezone", f"unknown time zone {tz!r}") from None
+    entries = body.get("entries")
+    if not isinstance(entries, list):
+        raise BadBatch("entries", "must be a list")
+    if len(entries) > MAX_ENTRIES:
+        raise BadBatch("entries", f"at most {MAX_ENTRIES} in one batch")
+    batch = Batch(site, tz, _text(body, "version") or "")
+    for position, entry in enumerate(entries):
+        seq = entry.get("seq") if isinstance(entry, dict) else None
+        try:
+            if seq.__class__ is not int or seq < 0:
+                raise ValueError("seq must be a whole number >= 0")
+            batch.upto = max(batch.upto, seq)
+            kind = entry.get("kind")
+            if kind == "call":
+                batch.calls.append(call_row(seq, entry.get("record")))
+            elif kind == "queue":
+                batch.queue = max(batch.queue or (-1, []), (seq, queue_entries(entry)),
+                                  key=lambda q: q[0])
+            else:
+                raise ValueError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+            batch.count += 1
+        except ValueError as exc:
+            batch.refused.append({"seq": seq if seq.__class__ is int else None,
+                                  "index": position, "error": str(exc)})
+    return batch
+
+
+def call_row(seq: int, doc: Any) -> tuple:
+    """The calls-table row of one reported record; ValueError when it is not a record."""
+    if not isinstance(doc, dict):
+        raise ValueError("record must be a JSON object")
+    record = CallRecord.from_doc(doc)            # ValueError without id, times, status
+    if not 1 <= len(record.id) <= 100:
+        raise ValueError("record id must be 1 to 100 characters")
+    if record.direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {record.direction!r}")
+    if record.status not in STATUSES:
+        raise ValueError(f"unknown status {record.status!r}")
+    texts = [_field_text(record, key) for key in
+             ("caller", "callee", "campaign", "source", "extension")]
+    answered_by = record.answered_by
+    if answered_by is not None:
+        answered_by = _field_text(record, "answered_by")
+    line_type = record.line_type
+    if line_type is not None:
+        line_type = _field_text(record, "line_type")
+    rang = list(record.rang)
+    if not all(isinstance(ext, str) and len(ext) <= MAX_TEXT for ext in rang):
+        raise ValueError("rang must be a list of extensions")
+    numbers = [_field_number(record, key) for key in ("offered_at", "wait_seconds",
+                                                       "talk_seconds", "value")]
+    for flag in ("target", "first_time"):
+        if not isinstance(getattr(record, flag), bool):
+            raise ValueError(f"{flag} must be true or false")
+    try:
+        doc_json = json.dumps(doc, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        raise ValueError("record holds a NaN or an infinity") from None
+    return (record.id, seq, numbers[0], record.direction, record.status, *texts, answered_by,
+            rang, numbers[1], numbers[2], record.target, record.first_time, numbers[3],
+            line_type, bool(record.callback), doc_json)
+
+
+def queue_entries(entry: dict) -> list:
+    callbacks = entry.get("callbacks")
+    if not isinstance(callbacks, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("number"), str) for c in callbacks):
+        raise ValueError("callbacks must be a list of objects with a number")
+    return callbacks
+
+
+def _field_text(record: CallRecord, key: str) -> str:
+    value = getattr(record, key)
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise ValueError(f"{key} must be text of at most {MAX_TEXT} characters")
+    return value
+
+
+def _field_number(record: CallRecord, key: str) -> float:
+    value = getattr(record, key)
+    if value.__class__ not in (int, float) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a number")
+    return float(value)
+
+
+def _text(body: dict, key: str, required: bool = False) -> str:
+    value = body.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        raise BadBatch(key, f"must be text of 1 to {MAX_TEXT} characters")
+    return value.strip()
+
+
+# -- storing ---------------------------------------------------------------------------------
+
+CALL_COLUMNS = ("site_id, call_id, seq, offered_at, direction, status, caller, callee, "
+                "campaign, source, extension, answered_by, rang, wait_seconds, talk_seconds, "
+                "target, first_time, value, line_type, recovered, doc")
+
+# A batch is COPY'd into a temporary table, then merged in one statement: the newest version
+# of each call in the batch (a record and its wrap-up may come together), and only where it is
+# newer than the stored one. RETURNING tells new calls (xmax = 0) from new versions.
+STAGE = ("CREATE TEMP TABLE IF NOT EXISTS incoming_calls (LIKE calls INCLUDING DEFAULTS) "
+         "ON COMMIT DELETE ROWS")
+MERGE_CALLS = f"""
+INSERT INTO calls ({CALL_COLUMNS})
+SELECT DISTINCT ON (site_id, call_id) {CALL_COLUMNS} FROM incoming_calls
+ORDER BY site_id, call_id, seq DESC
+ON CONFLICT (site_id, call_id) DO UPDATE SET
+    seq = EXCLUDED.seq, offered_at = EXCLUDED.offered_at, direction = EXCLUDED.direction,
+    status = EXCLUDED.status, caller = EXCLUDED.caller, callee = EXCLUDED.callee,
+    campaign = EXCLUDED.campaign, source = EXCLUDED.source, extension = EXCLUDED.extension,
+    answered_by = EXCLUDED.answered_by, rang = EXCLUDED.rang,
+    wait_seconds = EXCLUDED.wait_seconds, talk_seconds = EXCLUDED.talk_seconds,
+    target = EXCLUDED.target, first_time = EXCLUDED.first_time, value = EXCLUDED.value,
+    line_type = EXCLUDED.line_type, recovered = EXCLUDED.recovered, doc = EXCLUDED.doc,
+    received_at = now()
+WHERE calls.seq < EXCLUDED.seq
+RETURNING (xmax = 0)
+"""
+
+UPSERT_QUEUE = """
+INSERT INTO callback_queues (site_id, seq, entries) VALUES (%s, %s, %s)
+ON CONFLICT (site_id) DO UPDATE SET seq = EXCLUDED.seq, entries = EXCLUDED.entries,
+    updated_at = now()
+WHERE callback_queues.seq < EXCLUDED.seq
+"""
+
+
+def site_id(conn: psycopg.Connection, name: str, timezone: str, version: str) -> int:
+    """The site's id (made on its first report); notes its time zone, version, last contact."""
+    row = conn.execute(
+        "INSERT INTO sites (name, timezone, box_version, last_seen) VALUES (%s, %s, %s, now()) "
+        "ON CONFLICT (name) DO UPDATE SET timezone = EXCLUDED.timezone, "
+        "box_version = EXCLUDED.box_version, last_seen = now() RETURNING id",
+        (name, timezone, version)).fetchone()
+    return row[0]
+
+
+def store_batch(conn: psycopg.Connection, batch: Batch, central_zone: str = "UTC") -> None:
+    """Write a checked batch in the caller's transaction, rollups included (rollup.py)."""
+    before = conn.execute("SELECT timezone FROM sites WHERE name = %s", (batch.site,)).fetchone()
+    site = site_id(conn, batch.site, batch.timezone, batch.version)
+    if batch.calls:
+        conn.execute(STAGE)
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY incoming_calls ({CALL_COLUMNS}) FROM STDIN") as copy:
+                for row in batch.calls:
+                    copy.write_row((site, *row))      # doc: JSON text, checked
+            inserted = sum(1 for (new,) in cur.execute(MERGE_CALLS) if new)
+        if inserted:
+            conn.execute("UPDATE sites SET calls = calls + %s WHERE id = %s", (inserted, site))
+        times = [row[2] for row in batch.calls]
+        for zone in {batch.timezone, central_zone}:
+            rollup.refresh(conn, site, zone, rollup.local_days(times, zone), central_zone)
+    if before is not None and before[0] != batch.timezone:
+        logger.info("site %s now reports time zone %s (was %s): rebuilding its rollups",
+                    batch.site, batch.timezone, before[0])
+        rollup.rebuild_site(conn, site, batch.timezone, central_zone)
+        if before[0] != central_zone:
+            for table in ("call_rollups", "hour_rollups"):
+                conn.execute(f"DELETE FROM {table} WHERE site_id = %s AND zone = %s",
+                             (site, before[0]))
+    if batch.queue is not None:
+        seq, entries = batch.queue
+        conn.execute(UPSERT_QUEUE, (site, seq, Jsonb(entries)))

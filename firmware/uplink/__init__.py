@@ -1,0 +1,1 @@
+"""The box's link to a central panel: a durable outbox and the thread that empties it."""
