@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  = python3 python3-venv python3-pip
 APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd postgresql
-APT_TEST += kamailio linphone-cli
+APT_TEST += kamailio linphone-cli   # the carrier proxy and a softphone; Kamailio is also make bench's C reference
 APT_TEST += openssl
 APT_TEST += dnsmasq-base
 PYTEST_ARGS ?= -rs
@@ -62,5 +62,3 @@ image:
 		CALLBOX_READONLY_ROOT="$(CALLBOX_READONLY_ROOT)" ./build.sh -c "$(CURDIR)/image/pi-gen.config"
 	@echo "image: $(PIGEN_DIR)/deploy/ (flash it with rpi-imager or dd; README.md)"
 
-# The C reference of `make bench` (benchmarks/kamailio_ref.py) and its config check in the tests.
-APT_TEST += kamailio

@@ -84,7 +84,8 @@ class Box:
         self.ban_file.read(self.defence, time.time())
         self.trunk_network.on_change = self.defence.trust_hosts
         self.registrar = Registrar(self.digest, self._password_for, self.bindings, new_tag,
-                                   on_auth_failure=self.defence.on_auth_failure)
+                                   on_auth_failure=self.defence.on_auth_failure,
+                                   on_auth_success=self.defence.on_auth_success)
         host = config.sip.listen_host
         if host == "0.0.0.0":
             host = _primary_address()
@@ -97,14 +98,16 @@ class Box:
         self.calls = B2BUA(config, self.bindings, self.digest, host=host,
                            port=config.sip.listen_port, trunk_hosts=trunk_hosts,
                            night=self._night_on, on_auth_failure=self.defence.on_auth_failure,
+                           on_auth_success=self.defence.on_auth_success,
                            presence=self.presence, contact_name=self._contact_name,
                            trunk_route=self.trunk_network.next_hop)
         self.transport = SipTransport(config.sip.listen_host, config.sip.listen_port,
-                                      self._receive)
+                                      self._receive, banned=self._banned)
         self.transport.may_connect = lambda dest: dest.host in trunk_hosts
         self.endpoint = SipEndpoint(self.transport.send, self.registrar, calls=self.calls,
                                     media=self.media, publish=self.bus.publish,
-                                    gate=self.defence, arm_timer=self._arm_timer)
+                                    gate=self.defence, arm_timer=self._arm_timer,
+                                    protected=self._protected_host)
         self.tracker = None
         self.trunk_states: dict[str, str] = {}
         self.trunk_client = TrunkClient(self.endpoint, {}, self._trunk_state, self.trunk_network,
@@ -182,6 +185,19 @@ class Box:
         extension = self.config.extension(username)
         return extension.password if extension else None
 
+    def _banned(self, host: str) -> bool:
+        """No TCP connection for a banned host (the transport asks at accept)."""
+        return self.defence.is_banned(host, time.time())
+
+    def _protected_host(self, host: str) -> bool:
+        """A trunk, a trusted address or a registered phone: kept when the transaction table
+        sheds load (asked only when it is full)."""
+        if self.defence.is_trusted(host):
+            return True
+        now = time.time()
+        return any(b.source_host == host for ext in self.bindings.extensions()
+                   for b in self.bindings.contacts(ext, now))
+
     def _receive(self, data, source) -> None:
         self.endpoint.on_datagram(data, source)
 
@@ -193,8 +209,15 @@ class Box:
         bans = [{"address": ban.address, "reason": ban.reason,
                  "until": datetime.fromtimestamp(ban.until, zone).isoformat(timespec="seconds")}
                 for ban in self.defence.bans(time.time())[:MAX_LISTED_BANS]]
-        return {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
-                "bans": bans, "trunk_routes": self.trunk_network.describe()}
+        health = {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
+                  "bans": bans}
+        # counts of all bans in force (the list above stops at MAX_LISTED_BANS); strangers
+        # see only these (webui/api.py public_health)
+        in_force = self.defence.bans(time.time())
+        health["ban_count"] = len(in_force)
+        health["bans_by_reason"] = {reason: sum(1 for b in in_force if b.reason == reason)
+                                    for reason in sorted({b.reason for b in in_force})}
+        return health
 
     def create_tracker(self) -> None:
         """The tracker, subscribed to the bus; its history is loaded later (`start`), while

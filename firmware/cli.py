@@ -103,6 +103,8 @@ def _run(args: argparse.Namespace) -> int:
 def setup_logging() -> None:
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from firmware.logline import use_one_line_formatter
+    use_one_line_formatter()    # what strangers send never makes a second log line
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 import phonenumbers
 
 from firmware.pbx.hours import WEEKDAYS, parse_day
+from firmware.pbx.passwords import sip_password_problem
 
 logger = logging.getLogger(__name__)
 
@@ -497,8 +498,9 @@ def _extensions(check: _Checker, tables: list[dict]) -> tuple[Extension, ...]:
         if number and not (number.isdigit() and 2 <= len(number) <= 6):
             check.problem(f"{key}.number", "must be 2 to 6 digits")
         password = check.string(table, "password", key)
-        if password and len(password) < 8:
-            check.problem(f"{key}.password", "must be at least 8 characters")
+        weakness = sip_password_problem(password, number) if "password" in table else None
+        if weakness:
+            check.problem(f"{key}.password", weakness)
         if number in {e.number for e in extensions}:
             check.problem(f"{key}.number", f"duplicate extension {number}")
         extensions.append(Extension(number, check.string(table, "name", key, ""), password))

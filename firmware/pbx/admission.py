@@ -36,8 +36,9 @@ class Admission:
             self._respond(txn, make_response(invite, 403, "Forbidden"))
             return None
         verdict = credentials.check(self.digest, invite.headers.get("Proxy-Authorization"),
-                                    "INVITE", callerid.uri_user(invite.from_.uri), self._password_for,
-                                    self.wall)
+                                    "INVITE", callerid.uri_user(invite.from_.uri),
+                                    self._password_for, self.wall, request_uri=invite.uri,
+                                    source=source.host)
         if verdict.outcome == credentials.CHALLENGE:
             challenge = [("Proxy-Authenticate", v)
                          for v in self.digest.challenge(self.wall, stale=verdict.stale)]
@@ -49,6 +50,7 @@ class Admission:
             self.on_auth_failure(source, self.wall)
             self._respond(txn, make_response(invite, 403, "Forbidden"))
             return None
+        self.on_auth_success(source, self.wall)
         return verdict.username
 
     def trunk_budget(self, trunk: str) -> bool:

@@ -58,6 +58,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
                  host: str, port: int, trunk_hosts: dict[str, str],
                  night: Callable[[], bool] = lambda: False,
                  on_auth_failure: Callable[[Address, float], None] = lambda source, now: None,
+                 on_auth_success: Callable[[Address, float], None] = lambda source, now: None,
                  trunk_route: Callable[[str], tuple[Address, tuple[str, ...]]] | None = None,
                  contact_name: Callable[[str], str | None] = lambda number: None,
                  presence: Presence | None = None) -> None:
@@ -69,6 +70,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
         self.trunk_hosts = trunk_hosts
         self.night = night                      # night mode (hw/night.py button)
         self.on_auth_failure = on_auth_failure  # told of every INVITE refused 403 (defence)
+        self.on_auth_success = on_auth_success  # and of every one that authenticated
         self.trunk_route = trunk_route          # trunk name -> (destination, pre-loaded routes)
         self.contact_name = contact_name        # E.164 -> a known caller's name (contacts)
         self.presence = presence or Presence()  # do not disturb, per extension

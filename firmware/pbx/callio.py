@@ -140,6 +140,7 @@ class SetRemoteMedia:
     side: str                   # "a" (caller) / "b" (callee)
     host: str
     port: int
+    signalled_from: str = ""    # the party's SIP address: media is accepted from it too
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,20 @@ class Verdict:
 
 
 def check(digest: DigestServer, authorization: str | None, method: str, claimed_user: str,
-          password_for: Callable[[str], str | None], now: float) -> Verdict:
+          password_for: Callable[[str], str | None], now: float, *,
+          request_uri: str | None = None, source: str | None = None) -> Verdict:
     """Whether `authorization` proves `claimed_user` (the To user of a REGISTER, the From
-    user of an INVITE)."""
+    user of an INVITE).
+
+    Pass the request's `request_uri` (its credentials must name it: a captured header is no
+    key to another number) and the sender's `source` host (an RFC 2069 nonce, without qop,
+    is then accepted again only from there; without `source` it is single-use).
+    """
     if authorization is None:
         return Verdict(CHALLENGE)
-    result = digest.verify(method, authorization, password_for, now)
+    # An empty password proves nothing (issue 14.5): such a user is treated as unknown.
+    result = digest.verify(method, authorization, lambda user: password_for(user) or None,
+                           now, request_uri=request_uri, source=source)
     if result.stale:
         return Verdict(CHALLENGE, stale=True)
     if not result.ok:

@@ -5,6 +5,10 @@ Why it looks like this:
   `auth_failures` failed digest answers within `auth_window_seconds` (fail2ban's asterisk
   jail), more than `flood_requests` requests within `flood_window_seconds` (Kamailio's pike),
   and a User-Agent naming a known scanner (friendly-scanner, sipvicious, ...).
+- A scanner User-Agent alone drops that one request; it bans only after SCANNER_STRIKES such
+  requests within `auth_window_seconds`, and never an address that passed a digest check in
+  the last RECENT_AUTH_SECONDS: one datagram spoofed from a desk phone's address (UDP source
+  addresses are free to forge) must not lock that phone out for an hour.
 - Only requests (and keep-alives) count toward a flood, as in pike: a desk phone answering a
   burst of calls sends many responses, and a response matching no transaction of ours is
   dropped after parsing anyway.
@@ -41,6 +45,8 @@ logger = logging.getLogger(__name__)
 MAX_TRACKED = 4096      # addresses with live counters (flood, failed auth)
 MAX_BANS = 10000        # addresses banned at once; beyond this scanners are still dropped
 MAX_OFFENDERS = 10000   # addresses remembered as earlier offenders
+SCANNER_STRIKES = 3     # scanner-UA requests within auth_window_seconds before a ban
+RECENT_AUTH_SECONDS = 3600.0    # an address that authenticated this recently is no scanner
 
 AUTH, FLOOD, SCANNER = "auth", "flood", "scanner"
 
@@ -98,6 +104,8 @@ class Defence:
         self._offences: dict[str, tuple[int, float]] = {}   # host -> (bans so far, last until)
         self._recent: dict[str, deque[float]] = {}          # host -> times of latest requests
         self._failures: dict[str, deque[float]] = {}        # host -> times of latest failures
+        self._strikes: dict[str, deque[float]] = {}         # host -> times of scanner requests
+        self._authenticated: dict[str, float] = {}          # host -> last successful digest
         self.changed = False
         self.reconfigure(settings)
 
@@ -116,6 +124,7 @@ class Defence:
         self._scanner = scanner_pattern(settings.scanner_user_agents)
         self._recent.clear()
         self._failures.clear()
+        self._strikes.clear()
         self._lift_trusted()
 
     def _lift_trusted(self) -> None:
@@ -150,9 +159,25 @@ class Defence:
                           f"{self.settings.flood_window_seconds:g} s")
                 return False
         if self._scanner is not None and data and is_scanner(data, self._scanner):
-            self._ban(host, now, SCANNER, "scanner User-Agent")
+            self._on_scanner(host, now)
             return False
         return True
+
+    def _on_scanner(self, host: str, now: float) -> None:
+        """A scanner User-Agent: the request is dropped; a strike, and a ban at the third."""
+        last_auth = self._authenticated.get(host)
+        if last_auth is not None and now - last_auth <= RECENT_AUTH_SECONDS:
+            return
+        times = self._strikes.get(host)
+        if times is None:
+            times = self._strikes[host] = deque(maxlen=SCANNER_STRIKES)
+            if len(self._strikes) > MAX_TRACKED:
+                _prune(self._strikes, now - self.settings.auth_window_seconds)
+        times.append(now)
+        if len(times) >= SCANNER_STRIKES and \
+                now - times[0] <= self.settings.auth_window_seconds:
+            self._ban(host, now, SCANNER, f"{SCANNER_STRIKES} requests with a scanner "
+                      "User-Agent")
 
     # -- reports from the registrar and the B2BUA ---------------------------------------
     def on_auth_failure(self, source: Source, now: float) -> None:
@@ -171,6 +196,15 @@ class Defence:
             times.clear()
             self._ban(host, now, AUTH, f"{limit} failed digest answers in "
                       f"{self.settings.auth_window_seconds:g} s")
+
+    def on_auth_success(self, source: Source, now: float) -> None:
+        """A digest answer from `source` was right: a phone lives there (see _on_scanner)."""
+        host = source.host
+        self._authenticated.pop(host, None)
+        self._authenticated[host] = now
+        if len(self._authenticated) > MAX_TRACKED:
+            del self._authenticated[next(iter(self._authenticated))]
+        self._strikes.pop(host, None)
 
     # -- questions ------------------------------------------------------------------------
     def is_trusted(self, host: str) -> bool:
@@ -206,6 +240,7 @@ class Defence:
             del self._offences[next(iter(self._offences))]
         self._recent.pop(host, None)
         self._failures.pop(host, None)
+        self._strikes.pop(host, None)
         self.changed = True
         repeat = f", offence {count + 1}" if count else ""
         logger.warning("defence: banned %s for %d s (%s: %s%s)", host, seconds, reason, why,

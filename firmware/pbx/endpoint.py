@@ -26,7 +26,7 @@ from firmware.pbx.callio import (
 from firmware.pbx.sip.errors import SipError, SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response, parse_message
 from firmware.pbx.sip.transaction import (
-    ClientTransaction, Deliver, Send, ServerTransaction, Timeout, TransactionTable,
+    ClientTransaction, Deliver, Overloaded, Send, ServerTransaction, Timeout, TransactionTable,
     TransportError)
 from firmware.pbx.sip.validate import check_request
 from firmware.pbx.transport import Address
@@ -55,7 +55,8 @@ class SipEndpoint:
                  calls=None, media=None, publish: Callable[[object], None] = lambda e: None,
                  gate: Gate | None = None, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time, user_agent: str = "Callbox",
-                 arm_timer: Callable[[float], None] = lambda deadline: None) -> None:
+                 arm_timer: Callable[[float], None] = lambda deadline: None,
+                 protected: Callable[[str], bool] = lambda host: False) -> None:
         self.send = send
         self.registrar = registrar
         self.calls = calls           # the B2BUA: receive(input, now, wall) -> [action]
@@ -66,8 +67,9 @@ class SipEndpoint:
         self.wall = wall             # wall clock: registrations, event times
         self.server_header = user_agent
         self.table = TransactionTable()
+        self.table.protected = protected   # whose transactions are shed last (the table's cap)
         self.arm_timer = arm_timer   # the box calls tick() at (or after) this deadline
-        self.counters = {"received": 0, "malformed": 0, "dropped": 0}
+        self.counters = {"received": 0, "malformed": 0, "dropped": 0, "overloaded": 0}
         self._opening: set[asyncio.Task] = set()
 
     # -- incoming -----------------------------------------------------------------------
@@ -90,7 +92,16 @@ class SipEndpoint:
             self._run(self.table.receive_response(message, now), source)
         else:
             try:
-                actions = self.table.receive_request(message, source, now, reliable)
+                actions = self.table.receive_request(message, source, now, reliable,
+                                                     size=len(data))
+            except Overloaded as exc:
+                # Under a flood from many sources: dropped unanswered (an answer would only
+                # feed a reflection), said once per 1000 so the log is no second flood.
+                self.counters["overloaded"] += 1
+                if self.counters["overloaded"] % 1000 == 1:
+                    logger.warning("sip: dropping requests from strangers: %s (%d so far)",
+                                   exc, self.counters["overloaded"])
+                return
             except SipError as exc:
                 logger.warning("sip: %s %s from %s not handled: %s", message.method,
                                message.uri, source, exc)
@@ -133,7 +144,8 @@ class SipEndpoint:
                 self.publish(action.event)
             elif isinstance(action, SetRemoteMedia):
                 try:
-                    action.session.set_remote(action.side, action.host, action.port)
+                    action.session.set_remote(action.side, action.host, action.port,
+                                              signalled_from=action.signalled_from or None)
                 except ValueError as exc:
                     logger.warning("media: %s: not sending to %s:%d: %s",
                                    getattr(action.session, "call_key", "-"), action.host,

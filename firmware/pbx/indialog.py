@@ -307,7 +307,8 @@ class InDialog:
         ip = ipaddress.ip_address(host)     # ValueError for a name: never resolved here
         if ip.is_loopback and not ipaddress.ip_address(leg.dest.host).is_loopback:
             raise ValueError(f"SDP names {host}, a loopback address")
-        self._out.append(SetRemoteMedia(call.media, call.media_side(leg), host, port))
+        self._out.append(SetRemoteMedia(call.media, call.media_side(leg), host, port,
+                                        leg.dest.host))
 
 
 def _session_expires(message: Request | Response) -> tuple[int | None, str]:

@@ -6,20 +6,23 @@ Why it looks like this:
   RTCP port (RTP + 1) on the box; what arrives on one leg's socket is sent from the other
   leg's socket to the other party. The SDP each party sees names only the box
   (`sdp.rewrite_for_relay`), so a party's packets always arrive on its own leg's socket.
-- Latching (symmetric RTP, RFC 4961 practice): a phone behind NAT announces an address it
-  cannot be reached on, but its packets come from the address that works. The first packet
-  accepted on a leg's socket fixes ("latches") that leg's remote address to its source. After
-  that, packets from any other source are dropped and counted (RTP injection), until the
-  latched source has been silent for RELATCH_AFTER seconds: then the next source latches
-  (a phone that changed network, a NAT binding that expired). The one exception: a packet from
-  exactly the address the party's SDP announced latches at once, so a stranger who got in
-  first cannot hold a phone that is not behind NAT off its own call. RTP and RTCP latch
-  separately.
+- Strict source (rtpengine's strict-source, issue 14.2): a leg accepts packets only from the
+  IP addresses its party's signalling and SDP name (`set_remote(..., signalled_from=)`,
+  `allow_source`); everything else is dropped and counted as spoofed, however long the party
+  has been silent. Before SDP names the party nothing is accepted. Within those addresses
+  latching is symmetric RTP (RFC 4961 practice): a phone behind NAT announces a port it cannot
+  be reached on, its packets come from the one that works, so the first accepted packet fixes
+  ("latches") the leg's remote address to its source. Another port of the same addresses may
+  take over after RELATCH_AFTER seconds of silence (a NAT binding that changed), or at once
+  when it is exactly the address the SDP announced. RTP and RTCP latch separately.
   A new address from SDP (re-INVITE) undoes the latch; the same address again keeps it.
+- The relay never sends to an address the SDP should not name: loopback is refused unless
+  the party itself is on loopback (sdp.refused_media_address); such a leg is sent nothing.
 - Hot path: datagram_received runs 100 times a second per call. It checks only the first byte
   and the length, reads one clock, and sends with the other leg's transport; no logging, no
   parsing, no allocation beyond what asyncio does. Anything rare (latching) is a method call.
-- Ports: PortAllocator is pure bookkeeping. MediaRelay binds, and tries the next pair when a
+- Ports: PortAllocator is pure bookkeeping; it hands out free ports at random (a stranger
+  cannot guess the next call's ports from this one's). MediaRelay binds, and tries the next pair when a
   port is taken by somebody else. A port goes back to the allocator only when its socket is
   really closed (connection_lost), so a freed port can always be bound again.
 - Clock: time.monotonic() everywhere (last_activity, idle, relatching).
@@ -31,10 +34,13 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import random
 import socket
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+from firmware.pbx.sdp import refused_media_address
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +65,12 @@ class NoPortsLeft(MediaError, RuntimeError):
 class PortAllocator:
     """Even RTP ports from [low, high] (inclusive), each with port + 1 for RTCP.
 
-    Allocation goes round the range rather than reusing the lowest free port, so a port that
-    was just freed rests as long as possible: late packets of an old call then reach nobody
-    instead of the next call.
+    A free port is picked at random (rtpengine does the same): ports handed out in order let
+    a stranger who saw one call's ports aim at the next call's before its parties send.
+    `rng` is for tests; by default the OS's entropy (random.SystemRandom).
     """
 
-    def __init__(self, low: int, high: int) -> None:
+    def __init__(self, low: int, high: int, *, rng: random.Random | None = None) -> None:
         if not 0 < low <= high <= 65535:
             raise ValueError(f"bad RTP port range {low}-{high}")
         first = low + (low % 2)
@@ -72,8 +78,9 @@ class PortAllocator:
         if not self.ports:
             raise ValueError(f"RTP port range {low}-{high} holds no even port with port + 1")
         self.low, self.high = low, high
+        self._free = list(self.ports)               # unordered; swap-and-pop keeps it O(1)
         self._in_use: set[int] = set()
-        self._next = 0
+        self._rng = rng or random.SystemRandom()
 
     @property
     def capacity(self) -> int:
@@ -84,23 +91,23 @@ class PortAllocator:
         return len(self._in_use)
 
     def allocate(self) -> int:
-        """The next free even port; NoPortsLeft when there is none."""
-        count = len(self.ports)
-        if len(self._in_use) >= count:
+        """A free even port picked at random; NoPortsLeft when there is none."""
+        free = self._free
+        if not free:
+            count = len(self.ports)
             raise NoPortsLeft(f"all {count} RTP ports of {self.low}-{self.high} are in use")
-        for step in range(count):
-            port = self.ports[(self._next + step) % count]
-            if port not in self._in_use:
-                self._in_use.add(port)
-                self._next = (self._next + step + 1) % count
-                return port
-        raise AssertionError("unreachable: a free port was counted but not found")
+        index = self._rng.randrange(len(free))
+        free[index], free[-1] = free[-1], free[index]
+        port = free.pop()
+        self._in_use.add(port)
+        return port
 
     def release(self, port: int) -> None:
         """Give `port` back. Releasing a port that is not handed out is a bug: ValueError."""
         if port not in self._in_use:
             raise ValueError(f"RTP port {port} is not allocated")
         self._in_use.remove(port)
+        self._free.append(port)
 
     def __contains__(self, port: int) -> bool:
         return port in self._in_use
@@ -114,7 +121,7 @@ class _Channel(asyncio.DatagramProtocol):
     """
 
     __slots__ = ("leg", "session", "min_length", "transport", "peer", "remote", "source",
-                 "sdp_remote", "hold", "last_rx", "packets_in", "bytes", "dropped",
+                 "sdp_remote", "allowed", "hold", "last_rx", "packets_in", "bytes", "dropped",
                  "spoofed", "send_errors", "tap", "closed")
 
     def __init__(self, leg: str, session: RelaySession, min_length: int,
@@ -127,6 +134,7 @@ class _Channel(asyncio.DatagramProtocol):
         self.remote: tuple | None = None        # where packets for this party go
         self.source: tuple | None = None        # the latched source, None until latched
         self.sdp_remote: tuple | None = None    # the address the party's SDP gave
+        self.allowed: frozenset[str] = frozenset()  # IPs the party's SDP and signalling name
         self.hold = False                       # party asked for no media (0.0.0.0 / port 0)
         self.last_rx = 0.0
         self.packets_in = 0                     # from this party, relayed to the other
@@ -161,7 +169,8 @@ class _Channel(asyncio.DatagramProtocol):
             self._call_tap(data)
 
     def _latch(self, addr: tuple, now: float) -> bool:
-        if (self.source is not None and now - self.last_rx < RELATCH_AFTER
+        if addr[0] not in self.allowed or (
+                self.source is not None and now - self.last_rx < RELATCH_AFTER
                 and addr[:2] != self.sdp_remote):
             self.dropped += 1
             self.spoofed += 1
@@ -269,6 +278,7 @@ class RelaySession:
         self.opened_at = time.monotonic()
         self.closed = False
         self._tap: Tap | None = None
+        self._signalled: dict[str, set[str]] = {}   # leg -> IPs its signalling came from
 
     @property
     def a(self) -> Leg:
@@ -293,12 +303,16 @@ class RelaySession:
         for leg in self.legs.values():
             leg.rtp.tap = tap
 
-    def set_remote(self, leg: str, host: str, port: int, rtcp_port: int | None = None) -> None:
+    def set_remote(self, leg: str, host: str, port: int, rtcp_port: int | None = None, *,
+                   signalled_from: str | None = None) -> None:
         """Where `leg`'s party wants its audio, from the SDP it sent (see sdp.audio_endpoint).
 
         `host` must be an IP address (resolve names first: sendto must not block on DNS).
         "0.0.0.0" / "::" (RFC 2543 hold) or port 0 means: send nothing to this party.
-        RTCP goes to `rtcp_port`, else port + 1. Latching may still move both.
+        RTCP goes to `rtcp_port`, else port + 1. Latching may still move both, within the
+        addresses this leg accepts: `host` and `signalled_from` (the IP the party's SIP
+        messages came from, for a phone behind NAT; see allow_source).
+        A loopback `host` from a party not on loopback is refused (logged, nothing sent).
         """
         if leg not in self.legs:
             raise ValueError(f"no leg {leg!r}: legs are {LEGS}")
@@ -307,13 +321,49 @@ class RelaySession:
             raise ValueError(f"bad media port {port}/{rtcp_port}")
         if port and self.relay._is_own(ip, port):
             raise ValueError(f"{host}:{port} is the relay itself: packets would loop")
+        if signalled_from is not None:
+            self.allow_source(leg, signalled_from)
         channels = self.legs[leg]
         if ip.is_unspecified or port == 0:
             channels.rtp.set_remote(None)
             channels.rtcp.set_remote(None)
             return
+        peers = self._signalled.get(leg) or {self.relay.host}
+        refusal = refused_media_address(str(ip), peers)
+        if refusal is not None:
+            logger.warning("%s leg %s: SDP address %s refused (%s); sending nothing",
+                           self.call_key, leg, ip, refusal)
+            channels.rtp.set_remote(None)
+            channels.rtcp.set_remote(None)
+            return
         channels.rtp.set_remote((str(ip), port))
         channels.rtcp.set_remote((str(ip), rtcp_port or min(port + 1, 65535)))
+        self._update_allowed(leg)
+
+    def allow_source(self, leg: str, host: str) -> None:
+        """Also accept `leg`'s media from `host`: the address its signalling came from.
+
+        A phone behind NAT names its private address in SDP but sends from the public one
+        its SIP messages come from; strict source accepts both and no other.
+        """
+        if leg not in self.legs:
+            raise ValueError(f"no leg {leg!r}: legs are {LEGS}")
+        self._signalled.setdefault(leg, set()).add(str(ipaddress.ip_address(host)))
+        self._update_allowed(leg)
+
+    def _update_allowed(self, leg: str) -> None:
+        channels = self.legs[leg]
+        allowed = set(self._signalled.get(leg, ()))
+        if channels.rtp.sdp_remote is not None:
+            allowed.add(channels.rtp.sdp_remote[0])
+        elif channels.rtp.allowed:
+            allowed |= channels.rtp.allowed     # on hold: whoever was allowed still is
+        if any(ipaddress.ip_address(host).is_loopback for host in allowed):
+            # A party on loopback runs on the box itself; a socket it bound to the wildcard
+            # sends from the box's own loopback address (baresip does), not from the one it
+            # named. Only the box's own address: 127.0.0.66 stays a stranger.
+            allowed.add(self.relay.host if self.relay._ip.is_loopback else "127.0.0.1")
+        channels.rtp.allowed = channels.rtcp.allowed = frozenset(allowed)
 
     @property
     def last_activity(self) -> float:
@@ -390,40 +440,60 @@ class MediaRelay:
 
     async def _open_leg(self, name: str, session: RelaySession) -> Leg:
         loop = self._loop or asyncio.get_running_loop()
-        for _ in range(self.allocator.capacity):
-            port = self.allocator.allocate()
-            try:
-                rtp_sock = self._bind(port)
+        skipped: list[int] = []     # taken by someone else: kept out of the draw until done
+        try:
+            while True:
                 try:
-                    rtcp_sock = self._bind(port + 1)
-                except BaseException:
-                    rtp_sock.close()
+                    port = self.allocator.allocate()
+                except NoPortsLeft:
+                    if skipped:
+                        raise NoPortsLeft(f"no RTP port pair in {self.allocator.low}-"
+                                          f"{self.allocator.high} could be bound") from None
                     raise
-            except OSError as exc:
+                try:
+                    rtp_sock = self._bind(port)
+                    try:
+                        rtcp_sock = self._bind(port + 1)
+                    except BaseException:
+                        rtp_sock.close()
+                        raise
+                except OSError as exc:
+                    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                        logger.warning("RTP port %d or %d is taken by someone else; next",
+                                       port, port + 1)
+                        skipped.append(port)
+                        continue
+                    self.allocator.release(port)
+                    raise
+                except BaseException:
+                    self.allocator.release(port)
+                    raise
+                return await self._start_leg(name, session, loop, port, rtp_sock, rtcp_sock)
+        finally:
+            for port in skipped:
                 self.allocator.release(port)
-                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                    logger.warning("RTP port %d or %d is taken by someone else; next", port, port + 1)
-                    continue
-                raise
-            rtp = _Channel(name, session, RTP_MIN_LENGTH, loop)
-            rtcp = _Channel(name, session, RTCP_MIN_LENGTH, loop)
-            try:
-                await loop.create_datagram_endpoint(lambda: rtp, sock=rtp_sock)
-            except BaseException:
-                rtp_sock.close()
-                rtcp_sock.close()
-                self.allocator.release(port)
-                raise
-            try:
-                await loop.create_datagram_endpoint(lambda: rtcp, sock=rtcp_sock)
-            except BaseException:
-                rtcp_sock.close()
-                rtp.transport.close()  # type: ignore[union-attr]
-                raise
-            finally:
-                self._release_when_closed(port, rtp, rtcp)
-            return Leg(name, port, rtp, rtcp)
-        raise NoPortsLeft(f"no RTP port pair in {self.allocator.low}-{self.allocator.high} could be bound")
+
+    async def _start_leg(self, name: str, session: RelaySession,
+                         loop: asyncio.AbstractEventLoop, port: int,
+                         rtp_sock: socket.socket, rtcp_sock: socket.socket) -> Leg:
+        rtp = _Channel(name, session, RTP_MIN_LENGTH, loop)
+        rtcp = _Channel(name, session, RTCP_MIN_LENGTH, loop)
+        try:
+            await loop.create_datagram_endpoint(lambda: rtp, sock=rtp_sock)
+        except BaseException:
+            rtp_sock.close()
+            rtcp_sock.close()
+            self.allocator.release(port)
+            raise
+        try:
+            await loop.create_datagram_endpoint(lambda: rtcp, sock=rtcp_sock)
+        except BaseException:
+            rtcp_sock.close()
+            rtp.transport.close()  # type: ignore[union-attr]
+            raise
+        finally:
+            self._release_when_closed(port, rtp, rtcp)
+        return Leg(name, port, rtp, rtcp)
 
     def _bind(self, port: int) -> socket.socket:
         sock = socket.socket(self._family, socket.SOCK_DGRAM)

@@ -35,7 +35,8 @@ class Registrar:
 
     def __init__(self, digest: DigestServer, password_for: Callable[[str], str | None],
                  bindings: Bindings, to_tag: Callable[[], str], *,
-                 on_auth_failure: Callable[[Address, float], None] = lambda source, now: None
+                 on_auth_failure: Callable[[Address, float], None] = lambda source, now: None,
+                 on_auth_success: Callable[[Address, float], None] = lambda source, now: None
                  ) -> None:
         self.digest = digest
         self.password_for = password_for
@@ -43,6 +44,8 @@ class Registrar:
         self.to_tag = to_tag
         # Told of every refused digest answer (pbx/defence.py bans password guessers).
         self.on_auth_failure = on_auth_failure
+        # Told of every accepted digest answer (a scanner UA spoofed from there is no ban).
+        self.on_auth_success = on_auth_success
 
     def handle(self, request: Request, source: Address, now: float) -> Response:
         try:
@@ -50,7 +53,8 @@ class Registrar:
         except SipParseError:
             return make_response(request, 400, "Bad To URI")
         verdict = credentials.check(self.digest, request.headers.get("Authorization"),
-                                    "REGISTER", extension, self.password_for, now)
+                                    "REGISTER", extension, self.password_for, now,
+                                    request_uri=request.uri, source=source.host)
         if verdict.outcome == credentials.CHALLENGE:
             return self._challenge(request, now, stale=verdict.stale)
         if verdict.outcome == credentials.REFUSE:
@@ -58,6 +62,7 @@ class Registrar:
                            verdict.reason)
             self.on_auth_failure(source, now)
             return make_response(request, 403, "Forbidden", to_tag=self.to_tag())
+        self.on_auth_success(source, now)
         return self._update(request, extension, source, now)
 
     def _challenge(self, request: Request, now: float, stale: bool = False) -> Response:

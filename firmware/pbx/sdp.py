@@ -17,9 +17,11 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass, field, replace
+from typing import Iterable
 
 logger = logging.getLogger(__name__)
 
@@ -352,6 +354,34 @@ def audio_endpoint(sd: SessionDescription) -> tuple[str, int] | None:
     if connection is None:
         return None
     return connection.host, media.port
+
+
+def refused_media_address(host: str, peers: Iterable[str]) -> str | None:
+    """Why the relay must not send a party's audio to `host`, or None when it may.
+
+    `peers` are the addresses the party's signalling came from (or the relay's own address
+    when that is unknown). An SDP naming loopback makes the box send to its own services:
+    refused unless the party itself is on loopback (issue 14.17).
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "not an IP address"
+    if getattr(address, "ipv4_mapped", None) is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback and not any(_is_loopback(peer) for peer in peers):
+        return "loopback, from a party that is not on loopback"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if getattr(address, "ipv4_mapped", None) is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def direction(sd: SessionDescription) -> str:

@@ -4,6 +4,9 @@ Everything above this module sees `Packet(data, source, transport)` and calls `s
 other module opens a SIP socket. TCP framing uses the pure `frame_stream`; a peer that sends
 junk, too much, or nothing at all is cut off without holding up anyone else (each connection
 is its own asyncio protocol, and an idle one is closed after IDLE_TIMEOUT).
+TCP slots are capped in total (MAX_TCP_CONNECTIONS) and per source address
+(MAX_TCP_PER_ADDRESS, issue 14.10): one host cannot take every slot and lock the phones
+out, and a banned host (`banned(host)`, the defences) gets none at all.
 
 The box also connects out over TCP, to its trunks only (`may_connect`): the first message
 to a trunk opens the connection (messages wait for it), later ones reuse it, and after it
@@ -29,6 +32,7 @@ MAX_DATAGRAM = 65535
 MAX_TCP_BUFFER = 256 * 1024
 IDLE_TIMEOUT = 600.0       # seconds a TCP connection may stay silent (phones keep-alive each 30-120 s)
 MAX_TCP_CONNECTIONS = 512
+MAX_TCP_PER_ADDRESS = 32   # an office NAT with its phones; never the whole table
 CONNECT_TIMEOUT = 5.0      # seconds to open a TCP connection to a trunk
 MAX_PENDING = 64           # messages waiting for one connection to open
 
@@ -82,11 +86,24 @@ class _TcpConnection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.address = Address(peer[0], peer[1], "TCP")
-        if len(self.owner.connections) >= MAX_TCP_CONNECTIONS:
+        owner = self.owner
+        host = self.address.host
+        if owner.banned(host):
+            transport.close()               # silently, as the defences drop its datagrams
+            return
+        if len(owner.connections) >= MAX_TCP_CONNECTIONS:
             logger.warning("tcp: too many connections, refusing %s", self.address)
             transport.close()
             return
-        self.owner.connections[self.address] = self
+        if owner.per_host.get(host, 0) >= MAX_TCP_PER_ADDRESS:
+            if host not in owner.warned_hosts:
+                owner.warned_hosts.add(host)
+                logger.warning("tcp: %s has %d connections already, refusing more", host,
+                               MAX_TCP_PER_ADDRESS)
+            transport.close()
+            return
+        owner.connections[self.address] = self
+        owner.per_host[host] = owner.per_host.get(host, 0) + 1
         self._touch()
 
     def _touch(self) -> None:
@@ -122,6 +139,13 @@ class _TcpConnection(asyncio.Protocol):
             self.idle.cancel()
         if self.address is not None and self.owner.connections.get(self.address) is self:
             del self.owner.connections[self.address]
+            host = self.address.host
+            left = self.owner.per_host.get(host, 1) - 1
+            if left > 0:
+                self.owner.per_host[host] = left
+            else:
+                self.owner.per_host.pop(host, None)
+                self.owner.warned_hosts.discard(host)
             self.owner.failed(self.address, f"connection closed ({exc})" if exc
                               else "connection closed")
 
@@ -134,11 +158,16 @@ class _TcpConnection(asyncio.Protocol):
 class SipTransport:
     """UDP and TCP listeners on one address; `receiver(data, source)` gets every message."""
 
-    def __init__(self, host: str, port: int, receiver: Receiver) -> None:
+    def __init__(self, host: str, port: int, receiver: Receiver, *,
+                 banned: Callable[[str], bool] = lambda host: False) -> None:
         self.host = host
         self.port = port
         self.receiver = receiver
         self.connections: dict[Address, _TcpConnection] = {}
+        self.per_host: dict[str, int] = {}      # open TCP connections per source host
+        self.warned_hosts: set[str] = set()     # hosts told about once while at their cap
+        # Whether a host is banned now (box.py hands in the defences' answer).
+        self.banned = banned
         self.may_connect: Callable[[Address], bool] = lambda dest: False
         self.on_failure: list[Callable[[Address, str], None]] = []
         self._pending: dict[Address, list[bytes]] = {}

@@ -68,7 +68,7 @@ def _load_basic_user(_request):
         panel.throttle.failed(client_address(), name)
         logger.warning("API sign-in failed for %r from %s", name, client_address())
         return None
-    panel.throttle.succeeded(name)
+    panel.throttle.succeeded(name, client_address())
     return user
 
 

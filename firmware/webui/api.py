@@ -64,7 +64,29 @@ def _call_or_404(call_id: str) -> dict:
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify(get_panel().health())
+    return jsonify(public_health(get_panel().health(), signed_in_owner=bool(
+        current_user.is_authenticated and current_user.is_owner)))
+
+
+def public_health(health: dict, *, signed_in_owner: bool) -> dict:
+    """/healthz as the asker may see it: banned addresses only for a signed-in owner, counts
+    for anyone (issue 14.16: the list told a stranger which of his addresses still work)."""
+    health = dict(health)
+    bans = health.get("bans")
+    if bans is None:
+        return health
+    health.setdefault("ban_count", len(bans))
+    if "bans_by_reason" not in health:
+        by_reason: dict[str, int] = {}
+        for ban in bans:
+            by_reason[ban["reason"]] = by_reason.get(ban["reason"], 0) + 1
+        health["bans_by_reason"] = by_reason
+    if not signed_in_owner:
+        del health["bans"]
+        if isinstance(health.get("trunk_routes"), dict):    # the provider's address: owner's
+            health["trunk_routes"] = {name: {"state": route.get("state", "")}
+                                      for name, route in health["trunk_routes"].items()}
+    return health
 
 
 @bp.get("/api/summary")

@@ -12,6 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from firmware.webui.access import client_address, safe_next
+from firmware.webui.host_check import is_box_host
 from firmware.webui.i18n import LANGUAGES
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
@@ -20,6 +21,9 @@ from firmware.webui.users import MAX_PASSWORD, UserError
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
+
+OPEN_BY_ADDRESS = \
+    "Open the box by its address (for example http://192.168.1.20:8080/) to set it up."
 
 
 class LoginForm(FlaskForm):
@@ -42,6 +46,13 @@ def setup():
     panel = get_panel()
     if panel.users.has_users():
         return redirect(url_for("auth.login"))
+    if not is_box_host(request.host):
+        # DNS rebinding (issue 14.18): a page under someone else's name must not claim the box
+        logger.warning("setup refused for Host %r from %s: not the box's address or name",
+                       request.host[:100], client_address())
+        return render_template(
+            "error.html", code=400, title=_("Not set up from here"),
+            message=_(OPEN_BY_ADDRESS)), 400
     form = SetupForm()
     error = None
     if form.validate_on_submit():
@@ -84,7 +95,7 @@ def login():
             logger.warning("sign-in failed for %r from %s", name, client_address())
             error, status = _("Wrong user name or password."), 401
         else:
-            panel.throttle.succeeded(name)
+            panel.throttle.succeeded(name, client_address())
             session.clear()
             login_user(user)
             logger.info("%s signed in from %s", user.name, client_address())

@@ -2,7 +2,13 @@
 
 Spreadsheet programs run text that starts with = + - @ as a formula, so free text (names,
 comments, tags) that starts so is written as plain text: CSV cells get a leading apostrophe,
-XLSX cells are typed as strings. Phone numbers ("+48...") are left as they are.
+XLSX cells are typed as strings. Phone numbers ("+48...") are left as they are. Spreadsheets
+skip leading blanks before a formula too (" =1+1"), so the check looks past them, and at the
+full-width forms of the four signs.
+
+Control characters (a caller ID or comment from the wire) are written visibly as \\xNN: XLSX
+cannot hold them at all (openpyxl refuses the whole file) and in a CSV they are traps.
+Tab, line feed and carriage return stay in free text (comments have lines).
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ COLUMNS = ("id", "started_at", "direction", "caller", "callee", "campaign", "sou
            "wait_seconds", "talk_seconds", "answered_by", "target", "first_time", "line_type",
            "value", "rating", "tags", "category", "comment", "contact")
 _PHONE = re.compile(r"^\+[0-9]{2,17}$")
-_RISKY = ("=", "+", "-", "@", "\t", "\r")
+_RISKY = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_BLANKS = " \t\r\n\u00a0\u3000"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def rows(calls: list[dict]) -> list[list]:
@@ -35,8 +43,17 @@ def rows(calls: list[dict]) -> list[list]:
     return result
 
 
+def _visible(value):
+    """Control characters (but tab and line ends) as \\xNN text."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
+
+
 def _safe_text(value):
-    if isinstance(value, str) and value.startswith(_RISKY) and not _PHONE.match(value):
+    value = _visible(value)
+    if isinstance(value, str) and value.lstrip(_BLANKS).startswith(_RISKY) \
+            and not _PHONE.match(value):
         return "'" + value
     return value
 
@@ -63,7 +80,7 @@ def to_xlsx(calls: list[dict]) -> bytes:
                 cell = WriteOnlyCell(sheet, value)
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
             else:
-                cell = WriteOnlyCell(sheet, value)
+                cell = WriteOnlyCell(sheet, _visible(value))
                 if isinstance(value, str) and value:
                     cell.data_type = "s"   # never a formula
             cells.append(cell)

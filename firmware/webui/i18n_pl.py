@@ -444,8 +444,8 @@ CATALOG: dict[str, str] = {
     "a number not heard from for this long counts as new":
         "numer, który nie dzwonił tak długo, liczy się jako nowy",
     "answered and talked at least this long": "odebrane i trwające co najmniej tyle",
-    "at least 8 characters; enter the same in the phone":
-        "co najmniej 8 znaków; wpisz to samo w telefonie",
+    "at least 8 characters, letters with digits or symbols; enter the same in the phone":
+        "co najmniej 8 znaków, litery z cyframi lub symbolami; wpisz to samo w telefonie",
     "e.g. Reception": "np. Recepcja",
     "empty for a trunk that trusts the box's address":
         "puste dla linii, która ufa adresowi urządzenia",
@@ -516,6 +516,11 @@ CATALOG: dict[str, str] = {
         "Nieskonfigurowane. Dodaj [email] z smtp, from i weekly_to do pliku konfiguracji.",
     "The summary was sent.": "Podsumowanie wysłano.",
     "The summary was not sent: %(error)s": "Podsumowania nie wysłano: %(error)s",
+    # first-run setup refused under a foreign name (issue 14.18)
+    "Not set up from here": "Konfiguracja nie stąd",
+    "Open the box by its address (for example http://192.168.1.20:8080/) to set it up.":
+        "Aby skonfigurować urządzenie, otwórz je pod jego adresem "
+        "(na przykład http://192.168.1.20:8080/).",
 }
 
 from firmware.webui.i18n_pl_calls import CALLS as _CALLS  # noqa: E402

@@ -68,13 +68,16 @@ CAMPAIGNS = Kind(
           "call in the reports."),
     saved_note="Calls to its number are tracked from now on.")
 
+SIP_PASSWORD_HINT = \
+    "at least 8 characters, letters with digits or symbols; enter the same in the phone"
+
 EXTENSIONS = Kind(
     "extensions", "extension", "number", "Desk phones", "desk phone", "Add a desk phone",
     (Field("number", "Extension", required=True, placeholder="101",
            hint="2 to 6 digits: what colleagues dial, and the phone's SIP user name"),
      Field("name", "Name", placeholder="e.g. Reception"),
      Field("password", "SIP password", "secret", required=True,
-           hint="at least 8 characters; enter the same in the phone")),
+           hint=SIP_PASSWORD_HINT)),
     intro="The desk phones that register to the box. Set each phone's SIP account to this "
           "box's address, the extension as user name and this password.",
     help=("A phone rings for the campaigns that list its extension. Removing a phone that a "

@@ -1,10 +1,14 @@
-"""Failed sign-in throttling, per client address and per user name.
+"""Failed sign-in throttling, per client address and per (address, user name).
 
 Why state here: counts of recent failures live in memory only (a restart forgets them, which is
 acceptable for a LAN box and keeps the SD card from being written on every wrong password).
 Each key keeps the times of its failures within `window` seconds; at `limit` failures the key is
-blocked until the oldest of them leaves the window. A success clears the user's failures, not
-the address's (one good account must not reset an address that guesses at others).
+blocked until the oldest of them leaves the window.
+Why per (address, user) and not per user (issue 14.11): a lock on the user name alone let
+anyone lock the owner out with five wrong passwords; now a guesser blocks only itself, and
+the owner's correct password from another address gets in. An address guessing at many
+names is stopped by the per-address limit. A success clears that (address, user) pair only,
+never the address (one good account must not reset an address that guesses at others).
 """
 
 from __future__ import annotations
@@ -46,19 +50,23 @@ class Throttle:
         now = self._clock()
         with self._lock:
             return max(self._wait(f"a:{address}", self.per_address, now),
-                       self._wait(f"u:{user.lower()}", self.per_user, now))
+                       self._wait(_pair(address, user), self.per_user, now))
 
     def failed(self, address: str, user: str) -> None:
         now = self._clock()
         with self._lock:
             if len(self._failures) >= self._max_keys:
                 self._prune(now)
-            for key in (f"a:{address}", f"u:{user.lower()}"):
+            for key in (f"a:{address}", _pair(address, user)):
                 self._failures.setdefault(key, deque()).append(now)
 
-    def succeeded(self, user: str) -> None:
+    def succeeded(self, user: str, address: str | None = None) -> None:
+        """`user` signed in from `address`: forget that pair's failures (None: nothing to
+        forget, the older call without an address)."""
+        if address is None:
+            return
         with self._lock:
-            self._failures.pop(f"u:{user.lower()}", None)
+            self._failures.pop(_pair(address, user), None)
 
     def _prune(self, now: float) -> None:
         for key in list(self._failures):
@@ -66,3 +74,7 @@ class Throttle:
         if len(self._failures) >= self._max_keys:  # still full: forget the oldest keys
             for key in list(self._failures)[: self._max_keys // 2]:
                 del self._failures[key]
+
+
+def _pair(address: str, user: str) -> str:
+    return f"u:{address}\x00{user.lower()}"

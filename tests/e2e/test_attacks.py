@@ -127,12 +127,11 @@ def svwar_rows(output: str) -> dict[str, str]:
 
 
 # -- scanning --------------------------------------------------------------------------------
-def test_svmap_finds_nothing_and_the_scanner_is_banned(make_box, tmp_path):
+def test_svmap_finds_nothing(make_box, tmp_path):
+    """Its one OPTIONS is dropped unanswered; one packet bans nobody (issue 14.7)."""
     box = make_box()
     result = sipvicious("svmap", ATTACKER, "127.0.0.1", "-p", str(box.sip_port), cwd=tmp_path)
     assert f"127.0.0.1:{box.sip_port}" not in result.stdout, result.stdout
-    box.wait_for(r"defence: banned 127\.0\.0\.66 for 3600 s \(scanner")
-    assert not answered(box, ATTACKER)
     assert register(box, PHONE, box.sip_port + 5, tmp_path).returncode == 0
     assert answered(box, PHONE)
 
@@ -173,20 +172,20 @@ def test_svcrack_is_banned_within_the_threshold(make_box, tmp_path):
     assert code == 0 and sipp_counts(out) == (6, 0), out
     assert register(box, PHONE, box.sip_port + 6, tmp_path).returncode == 0
 
-    bans = healthz(box)["bans"]
-    assert [(b["address"], b["reason"]) for b in bans] == [(ATTACKER, "auth")]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", bans[0]["until"])
+    health = healthz(box)                         # strangers see counts only (issue 14.16)
+    assert (health["ban_count"], health["bans_by_reason"]) == (1, {"auth": 1})
+    assert "bans" not in health and ATTACKER not in json.dumps(health)
 
     box.stop()                                    # the ban survives a restart
     saved = json.loads((box.data_dir / "bans.json").read_text())
     assert [b["address"] for b in saved["bans"]] == [ATTACKER]
     box.start()
-    assert [b["address"] for b in healthz(box)["bans"]] == [ATTACKER]
+    assert healthz(box)["ban_count"] == 1
     assert not answered(box, ATTACKER)
     assert answered(box, PHONE)
 
 
-def test_svcrack_as_itself_is_banned_on_its_first_packet(make_box, tmp_path):
+def test_svcrack_as_itself_is_banned_within_its_first_packets(make_box, tmp_path):
     box = make_box()
     sipvicious("svcrack", ATTACKER, "-u", "101", "-r", "1000-1100", "--maximumtime", "2",
                f"udp://127.0.0.1:{box.sip_port}", cwd=tmp_path)

@@ -4,6 +4,8 @@ from a dead target, registers over TCP, and notices a trunk that stops answering
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -15,6 +17,19 @@ from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, scena
 def health(port: int) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
         return json.loads(response.read())
+
+
+def owner_health(data_dir, web_port: int) -> dict:
+    """/healthz as the signed-in owner sees it (with each trunk's target and last error)."""
+    from tests.e2e.test_trunk_register import Panel
+
+    passwd = subprocess.run([sys.executable, "-m", "firmware", "passwd", "owner", "--data",
+                             str(data_dir)], input="owner-password-1\n", text=True,
+                            capture_output=True, timeout=30)
+    assert passwd.returncode == 0, passwd.stderr
+    panel = Panel(f"http://127.0.0.1:{web_port}")
+    panel.post("/login", {"user": "owner", "password": "owner-password-1"})
+    return json.loads(panel.get("/healthz"))
 
 
 def wait_state(port: int, trunk: str, state: str, timeout: float = 15.0) -> dict:
@@ -72,8 +87,10 @@ def test_srv_fail_over_to_the_second_target_and_a_name_that_is_not_found(tmp_pat
         code, out = finish(provider, 20)
         assert code == 0, out
         now = wait_state(base + 1, "provider", "registered")
-        assert now["trunk_routes"]["provider"]["target"].startswith(f"udp:127.0.0.4:{base + 5}")
         assert now["trunks"]["spare"] == "dns-failed"
+        assert now["trunk_routes"]["spare"] == {"state": "dns-failed"}     # a stranger's view
+        now = owner_health(tmp_path / "data", base + 1)
+        assert now["trunk_routes"]["provider"]["target"].startswith(f"udp:127.0.0.4:{base + 5}")
         assert "nowhere.trunk.test" in now["trunk_routes"]["spare"]["error"]
         box.wait_for(r"trunk provider: udp:127\.0\.0\.3:\d+ \(dead\.trunk\.test\) failed "
                      r"\(no answer in 1 s\); trying udp:127\.0\.0\.4")
@@ -105,6 +122,7 @@ def test_a_tcp_trunk_registers_over_one_connection_and_a_lost_one_shows(tmp_path
         now = wait_state(base + 1, "provider", "failed")
         # (closed, or reset when a keep-alive CRLF met the closed socket first)
         box.wait_for(r"trunk provider: lost \(connection (closed|lost).*\); registering again")
+        now = owner_health(tmp_path / "data", base + 1)
         assert now["trunk_routes"]["provider"]["target"] == f"tcp:127.0.0.2:{base + 3}"
         assert len([line for line in box.log().splitlines() if "sip: connected" in line]) == 1
     finally:
@@ -153,7 +171,8 @@ def test_an_outbound_proxy_takes_the_registration(tmp_path, need):
     try:
         code, out = finish(provider, 20)
         assert code == 0, out
-        now = wait_state(base + 1, "provider", "registered")
+        wait_state(base + 1, "provider", "registered")
+        now = owner_health(tmp_path / "data", base + 1)
         assert now["trunk_routes"]["provider"]["target"] == f"udp:127.0.0.2:{base + 3}"
     finally:
         box.stop()

@@ -61,7 +61,7 @@ class Session:
         self.remotes: dict[str, tuple[str, int]] = {}
         self.closed = False
 
-    def set_remote(self, side: str, host: str, port: int) -> None:
+    def set_remote(self, side: str, host: str, port: int, signalled_from=None) -> None:
         self.remotes[side] = (host, port)
 
     def close(self) -> None:

@@ -38,3 +38,21 @@ def test_an_expired_nonce_is_challenged_as_stale():
     verdict = credentials.check(DIGEST, answer("101", "secret-101-pw", now=0.0), "INVITE",
                                 "101", PASSWORDS, 10_000.0)
     assert (verdict.outcome, verdict.stale) == (credentials.CHALLENGE, True)
+
+
+def test_a_captured_invite_answer_does_not_call_another_number():
+    """Issue 14.6: the answer covers uri "sip:x"; the replay asks for another Request-URI."""
+    value = answer("101", "secret-101-pw", now=100.0)
+    verdict = credentials.check(DIGEST, value, "INVITE", "101", PASSWORDS, 100.0,
+                                request_uri="sip:+48701234567@192.0.2.1", source="203.0.113.66")
+    assert verdict.outcome == credentials.REFUSE and "Request-URI" in verdict.reason
+    verdict = credentials.check(DIGEST, value, "INVITE", "101", PASSWORDS, 100.0,
+                                request_uri="sip:x", source="198.51.100.11")
+    assert verdict.outcome == credentials.OK
+
+
+def test_an_empty_password_is_never_accepted():
+    """Issue 14.5: even if one slipped into the running config, "" is no password."""
+    value = answer("103", "", now=100.0)
+    verdict = credentials.check(DIGEST, value, "INVITE", "103", {"103": ""}.get, 100.0)
+    assert verdict.outcome == credentials.REFUSE

@@ -32,6 +32,11 @@ def make(**settings) -> Defence:
     return Defence(replace(Security(), **settings), trusted_hosts=trusted_hosts)
 
 
+def scan(defence: Defence, source: Address, now: float, times: int = 3) -> list[bool]:
+    """Three scanner-UA requests (SCANNER_STRIKES): what a real scanner sends at once."""
+    return [defence.allow(source, now, SCANNER_OPTIONS) for _ in range(times)]
+
+
 def flood(defence: Defence, source: Address, count: int, start: float, step: float) -> list[bool]:
     return [defence.allow(source, start + i * step, OPTIONS) for i in range(count)]
 
@@ -132,9 +137,36 @@ def test_failures_of_a_banned_address_do_not_extend_its_ban():
                                    b"sundayddr", b"Friendly-Scanner"])
 def test_scanner_user_agents_are_dropped_and_banned(agent):
     defence = make()
-    assert not defence.allow(ATTACKER, T0, OPTIONS.replace(b"Grandstream GXP1625", agent))
-    assert defence.bans(T0)[0].reason == SCANNER
-    assert not defence.allow(ATTACKER, T0 + 1, OPTIONS)
+    data = OPTIONS.replace(b"Grandstream GXP1625", agent)
+    assert not defence.allow(ATTACKER, T0, data)
+    assert defence.bans(T0) == []                         # one packet: dropped, no ban
+    assert not defence.allow(ATTACKER, T0 + 1, data)
+    assert not defence.allow(ATTACKER, T0 + 2, data)
+    assert defence.bans(T0 + 2)[0].reason == SCANNER
+    assert not defence.allow(ATTACKER, T0 + 3, OPTIONS)
+
+
+def test_one_spoofed_scanner_packet_never_bans_a_phone():
+    """Issue 14.7: a desk phone's address with a forged scanner User-Agent."""
+    defence = make()
+    assert not defence.allow(PHONE, T0, SCANNER_OPTIONS)
+    assert defence.allow(PHONE, T0 + 1, OPTIONS) and defence.bans(T0 + 1) == []
+
+
+def test_an_address_that_authenticated_recently_is_not_banned_for_scanner_packets():
+    defence = make()
+    defence.on_auth_success(PHONE, T0)
+    assert scan(defence, PHONE, T0 + 10, times=20) == [False] * 20   # dropped, each of them
+    assert defence.bans(T0 + 10) == [] and defence.allow(PHONE, T0 + 11, OPTIONS)
+    assert scan(defence, PHONE, T0 + 7200) == [False] * 3            # an hour later it counts
+    assert defence.bans(T0 + 7200)[0].reason == SCANNER
+
+
+def test_scanner_strikes_spread_over_more_than_the_window_do_not_ban():
+    defence = make()
+    for i in range(6):
+        defence.allow(ATTACKER, T0 + i * 400, SCANNER_OPTIONS)
+    assert defence.bans(T0 + 2400) == []
 
 
 def test_a_scanner_name_outside_the_user_agent_header_is_not_a_scanner():
@@ -157,15 +189,15 @@ def test_trusted_networks_and_trunk_hosts_are_never_banned():
         assert all(flood(defence, source, 200, T0, 0.001))
         for _ in range(50):
             defence.on_auth_failure(source, T0)
-        assert defence.allow(source, T0 + 1, SCANNER_OPTIONS)
+        assert scan(defence, source, T0 + 1) == [True] * 3
     assert defence.bans(T0 + 1) == []
     assert not defence.is_trusted("10.1.2.4") and defence.is_trusted("192.168.255.1")
 
 
 def test_reconfigure_takes_new_thresholds_and_trusting_an_address_lifts_its_ban():
     defence = make()
-    defence.allow(ATTACKER, T0, SCANNER_OPTIONS)
-    defence.allow(PHONE, T0, SCANNER_OPTIONS)
+    scan(defence, ATTACKER, T0)
+    scan(defence, PHONE, T0)
     defence.reconfigure(replace(Security(), trusted=("198.51.100.0/24",), flood_requests=5,
                                 scanner_user_agents=()))
     assert [b.address for b in defence.bans(T0)] == ["203.0.113.66"]
@@ -179,7 +211,7 @@ def test_reconfigure_takes_new_thresholds_and_trusting_an_address_lifts_its_ban(
 # -- listing, saving, restoring -------------------------------------------------------------
 def test_bans_are_listed_soonest_to_end_first_and_expire():
     defence = make()
-    defence.allow(ATTACKER, T0, SCANNER_OPTIONS)
+    scan(defence, ATTACKER, T0)
     flood(defence, PHONE, 31, T0, 0.01)
     assert [(b.address, b.reason) for b in defence.bans(T0 + 1)] == [
         ("198.51.100.11", FLOOD), ("203.0.113.66", SCANNER)]
@@ -222,7 +254,7 @@ def test_restore_of_junk_raises_and_changes_nothing(data):
 
 def test_ban_file_round_trip_is_atomic(tmp_path):
     defence = make()
-    defence.allow(ATTACKER, T0, SCANNER_OPTIONS)
+    scan(defence, ATTACKER, T0)
     file = BanFile(tmp_path / "bans.json")
     file.write(defence, T0)
     assert not defence.changed
@@ -257,8 +289,10 @@ def test_spoofed_sources_cannot_grow_the_tables_without_bound(monkeypatch):
         source = Address(f"10.{i // 250}.{i % 250}.1", 5060)
         defence.allow(source, T0 + i * 0.001, OPTIONS)
         defence.on_auth_failure(source, T0)
-        defence.allow(source, T0, SCANNER_OPTIONS)
+        scan(defence, source, T0)
+        defence.on_auth_success(source, T0)
     assert len(defence._recent) <= 65 and len(defence._failures) <= 65
+    assert len(defence._strikes) <= 65 and len(defence._authenticated) <= 65
     assert len(defence.bans(T0)) == 10
     assert not defence.allow(Address("10.3.249.1", 5060), T0 + 2, SCANNER_OPTIONS)
 
@@ -270,11 +304,12 @@ def test_the_endpoint_drops_banned_traffic_before_parsing_it():
     endpoint = SipEndpoint(lambda data, dest: sent.append(data), registrar=None,
                            clock=lambda: T0)
     endpoint.gate = defence
-    endpoint.on_datagram(SCANNER_OPTIONS, ATTACKER)
+    for _ in range(3):
+        endpoint.on_datagram(SCANNER_OPTIONS, ATTACKER)
     endpoint.on_datagram(b"garbage that would be malformed", ATTACKER)
     endpoint.on_datagram(OPTIONS, ATTACKER)
     assert sent == [] and endpoint.counters["malformed"] == 0
-    assert endpoint.counters["dropped"] == 3
+    assert endpoint.counters["dropped"] == 5
     endpoint.on_datagram(OPTIONS, PHONE)
     assert len(sent) == 1 and sent[0].startswith(b"SIP/2.0 200 OK")
 
@@ -304,6 +339,17 @@ def test_the_registrar_reports_each_refused_password():
     ok = registrar.handle(_register(digest, "secret-101-pw", 20, T0 + 20), PHONE, T0 + 20)
     assert ok.status == 200
     assert defence.bans(T0 + 20)[0].address == ATTACKER.host
+
+
+def test_the_registrar_reports_a_good_password_so_spoofed_scanner_packets_never_ban_it():
+    digest = DigestServer("callbox", b"0123456789abcdef0123", algorithms=("MD5",))
+    registrar = Registrar(digest, {"101": "secret-101-pw"}.get, Bindings(), lambda: "tag")
+    defence = make()
+    registrar.on_auth_success = defence.on_auth_success
+    ok = registrar.handle(_register(digest, "secret-101-pw", 1, T0), PHONE, T0)
+    assert ok.status == 200
+    assert scan(defence, PHONE, T0 + 5, times=10) == [False] * 10
+    assert defence.bans(T0 + 5) == [] and defence.allow(PHONE, T0 + 6, OPTIONS)
 
 
 # -- the [security] table of the config -------------------------------------------------------

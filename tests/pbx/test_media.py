@@ -166,19 +166,102 @@ def test_injection_from_a_third_address_is_dropped_and_counted(low):
     run(body)
 
 
-def test_the_sdp_address_wins_over_a_stranger_who_came_first(low):
+def test_a_stranger_who_sends_first_is_never_relayed(low):
+    """Issue 14.2: strict source; the stranger is neither heard nor latched to."""
     async def body():
         relay, parties, session, caller, phone = await call(low)
         stranger = await parties.open(STRANGER)
         try:
             stranger.send(rtp(666), session.a.local_port)
-            assert (await phone.next())[0] == rtp(666)    # nothing to tell it apart yet
+            stranger.send(rtp(666), session.b.local_port)
             caller.send(rtp(1), session.a.local_port)     # from the address its SDP gave
             assert (await phone.next())[0] == rtp(1)
-            stranger.send(rtp(667), session.a.local_port)
+            phone.send(rtp(2), session.b.local_port)
+            assert (await caller.next())[0] == rtp(2)
+            assert session.a.remote == caller.address and session.a.spoofed == 1
+            assert session.b.remote == phone.address and session.b.spoofed == 1
+            assert phone.received.empty() and caller.received.empty() \
+                and stranger.received.empty()
+        finally:
+            parties.close()
+            await relay.close()
+    run(body)
+
+
+def test_a_stranger_never_takes_a_silent_leg_over(low, monkeypatch):
+    monkeypatch.setattr(media, "RELATCH_AFTER", 0.05)
+
+    async def body():
+        relay, parties, session, caller, phone = await call(low)
+        stranger = await parties.open(STRANGER)
+        try:
+            caller.send(rtp(1), session.a.local_port)
+            await phone.next()
+            await asyncio.sleep(0.15)                      # the caller is silent (on mute)
+            for seq in range(5):
+                stranger.send(rtp(600 + seq), session.a.local_port)
+            phone.send(rtp(2), session.b.local_port)
+            assert (await caller.next())[0] == rtp(2)      # the caller still gets the audio
+            await until(lambda: session.a.spoofed == 5)
+            assert phone.received.empty() and stranger.received.empty()
+            assert session.a.remote == caller.address
+        finally:
+            parties.close()
+            await relay.close()
+    run(body)
+
+
+def test_nothing_is_accepted_before_sdp_names_the_party(low):
+    async def body():
+        relay = MediaRelay(RELAY, low, low + 99)
+        parties = Parties()
+        stranger, phone = await parties.open(STRANGER), await parties.open(PHONE)
+        try:
+            session = await relay.open_session("call-1")
+            session.set_remote("b", *phone.address)
+            stranger.send(rtp(1), session.a.local_port)
+            await until(lambda: session.a.dropped == 1)
+            assert phone.received.empty() and not session.a.latched
+        finally:
+            parties.close()
+            await relay.close()
+    run(body)
+
+
+def test_a_phone_behind_nat_is_accepted_from_its_signalling_address(low):
+    """SDP names a private address; packets come from where its SIP came from."""
+    async def body():
+        relay, parties, session, caller, phone = await call(low)
+        stranger = await parties.open(STRANGER)
+        try:
+            session.set_remote("b", "10.9.8.7", 4000, signalled_from=PHONE)
+            phone.send(rtp(1), session.b.local_port)
+            assert (await caller.next())[0] == rtp(1)
+            assert session.b.remote == phone.address
             caller.send(rtp(2), session.a.local_port)
             assert (await phone.next())[0] == rtp(2)
-            assert session.a.remote == caller.address and session.a.spoofed == 1
+            stranger.send(rtp(666), session.b.local_port)
+            await until(lambda: session.b.spoofed == 1)
+            assert caller.received.empty()
+        finally:
+            parties.close()
+            await relay.close()
+    run(body)
+
+
+def test_loopback_sdp_from_a_peer_not_on_loopback_gets_nothing(low):
+    """Issue 14.17: the relay must not send to the box's own services."""
+    async def body():
+        relay, parties, session, caller, phone = await call(low)
+        try:
+            service = await parties.open("127.0.0.1")
+            session.set_remote("b", *service.address, signalled_from="198.51.100.20")
+            caller.send(rtp(1), session.a.local_port)
+            await until(lambda: session.a.dropped == 1)
+            assert service.received.empty() and session.b.remote is None
+            session.set_remote("b", *phone.address, signalled_from=PHONE)   # loopback peer
+            caller.send(rtp(2), session.a.local_port)
+            assert (await phone.next())[0] == rtp(2)
         finally:
             parties.close()
             await relay.close()
@@ -400,23 +483,28 @@ def test_stats_keep_closed_sessions(low):
     run(body)
 
 
-def test_allocator_hands_out_even_pairs_round_the_range():
-    allocator = PortAllocator(10001, 10007)     # odd low: 10002, 10004 (10006 + 1 fits)
+def test_allocator_hands_out_even_pairs_at_random():
+    allocator = PortAllocator(10001, 10007, rng=random.Random(1))   # 10002, 10004, 10006
     assert allocator.capacity == 3
     ports = [allocator.allocate() for _ in range(3)]
-    assert ports == [10002, 10004, 10006]
+    assert sorted(ports) == [10002, 10004, 10006]
     with pytest.raises(NoPortsLeft):
         allocator.allocate()
     allocator.release(10004)
     assert allocator.allocate() == 10004
-    allocator.release(10002)
-    allocator.release(10006)
-    assert allocator.allocate() == 10006        # round the range from the last one handed out
-    assert allocator.allocate() == 10002
     allocator.release(10006)
     with pytest.raises(ValueError):
         allocator.release(10006)                # twice is a bug
     assert isinstance(NoPortsLeft("x"), RuntimeError)
+
+
+def test_ports_are_not_handed_out_in_order():
+    """Issue 14.2: the next call's ports cannot be guessed from this one's."""
+    allocator = PortAllocator(10000, 19999)
+    ports = [allocator.allocate() for _ in range(20)]
+    steps = {b - a for a, b in zip(ports, ports[1:])}
+    assert steps != {2} and len(set(ports)) == 20
+    assert all(p % 2 == 0 and 10000 <= p < 19999 for p in ports)
 
 
 @pytest.mark.parametrize("low, high", [(10000, 10000), (0, 10), (10010, 10000), (65534, 65536)])

@@ -325,3 +325,19 @@ def test_fuzz_sdp_like_text_parses_or_raises_sdp_error(text):
 def test_fuzz_bytes_parse_or_raise_sdp_error(data):
     _check(data)
     _check(b"v=0\r\no=- 1 1 IN IP4 h\r\n" + data)
+
+
+# --- issue 14.17: addresses the relay must not send to ------------------------------------------
+@pytest.mark.parametrize("host, peers, refused", [
+    ("127.0.0.1", ["198.51.100.20"], True),
+    ("127.9.9.9", ["0.0.0.0"], True),
+    ("::1", ["2001:db8::5"], True),
+    ("::ffff:127.0.0.1", ["198.51.100.20"], True),
+    ("127.0.0.1", ["127.0.0.2"], False),           # the peer itself is on loopback
+    ("127.0.0.1", ["198.51.100.20", "127.0.0.11"], False),
+    ("192.168.1.20", ["198.51.100.20"], False),
+    ("not-an-address", ["198.51.100.20"], True),
+])
+def test_refused_media_address(host, peers, refused):
+    from firmware.pbx.sdp import refused_media_address
+    assert (refused_media_address(host, peers) is not None) is refused

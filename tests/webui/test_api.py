@@ -223,3 +223,42 @@ def test_a_busy_tracker_is_503(client, seeded, monkeypatch):
     monkeypatch.setattr(seeded, "wrapup", slow)
     answer = client.post(f"/api/calls/{call['id']}/wrapup", json={"rating": 1}, headers=OWNER)
     assert answer.status_code == 503 and answer.get_json()["error"]
+
+
+def _health_with_bans():
+    return {"sip": "ok", "trunks": {}, "storage": "ok",
+            "bans": [{"address": "203.0.113.66", "reason": "auth",
+                      "until": "2024-05-01T14:00:00+02:00"},
+                     {"address": "203.0.113.77", "reason": "flood",
+                      "until": "2024-05-01T14:01:00+02:00"}],
+            "ban_count": 2, "bans_by_reason": {"auth": 1, "flood": 1}}
+
+
+@pytest.fixture
+def banning_app(config, tracker, users):
+    from firmware.webui.app import create_app
+    return create_app(config, tracker, users, secret_key="test-secret", testing=True,
+                      health=_health_with_bans)
+
+
+def test_healthz_shows_strangers_only_ban_counts(banning_app):
+    """Issue 14.16: the banned addresses are for the signed-in owner only."""
+    client = h.english_client(banning_app)
+    anonymous = client.get("/healthz").get_json()
+    assert "bans" not in anonymous and "203.0.113.66" not in str(anonymous)
+    assert anonymous["ban_count"] == 2 and anonymous["bans_by_reason"] == {"auth": 1,
+                                                                           "flood": 1}
+    assert h.sign_in(client, h.STAFF, h.STAFF_PW).status_code == 302
+    assert "bans" not in client.get("/healthz").get_json()
+    owner = h.english_client(banning_app)
+    assert h.sign_in(owner, h.OWNER, h.OWNER_PW).status_code == 302
+    assert [b["address"] for b in owner.get("/healthz").get_json()["bans"]] == \
+        ["203.0.113.66", "203.0.113.77"]
+
+
+def test_public_health_counts_a_list_without_counts():
+    from firmware.webui.api import public_health
+    health = {"sip": "ok", "bans": [{"address": "a", "reason": "scanner", "until": "x"}]}
+    assert public_health(health, signed_in_owner=False) == {
+        "sip": "ok", "ban_count": 1, "bans_by_reason": {"scanner": 1}}
+    assert public_health(health, signed_in_owner=True)["bans"] == health["bans"]

@@ -40,6 +40,26 @@ def test_setup_refuses_bad_input(fresh, empty_users, form, message):
     assert not empty_users.has_users()
 
 
+@pytest.mark.parametrize("host", ["rebind.attacker.example", "rebind.attacker.example:8080",
+                                  "localhost.attacker.example", "bad host"])
+def test_setup_under_a_foreign_name_is_refused(fresh, empty_users, host):
+    """Issue 14.18: DNS rebinding must not claim a fresh box."""
+    token = h.csrf_from(fresh.get("/setup").get_data(as_text=True))
+    page = fresh.get("/setup", headers={"Host": host})
+    assert page.status_code == 400 and "by its address" in page.get_data(as_text=True)
+    answer = fresh.post("/setup", headers={"Host": host},
+                        data={"user": "mallory", "password": "long-password",
+                              "confirm": "long-password", "csrf_token": token})
+    assert answer.status_code == 400
+    assert not empty_users.has_users()
+
+
+@pytest.mark.parametrize("host", ["192.168.1.20:8080", "[fe80::1]:8080", "localhost:8080"])
+def test_setup_by_address_or_the_box_name_works(fresh, empty_users, host):
+    page = fresh.get("/setup", headers={"Host": host})
+    assert page.status_code == 200
+
+
 def test_setup_without_csrf_token_is_refused(fresh, empty_users):
     fresh.get("/setup")
     answer = fresh.post("/setup", data={"user": "anna", "password": "long-password",
@@ -79,12 +99,24 @@ def test_wrong_password(client):
     assert client.get("/").status_code == 302
 
 
-def test_failed_sign_ins_are_throttled_per_user(client):
+def test_failed_sign_ins_are_throttled_per_address_and_user(client):
     for _ in range(5):
         assert h.sign_in(client, h.OWNER, "wrong-password").status_code == 401
     answer = h.sign_in(client, h.OWNER, h.OWNER_PW)          # even the right one waits
     assert answer.status_code == 429 and "Too many" in answer.get_data(as_text=True)
     assert h.sign_in(client, h.STAFF, h.STAFF_PW).status_code == 302
+
+
+def test_a_guesser_elsewhere_cannot_lock_the_owner_out(client):
+    """Issue 14.11: the owner's right password from another address gets in."""
+    guesser = english_client(client.application)
+    token = h.csrf_from(guesser.get("/login").get_data(as_text=True))
+    for _ in range(8):
+        guesser.post("/login", data={"user": h.OWNER, "password": "wrong-password",
+                                     "csrf_token": token},
+                     environ_base={"REMOTE_ADDR": "10.6.6.6"})
+    answer = h.sign_in(client, h.OWNER, h.OWNER_PW)          # from 127.0.0.1
+    assert answer.status_code == 302
 
 
 def test_failed_sign_ins_are_throttled_per_address(client):

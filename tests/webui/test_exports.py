@@ -3,8 +3,10 @@
 import csv
 import io
 
+import pytest
 from openpyxl import load_workbook
 
+from firmware.tracker.query import CallFilter
 from firmware.webui import exports
 
 CALL = {"id": "a1", "started_at": "2024-05-01T12:00:00+02:00", "direction": "inbound",
@@ -38,3 +40,34 @@ def test_empty_exports_have_headers():
     assert exports.to_csv([]).splitlines() == [",".join(exports.COLUMNS)]
     sheet = load_workbook(io.BytesIO(exports.to_xlsx([]))).active
     assert list(sheet.values) == [exports.COLUMNS]
+
+
+# -- issue 14.13 ---------------------------------------------------------------------------------
+def test_control_characters_are_written_visibly_and_never_break_the_xlsx():
+    call = dict(CALL, caller="+4850\x001234567", campaign="Shop\x1b[31m",
+                wrapup={"comment": "line one\nline two\x0b\x01", "tags": ["a\x07"]})
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx([call]))).active
+    header, row = list(sheet.values)
+    cells = dict(zip(header, row))
+    assert cells["caller"] == "+4850\\x001234567"
+    assert cells["campaign"] == "Shop\\x1b[31m"
+    assert cells["comment"] == "line one\nline two\\x0b\\x01" and cells["tags"] == "a\\x07"
+    row = next(csv.DictReader(io.StringIO(exports.to_csv([call]))))
+    assert row["campaign"] == "Shop\\x1b[31m" and row["comment"] == "line one\nline two\\x0b\\x01"
+
+
+@pytest.mark.parametrize("text", [" =1+1", "  +SUM(A1)", "\u00a0-2+3", "\n@cmd", "\uff1dcmd"])
+def test_the_csv_guard_looks_past_leading_blanks(text):
+    call = dict(CALL, wrapup={"comment": text})
+    row = next(csv.DictReader(io.StringIO(exports.to_csv([call]))))
+    assert row["comment"] == "'" + text
+
+
+def test_an_export_of_a_call_with_control_characters_is_200(client, seeded):
+    import webui_helpers as h
+    call = next(c for c in seeded.calls(CallFilter()) if c["answered_by"] == "101")
+    answer = client.post(f"/api/calls/{call['id']}/wrapup", headers=h.basic(h.OWNER, h.OWNER_PW),
+                         json={"comment": "\x01 =cmd|' /C calc'!A0\x00"})
+    assert answer.status_code == 200                    # stored as given
+    for path in ("/api/calls.xlsx", "/api/calls.csv"):
+        assert client.get(path, headers=h.basic(h.OWNER, h.OWNER_PW)).status_code == 200

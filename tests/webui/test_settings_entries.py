@@ -74,6 +74,10 @@ def test_a_phone_a_campaign_rings_cannot_be_removed(setup):
     ({"number": "101", "password": "long-enough-1"}, "number"),      # already there
     ({"number": "103", "password": "short"}, "password"),
     ({"number": "103", "password": ""}, "password"),
+    ({"number": "103", "password": "12345678"}, "password"),          # issue 14.5: weak
+    ({"number": "103", "password": "103103103"}, "password"),
+    ({"number": "103", "password": "password1"}, "password"),
+    ({"number": "103", "password": "abcdefghij"}, "password"),
 ])
 def test_bad_desk_phones_are_refused(setup, form, field):
     client, path, applied, app = setup

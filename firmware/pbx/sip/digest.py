@@ -12,10 +12,15 @@ Why it looks like this:
   bounded: entries of expired nonces go first; if it is still full the oldest eighth goes and
   every nonce issued up to those is treated as stale unless still tracked (``_floor``), so an
   evicted entry can never be replayed -- at worst a phone is re-challenged with stale=true.
-- RFC 2069 (no qop) has no nc, so nothing can tell a replay from a refresh: such a response is
-  accepted as often as it comes while its nonce lives (old phones reuse the nonce for every
-  REGISTER refresh; single-use nonces would double their traffic). Turn it off with
+- RFC 2069 (no qop) has no nc, so nothing can tell a replay from a refresh. Old phones reuse
+  the nonce for every REGISTER refresh, so such a nonce is bound to the address of its first
+  use: it is accepted again from there while it lives, and answered stale from anywhere else
+  (a captured header replayed from another host gets a fresh challenge it cannot answer).
+  When the caller passes no source the nonce is single-use. Turn RFC 2069 off with
   ``allow_rfc2069=False``.
+- The ``uri`` a response covers must be the request's Request-URI when the caller passes it
+  (RFC 7616 3.4.6): otherwise one captured header, whose hash covers only the method and uri,
+  would authorise a request to any other number.
 - An unknown user and a wrong password give the same AuthResult (only ``reason`` differs, for
   logs) after the same hashing work, so the registrar's answers cannot enumerate extensions.
 """
@@ -176,6 +181,9 @@ class DigestServer:
         # (nonce, cnonce) -> (highest nc, nonce timestamp); insertion order ~ age
         self._seen: dict[tuple[str, str], tuple[int, float]] = {}
         self._floor = float("-inf")
+        # RFC 2069 nonce -> (source host of its first use, or "" when single-use; timestamp)
+        self._bound: dict[str, tuple[str, float]] = {}
+        self._bound_floor = float("-inf")
 
     # -- nonces ---------------------------------------------------------------------------
 
@@ -220,11 +228,16 @@ class DigestServer:
         authorization: str,
         password_for: Callable[[str], Secret | None],
         now: float,
+        *,
+        request_uri: str | None = None,
+        source: str | None = None,
     ) -> AuthResult:
         """Check an Authorization / Proxy-Authorization value for a request of `method`.
 
         `password_for(username)` returns the password, a mapping of precomputed HA1s
-        ({"MD5": hex, "SHA-256": hex}), or None for an unknown user.
+        ({"MD5": hex, "SHA-256": hex}), or None for an unknown user. `request_uri`, when
+        given, must match the credentials' uri; `source` (the sender's host) binds an RFC 2069
+        nonce to its first sender (without it such a nonce is single-use).
         """
         try:
             scheme, p = parse_auth_header(authorization)
@@ -276,11 +289,30 @@ class DigestServer:
             return AuthResult(False, username, False, reason)
 
         # The caller knows the password; now only the nonce's freshness can fail.
+        if request_uri is not None and not same_uri(uri, request_uri):
+            return AuthResult(False, username, False,
+                              f"uri {uri!r} is not the Request-URI {request_uri!r}")
         if not issued <= now <= issued + self.nonce_lifetime:
             return AuthResult(False, username, True, "nonce expired")
         if qop is not None and not self._note_nc(nonce, cnonce, int(nc_text, 16), issued, now):
             return AuthResult(False, username, True, "nonce count replayed")
+        if qop is None and not self._bind_rfc2069(nonce, source or "", issued, now):
+            return AuthResult(False, username, True, "RFC 2069 nonce replayed from elsewhere")
         return AuthResult(True, username, False, "ok")
+
+    def _bind_rfc2069(self, nonce: str, source: str, issued: float, now: float) -> bool:
+        """Bind an RFC 2069 nonce to `source` at first use; False for any later use from
+        elsewhere, or any later use at all when there is no source (single-use)."""
+        bound = self._bound.get(nonce)
+        if bound is not None:
+            return bool(source) and bound[0] == source
+        if issued <= self._bound_floor:
+            return False  # its binding may have been evicted: refuse (answered stale)
+        self._bound_floor = max(self._bound_floor,
+                                _evict_oldest(self._bound, now - self.nonce_lifetime,
+                                              self.max_tracked))
+        self._bound[nonce] = (source, issued)
+        return True
 
     def _note_nc(self, nonce: str, cnonce: str, nc: int, issued: float, now: float) -> bool:
         """Record nc for (nonce, cnonce); False if it does not advance (a replay)."""
@@ -315,6 +347,35 @@ class DigestServer:
                 self._floor = max(self._floor, issued)
             logger.warning("digest nc table full; nonces issued up to %.3f now count as stale",
                            self._floor)
+
+
+def _evict_oldest(table: dict, oldest: float, limit: int) -> float:
+    """Drop entries (value[1] = issue time) older than `oldest`; when still full, the oldest
+    eighth. Returns the highest issue time dropped while live (the new floor), or -inf."""
+    for key in [k for k, value in table.items() if value[1] < oldest]:
+        del table[key]
+    floor = float("-inf")
+    if len(table) >= limit:
+        for key in list(table)[:max(1, limit // 8)]:
+            floor = max(floor, table.pop(key)[1])
+    return floor
+
+
+def same_uri(credentials_uri: str, request_uri: str) -> bool:
+    """Do the digest `uri` and the Request-URI name the same resource?
+
+    Scheme, user, host and port must agree (host case-insensitively, as RFC 3261 19.1.4);
+    parameters are ignored, since some phones drop `;transport=` from one of the two. Text
+    that is not a SIP URI must match exactly.
+    """
+    if credentials_uri.strip() == request_uri.strip():
+        return True
+    from .uri import parse_uri     # a sibling module; imported late to keep digest standalone
+    try:
+        a, b = parse_uri(credentials_uri.strip()), parse_uri(request_uri.strip())
+    except SipParseError:
+        return False
+    return (a.scheme, a.user, a.host.lower(), a.port) == (b.scheme, b.user, b.host.lower(), b.port)
 
 
 def pick_challenge(values: list[str]) -> str | None:

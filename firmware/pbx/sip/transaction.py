@@ -12,6 +12,12 @@ Rules of this module:
 - TransactionTable owns every live transaction: it matches messages to them (17.1.3, 17.2.3,
   and the RFC 2543 rules when a branch lacks the magic cookie), keeps a heap of deadlines so
   `tick` only touches what is due, and forgets transactions once they terminate.
+- Server transactions are capped in total, by count and by the bytes of their requests
+  (`max_servers`, `max_bytes`; issue 14.8): per-address limits cannot stop many sources, or
+  spoofed ones, each sending large requests. At the cap the oldest are shed first (forgotten:
+  no more retransmissions, a late answer to one is refused), those of strangers before those
+  of `protected(host)` peers (registered phones, trunks); a stranger's new request that finds
+  only protected ones raises Overloaded and is dropped, a protected peer's always gets in.
 
 The machines (timer in parentheses while its state lasts):
   INVITE client      Calling (A resend, B timeout) -1xx-> Proceeding
@@ -40,6 +46,15 @@ logger = logging.getLogger(__name__)
 
 CALLING, TRYING, PROCEEDING = "Calling", "Trying", "Proceeding"
 COMPLETED, CONFIRMED, ACCEPTED, TERMINATED = "Completed", "Confirmed", "Accepted", "Terminated"
+
+
+MAX_SERVER_TRANSACTIONS = 4096     # ~30 s each: far above what an office's phones keep live
+MAX_SERVER_BYTES = 16 * 1024 * 1024  # their requests' bytes: 256 of 64 KB, or 4096 of 4 KB
+SHED_SCAN = 256                      # oldest transactions looked at per request at the cap
+
+
+class Overloaded(SipError, RuntimeError):
+    """The table is at its cap and only protected peers' transactions are left to shed."""
 
 
 class TransactionStateError(SipError, RuntimeError):
@@ -385,6 +400,12 @@ class NonInviteServerTransaction(ServerTransaction):
 
 # -- matching ---------------------------------------------------------------------------------
 
+def _host(peer: Any) -> str:
+    """The host of a peer: a transport Address or a (host, port) tuple."""
+    host = getattr(peer, "host", None)
+    return host if host is not None else peer[0]
+
+
 def _sent_by(via: Any) -> tuple[str, int]:
     default = 5061 if via.transport.upper() in ("TLS", "WSS") else 5060
     return via.host.lower(), via.port or default
@@ -422,12 +443,22 @@ def _client_key(message: Request | Response) -> tuple:
 class TransactionTable:
     """All live transactions: matching, creation, and one heap of deadlines for `tick`."""
 
-    def __init__(self, timers: Timers = Timers()) -> None:
+    def __init__(self, timers: Timers = Timers(), *,
+                 max_servers: int = MAX_SERVER_TRANSACTIONS,
+                 max_bytes: int = MAX_SERVER_BYTES) -> None:
         self.timers = timers
+        self.max_servers = max_servers
+        self.max_bytes = max_bytes
+        # Whether a peer host is kept at the cap (registered phones, trunks); the box sets it.
+        self.protected: Callable[[str], bool] = lambda host: False
+        self.shed = 0                                       # transactions shed so far
+        self.server_bytes = 0                               # request bytes of live servers
+        self._by_age: dict[int, tuple[ServerTransaction, int]] = {}  # oldest first: (txn, size)
         self._clients: dict[tuple, ClientTransaction] = {}
         self._servers: dict[tuple, ServerTransaction] = {}
         self._keys: dict[int, list[tuple]] = {}  # id(txn) -> its keys in _clients/_servers
         self._heap: list[tuple[float, int, Transaction]] = []
+        self._dead_in_heap = 0                              # shed transactions still on it
         self._seq = itertools.count()
 
     def __len__(self) -> int:
@@ -475,20 +506,87 @@ class TransactionTable:
         return txn if isinstance(txn, InviteServerTransaction) else None
 
     def new_server(self, request: Request, source: tuple[str, int], now: float,
-                   reliable: bool = False) -> tuple[ServerTransaction, list[Action]]:
-        """Create the server transaction for a new request; the actions deliver it to the TU."""
+                   reliable: bool = False, *, size: int = 0
+                   ) -> tuple[ServerTransaction, list[Action]]:
+        """Create the server transaction for a new request; the actions deliver it to the TU.
+
+        `size` is the request's length on the wire (for the byte cap). Raises Overloaded when
+        the table is full and `source` is not protected (see the module's rules).
+        """
         if request.method == "ACK":
             raise TransactionStateError("ACK never creates a server transaction")
+        if len(self._by_age) >= self.max_servers or self.server_bytes + size > self.max_bytes:
+            self._make_room(_host(source), size)
         cls = InviteServerTransaction if request.method == "INVITE" else NonInviteServerTransaction
         txn = cls(request, source, reliable=reliable, timers=self.timers)
         key = _server_key(request)
         self._servers[key] = txn
         self._keys[id(txn)] = [key]
+        self._by_age[id(txn)] = (txn, size)
+        self.server_bytes += size
         txn._watch = self._schedule
         return txn, txn.start(now)
 
+    def _make_room(self, host: str, size: int) -> None:
+        """Shed the oldest server transactions until one of `size` bytes fits: strangers'
+        first, then, for a protected newcomer only, protected peers' too.
+
+        Looks at no more than SHED_SCAN of the oldest per call and asks `protected` once per
+        host, so a table full of protected peers' transactions (a flood spoofed from a trunk's
+        address) costs a stranger's request a bounded amount of work.
+        """
+        known: dict[str, bool] = {}
+
+        def is_protected(peer_host: str) -> bool:
+            answer = known.get(peer_host)
+            if answer is None:
+                answer = known[peer_host] = bool(self.protected(peer_host))
+            return answer
+
+        def full() -> bool:
+            return (len(self._by_age) >= self.max_servers
+                    or self.server_bytes + size > self.max_bytes) and bool(self._by_age)
+
+        for txn, _ in list(itertools.islice(self._by_age.values(), SHED_SCAN)):
+            if not full():
+                return
+            if not is_protected(_host(txn.peer)):
+                self._shed(txn)
+        if not full():
+            return
+        if not is_protected(host):
+            raise Overloaded(f"transaction table full ({len(self._by_age)} transactions, "
+                             f"{self.server_bytes} bytes)")
+        while full():
+            self._shed(next(iter(self._by_age.values()))[0])
+
+    def _shed(self, txn: ServerTransaction) -> None:
+        self.shed += 1
+        txn.state = TERMINATED
+        txn._deadlines.clear()
+        self._forget(txn)
+        # The heap still holds it (and its request) until its deadline: under a flood that
+        # is everything shed in the last 32 s. Sweep the heap once half of it is dead.
+        self._dead_in_heap += 1
+        if self._dead_in_heap > max(64, len(self._heap) // 2):
+            self._heap = [entry for entry in self._heap if entry[2].state != TERMINATED]
+            heapq.heapify(self._heap)
+            self._dead_in_heap = 0
+
+    def _forget(self, txn: Transaction) -> None:
+        """Drop `txn` from every index (its keys, the age order, the byte count)."""
+        for key in self._keys.pop(id(txn), ()):
+            if self._clients.get(key) is txn:
+                del self._clients[key]
+            elif self._servers.get(key) is txn:
+                del self._servers[key]
+        entry = self._by_age.pop(id(txn), None)
+        if entry is not None:
+            self.server_bytes -= entry[1]
+        txn._watch = None
+
     def receive_request(self, request: Request, source: tuple[str, int], now: float,
-                        reliable: bool = False) -> list[Action]:
+                        reliable: bool = False, *, size: int = 0) -> list[Action]:
         """Absorb a retransmission, match an ACK, or open a new server transaction.
 
         A match must also come from the transaction's own peer: RFC 3261 17.2.3 matches on
@@ -500,7 +598,7 @@ class TransactionTable:
             return txn.receive(request, now)
         if request.method == "ACK":
             return [Deliver(request, None)]  # the ACK for a 2xx belongs to the dialog
-        return self.new_server(request, source, now, reliable)[1]
+        return self.new_server(request, source, now, reliable, size=size)[1]
 
     # -- timers ---------------------------------------------------------------------------
 
@@ -528,12 +626,7 @@ class TransactionTable:
     def _schedule(self, txn: Transaction) -> None:
         """The watch hook: every transaction calls it after changing state or timers."""
         if txn.state == TERMINATED:
-            for key in self._keys.pop(id(txn), ()):
-                if self._clients.get(key) is txn:
-                    del self._clients[key]
-                elif self._servers.get(key) is txn:
-                    del self._servers[key]
-            txn._watch = None
+            self._forget(txn)
             return
         if (isinstance(txn, InviteServerTransaction) and txn.last_response is not None
                 and txn.last_response.status >= 200

@@ -227,9 +227,10 @@ def test_rfc2069_style_from_old_phones():
                              uri="sip:callbox.local", username="101",
                              password=USERS["101"], cnonce="unused")
     assert "qop" not in value and "cnonce" not in value
-    assert server.verify("REGISTER", value, password_for, 1001.0).ok
-    assert server.verify("REGISTER", value, password_for, 1100.0).ok  # reuse within lifetime
-    assert server.verify("REGISTER", value, password_for, 1400.0).stale
+    phone = "198.51.100.11"
+    assert server.verify("REGISTER", value, password_for, 1001.0, source=phone).ok
+    assert server.verify("REGISTER", value, password_for, 1100.0, source=phone).ok  # refresh
+    assert server.verify("REGISTER", value, password_for, 1400.0, source=phone).stale
     strict = DigestServer(REALM, SECRET, algorithms=("MD5",), allow_rfc2069=False)
     assert not strict.verify("REGISTER", value, password_for, 1001.0).ok
 
@@ -289,3 +290,59 @@ def test_verify_never_raises_on_garbage(text):
     for value in (text, "Digest " + text):
         result = server.verify("REGISTER", value, password_for, 1001.0)
         assert not result.ok
+
+
+# -- issue 14.6: replayed digest answers ------------------------------------------------------
+def test_an_rfc2069_answer_replayed_from_another_host_is_answered_stale():
+    server = DigestServer(REALM, SECRET, algorithms=("MD5",))
+    nonce = server.make_nonce(1000.0)
+    value = answer_challenge(f'Digest realm="{REALM}", nonce="{nonce}"', method="REGISTER",
+                             uri="sip:callbox.local", username="101",
+                             password=USERS["101"], cnonce="unused")
+    assert server.verify("REGISTER", value, password_for, 1001.0, source="198.51.100.11").ok
+    replay = server.verify("REGISTER", value, password_for, 1002.0, source="203.0.113.66")
+    assert not replay.ok and replay.stale
+    assert server.verify("REGISTER", value, password_for, 1003.0, source="198.51.100.11").ok
+
+
+def test_an_rfc2069_nonce_is_single_use_when_the_source_is_unknown():
+    server = DigestServer(REALM, SECRET, algorithms=("MD5",))
+    nonce = server.make_nonce(1000.0)
+    value = answer_challenge(f'Digest realm="{REALM}", nonce="{nonce}"', method="INVITE",
+                             uri="sip:+48601234567@callbox.local", username="101",
+                             password=USERS["101"], cnonce="unused")
+    assert server.verify("INVITE", value, password_for, 1001.0).ok
+    assert server.verify("INVITE", value, password_for, 1002.0).stale
+
+
+def test_the_rfc2069_bindings_are_bounded_and_eviction_fails_safe():
+    server = DigestServer(REALM, SECRET, algorithms=("MD5",), max_tracked=8)
+    values = []
+    for i in range(20):
+        nonce = server.make_nonce(1000.0 + i)
+        values.append(answer_challenge(f'Digest realm="{REALM}", nonce="{nonce}"',
+                                       method="REGISTER", uri="sip:callbox.local",
+                                       username="101", password=USERS["101"], cnonce="x"))
+        assert server.verify("REGISTER", values[-1], password_for, 1000.0 + i,
+                             source=f"10.0.0.{i}").ok
+    assert len(server._bound) <= 8
+    # an evicted binding is never accepted from elsewhere
+    assert not server.verify("REGISTER", values[0], password_for, 1030.0, source="10.9.9.9").ok
+
+
+@pytest.mark.parametrize("request_uri", ["sip:+48601234567@callbox.local",
+                                         "sip:101@callbox.local", "sips:callbox.local",
+                                         "sip:callbox.local:5070"])
+def test_the_credentials_uri_must_be_the_request_uri(request_uri):
+    server = DigestServer(REALM, SECRET)
+    value = answer(server)                                       # uri="sip:callbox.local"
+    result = server.verify("REGISTER", value, password_for, 1001.0, request_uri=request_uri)
+    assert not result.ok and not result.stale and "Request-URI" in result.reason
+
+
+@pytest.mark.parametrize("request_uri", ["sip:callbox.local", "sip:CallBox.Local",
+                                         "sip:callbox.local;transport=udp"])
+def test_the_same_uri_written_differently_is_accepted(request_uri):
+    server = DigestServer(REALM, SECRET)
+    value = answer(server)
+    assert server.verify("REGISTER", value, password_for, 1001.0, request_uri=request_uri).ok

@@ -451,3 +451,82 @@ def test_rejected_invite_with_lost_ack_over_the_link():
         "INVITE", "SIP/2.0", "ACK", "SIP/2.0", "ACK"]  # lost ACK -> 486 again -> ACK again
     assert [m.method for _, m in callee.delivered] == ["INVITE"]
     assert len(caller.table) == 0 and len(callee.table) == 0
+
+
+# -- issue 14.8: an overall cap on server transactions ------------------------------------------
+def _flood(table, count, *, start=0, size=500, method="OPTIONS", now=0.0, hosts=None):
+    """`count` requests, each from its own (spoofed) source address."""
+    out = []
+    for i in range(start, start + count):
+        host = hosts(i) if hosts else f"10.{i // 250 % 250}.{i % 250}.1"
+        req = request(method, branch=f"z9hG4bKf{i}", via_host=f"{host}:5060")
+        out.append(table.receive_request(req, (host, 5060), now + i * 0.001, size=size))
+    return out
+
+
+def test_many_sources_cannot_grow_the_table_past_its_count_cap():
+    table = TransactionTable(max_servers=50)
+    _flood(table, 500)
+    assert len(table) == 50 and table.shed == 450
+    branches = sorted(t.request.top_via.branch for t in table.transactions())
+    assert branches == sorted(f"z9hG4bKf{i}" for i in range(450, 500))   # the newest stay
+
+
+def test_large_requests_are_capped_by_bytes():
+    table = TransactionTable(max_bytes=300 * 1024)
+    _flood(table, 40, size=64 * 1024)
+    assert table.server_bytes <= 300 * 1024 and len(table) == 4
+    for txn in table.transactions():
+        txn.send_response(make_response(txn.request, 200, "OK"), 1.0)
+    run_timers(table, 100.0)                                        # all end: nothing leaks
+    assert len(table) == 0 and table.server_bytes == 0
+
+
+def test_registered_phones_are_kept_and_always_get_in():
+    from firmware.pbx.sip.transaction import Overloaded
+    table = TransactionTable(max_servers=20)
+    table.protected = lambda host: host.startswith("192.168.")
+    phones = _flood(table, 10, hosts=lambda i: f"192.168.1.{i}")          # 10 phones first
+    assert all(kinds(a) == ["Deliver"] for a in phones)
+    _flood(table, 300, start=10)                                         # then the flood
+    kept = {t.peer[0] for t in table.transactions()}
+    assert {f"192.168.1.{i}" for i in range(10)} <= kept and len(table) == 20
+    more = _flood(table, 10, start=400, hosts=lambda i: f"192.168.2.{i}")  # more phones
+    assert all(kinds(a) == ["Deliver"] for a in more)
+    assert sum(t.peer[0].startswith("192.168.") for t in table.transactions()) == 20
+    with pytest.raises(Overloaded):                                  # a stranger: no room
+        _flood(table, 1, start=999)
+
+
+def test_a_shed_transaction_refuses_a_late_answer():
+    table = TransactionTable(max_servers=1)
+    first = request("OPTIONS", branch="z9hG4bKold", via_host="10.0.0.1:5060")
+    txn, _ = table.new_server(first, ("10.0.0.1", 5060), 0.0)
+    table.receive_request(request("OPTIONS", branch="z9hG4bKnew", via_host="10.0.0.2:5060"),
+                          ("10.0.0.2", 5060), 0.1)
+    assert txn.state == TERMINATED and table.server_for(first) is None
+    with pytest.raises(TransactionStateError):
+        txn.send_response(make_response(first, 200, "OK"), 0.2)
+
+
+def test_shed_transactions_do_not_linger_on_the_timer_heap():
+    """Their requests would stay in memory until their timers ran out (32 s)."""
+    table = TransactionTable(max_servers=50)
+    for i in range(2000):
+        for action in _flood(table, 1, start=i)[0]:
+            action.txn.send_response(make_response(action.txn.request, 200, "OK"), 1.0)
+    assert len(table) == 50
+    assert len(table._heap) <= 50 + max(64, len(table._heap) // 2) + 1
+
+
+def test_a_table_full_of_protected_peers_costs_a_stranger_little():
+    """A flood spoofed from a trunk's address fills the table with protected transactions."""
+    from firmware.pbx.sip.transaction import Overloaded
+    table = TransactionTable(max_servers=2000)
+    asked = []
+    table.protected = lambda host: asked.append(host) or host == "198.51.100.2"
+    _flood(table, 2000, hosts=lambda i: "198.51.100.2")
+    asked.clear()
+    with pytest.raises(Overloaded):
+        _flood(table, 1, start=5000)
+    assert len(asked) <= 2                          # once for the trunk, once for the stranger
