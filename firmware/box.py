@@ -210,7 +210,7 @@ class Box:
                  "until": datetime.fromtimestamp(ban.until, zone).isoformat(timespec="seconds")}
                 for ban in self.defence.bans(time.time())[:MAX_LISTED_BANS]]
         health = {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
-                  "bans": bans}
+                  "bans": bans, "trunk_routes": self.trunk_network.describe()}
         # counts of all bans in force (the list above stops at MAX_LISTED_BANS); strangers
         # see only these (webui/api.py public_health)
         in_force = self.defence.bans(time.time())
