@@ -9,6 +9,7 @@ APT_RUN  = python3 python3-venv python3-pip
 APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd postgresql
 APT_TEST += kamailio linphone-cli   # the carrier proxy and a softphone; Kamailio is also make bench's C reference
 APT_TEST += openssl
+APT_TEST += dnsmasq-base
 PYTEST_ARGS ?= -rs
 
 .PHONY: run test bench lint apt-run apt-test clean image

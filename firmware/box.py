@@ -34,8 +34,10 @@ from firmware.pbx.registrar import Registrar
 from firmware.pbx.sip.digest import DigestServer
 from firmware.pbx.sip.message import new_tag
 from firmware.pbx.media import MediaRelay
-from firmware.pbx.transport import Address, SipTransport
+from firmware.pbx.transport import SipTransport
 from firmware.pbx.trunk import TrunkClient, TrunkRegistration
+from firmware.pbx.dnsclient import DnsClient
+from firmware.pbx.trunknet import TrunkNetwork
 
 logger = logging.getLogger("callbox")
 
@@ -72,11 +74,15 @@ class Box:
         # digest code does SHA-256 (tested) for when phones catch up; RFC 8760 lets us choose.
         self.digest = DigestServer(REALM, read_secret(data_dir / "sip_secret"),
                                    algorithms=("MD5",))
-        trunk_hosts, trunk_addresses = _resolve_trunks(config)
+        # Where the trunks are (RFC 3263): IP literals now, names once looked up (run()).
+        self.trunk_network = TrunkNetwork(config.trunks, DnsClient.from_system(
+            config.dns.servers, timeout=config.dns.timeout_seconds))
+        trunk_hosts = self.trunk_network.trunk_hosts     # one dict, updated in place
         # Per-address defences: the gate drops banned and flooding sources before parsing.
         self.defence = Defence(config.security, trusted_hosts=trunk_hosts)
         self.ban_file = BanFile(data_dir / "bans.json")
         self.ban_file.read(self.defence, time.time())
+        self.trunk_network.on_change = self.defence.trust_hosts
         self.registrar = Registrar(self.digest, self._password_for, self.bindings, new_tag,
                                    on_auth_failure=self.defence.on_auth_failure,
                                    on_auth_success=self.defence.on_auth_success)
@@ -93,17 +99,20 @@ class Box:
                            port=config.sip.listen_port, trunk_hosts=trunk_hosts,
                            night=self._night_on, on_auth_failure=self.defence.on_auth_failure,
                            on_auth_success=self.defence.on_auth_success,
-                           presence=self.presence, contact_name=self._contact_name)
+                           presence=self.presence, contact_name=self._contact_name,
+                           trunk_route=self.trunk_network.next_hop)
         self.transport = SipTransport(config.sip.listen_host, config.sip.listen_port,
                                       self._receive, banned=self._banned)
+        self.transport.may_connect = lambda dest: dest.host in trunk_hosts
         self.endpoint = SipEndpoint(self.transport.send, self.registrar, calls=self.calls,
                                     media=self.media, publish=self.bus.publish,
                                     gate=self.defence, arm_timer=self._arm_timer,
                                     protected=self._protected_host)
         self.tracker = None
         self.trunk_states: dict[str, str] = {}
-        self.trunk_client = TrunkClient(self.endpoint, {}, self._trunk_state)
-        self._set_trunks(config, trunk_hosts, trunk_addresses)
+        self.trunk_client = TrunkClient(self.endpoint, {}, self._trunk_state, self.trunk_network,
+                                        transport=self.transport)
+        self._set_trunks(config)
         self.web = None
         self.alerter = None     # SMS alerts (firmware/hw/modem.py), when [modem] is set
         self._timer: asyncio.TimerHandle | None = None
@@ -134,28 +143,27 @@ class Box:
         self._timer = self._timer_at = None
         self.endpoint.tick()
 
-    def _set_trunks(self, config: Config, trunk_hosts: dict[str, str],
-                    addresses: dict[str, str]) -> None:
-        """Use `config`'s trunks: which addresses are trunks, and a registration for each
-        trunk that registers. An unchanged trunk keeps its registration and state."""
-        self.calls.trunk_hosts = trunk_hosts
-        self.defence.trust_hosts(trunk_hosts)
+    def _set_trunks(self, config: Config) -> None:
+        """Use `config`'s trunks: where they are (looked up anew when changed) and a
+        registration for each trunk that registers. An unchanged trunk keeps its
+        registration and state."""
+        self.trunk_network.set_trunks(config.trunks)
+        self.defence.trust_hosts(self.trunk_network.trunk_hosts)
         contact_host = config.sip.public_address or self.sip_host
         before = self.trunk_client.registrations
-        registrations: dict[str, tuple[TrunkRegistration, Address]] = {}
+        registrations: dict[str, TrunkRegistration] = {}
         states: dict[str, str] = {}
         for trunk in config.trunks:
             if not trunk.register:
                 states[trunk.name] = "ip-auth"
                 continue
-            dest = Address(addresses[trunk.name], trunk.port, "UDP")
             kept = before.get(trunk.name)
-            if kept is not None and kept[0].trunk == trunk and kept[1] == dest:
+            if kept is not None and kept.trunk == trunk:
                 registrations[trunk.name] = kept
                 states[trunk.name] = self.trunk_states.get(trunk.name, "unregistered")
             else:
-                registrations[trunk.name] = (
-                    TrunkRegistration(trunk, contact_host, config.sip.listen_port), dest)
+                registrations[trunk.name] = TrunkRegistration(trunk, contact_host,
+                                                              config.sip.listen_port)
                 states[trunk.name] = "unregistered"
         if before:
             logger.info("trunks: %s", ", ".join(
@@ -202,7 +210,7 @@ class Box:
                  "until": datetime.fromtimestamp(ban.until, zone).isoformat(timespec="seconds")}
                 for ban in self.defence.bans(time.time())[:MAX_LISTED_BANS]]
         health = {"sip": "ok", "trunks": dict(self.trunk_states), "storage": storage,
-                  "bans": bans}
+                  "bans": bans, "trunk_routes": self.trunk_network.describe()}
         # counts of all bans in force (the list above stops at MAX_LISTED_BANS); strangers
         # see only these (webui/api.py public_health)
         in_force = self.defence.bans(time.time())
@@ -253,8 +261,6 @@ class Box:
         restart = [key for key, before, after in (
             ("sip", old.sip, config.sip), ("web", old.web, config.web)) if before != after]
         trunks_changed = old.trunks != config.trunks
-        if trunks_changed:      # name look-ups block: done here, not on the event loop
-            trunk_hosts, trunk_addresses = _resolve_trunks(config)
         if self.tracker is not None:
             self.tracker.reload_config(config)
         if self.integrations is not None:
@@ -265,7 +271,7 @@ class Box:
             self.calls.config = config
             self.defence.reconfigure(config.security)
             if trunks_changed:
-                self._set_trunks(config, trunk_hosts, trunk_addresses)
+                self._set_trunks(config)
             logger.info("config: reloaded from %s", config.source)
             if restart:
                 logger.warning("config: %s changed; restart the box to apply it",
@@ -394,6 +400,7 @@ async def _serve(box: Box) -> int:
     tasks = [asyncio.create_task(box.save_bindings_forever()),
              asyncio.create_task(box.watch_media_forever()),
              asyncio.create_task(box.trunk_client.run()),
+             asyncio.create_task(box.trunk_network.run()),
              asyncio.create_task(notifier.watchdog_forever())]
     logger.info("callbox: ready")
     notifier.ready()
@@ -405,21 +412,6 @@ async def _serve(box: Box) -> int:
     await box.transport.close()
     await box.media.close()
     return 0
-
-
-def _resolve_trunks(config: Config) -> tuple[dict[str, str], dict[str, str]]:
-    """(IP address -> trunk name, trunk name -> IP address) of the config's trunks."""
-    addresses = {t.name: _resolve(t.host) for t in config.trunks}
-    return {ip: name for name, ip in addresses.items()}, addresses
-
-
-def _resolve(host: str) -> str:
-    """A trunk host's IPv4 address (calls from the trunk are recognised by it)."""
-    try:
-        return socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
-    except (socket.gaierror, IndexError):
-        logger.warning("trunk: cannot resolve %s; calls from it will be refused", host)
-        return host
 
 
 def _primary_address() -> str:

@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import tomllib
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,12 @@ class Trunk:
     register: bool = True
     # where the dialled number is looked for, in order (pbx/dialled.py); () = the contract's
     called_number_from: tuple[str, ...] = ()
+    # How the box reaches the trunk (firmware/pbx/trunknet.py, docs/config.md "Reaching"):
+    transport: str = "udp"             # "udp" or "tcp"
+    outbound_proxy: str = ""           # "host:port": every request goes there (Route ;lr)
+    keepalive_seconds: int = 25        # NAT keep-alive: OPTIONS (UDP) or CRLF (TCP); 0: off
+    failover_seconds: int = 4          # a target silent this long is skipped for the next
+    srv: bool = True                   # no `port` written: look up DNS SRV (RFC 3263 4.2)
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,14 @@ class Security:
 
 
 @dataclass(frozen=True)
+class Dns:
+    """Where the box asks DNS questions (trunk hosts, RFC 3263): docs/config.md, `[dns]`."""
+
+    servers: tuple[tuple[str, int], ...] = ()   # empty: the nameservers of /etc/resolv.conf
+    timeout_seconds: int = 2
+
+
+@dataclass(frozen=True)
 class Config:
     box: Box = field(default_factory=Box)
     sip: Sip = field(default_factory=Sip)
@@ -202,6 +216,7 @@ class Config:
     ga4: "Ga4 | None" = None
     email: "Email | None" = None
     central: "CentralLink | None" = None     # [central]: report to a central panel
+    dns: Dns = field(default_factory=lambda: Dns())
 
     def extension(self, number: str) -> Extension | None:
         return next((e for e in self.extensions if e.number == number), None)
@@ -328,7 +343,8 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     check = _Checker()
     check.unknown(data, "config", {"box", "sip", "web", "trunk", "extension", "campaign",
                                    "tracking", "hw", "modem", "hours", "security",
-                                   "webhook", "ga4", "email", "central"})
+                                   "webhook", "ga4", "email", "central",
+                                   "dns"})
     box = _box(check, check.table(data, "box"))
     sip = _sip(check, check.table(data, "sip"))
     web_table = check.table(data, "web")
@@ -357,10 +373,12 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     campaigns = _web_sources(check, data, campaigns)
     integrations = _integrations(check, data)
     central = _central_link(check, check.table(data, "central")) if "central" in data else None
+    dns = _dns(check, check.table(data, "dns"))
     if check.problems:
         raise ConfigError(check.problems)
     return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source,
-                  security=security, hours=hours, modem=modem, central=central, **integrations)
+                  security=security, hours=hours, modem=modem, central=central, dns=dns,
+                  **integrations)
 
 
 def _box(check: _Checker, table: dict[str, Any]) -> Box:
@@ -403,7 +421,7 @@ def _trunks(check: _Checker, tables: list[dict]) -> tuple[Trunk, ...]:
     for index, table in enumerate(tables, 1):
         key = f"trunk[{index}]"
         check.unknown(table, key, {"name", "host", "port", "username", "password", "register",
-                                   "called_number_from"})
+                                   "called_number_from", *TRUNK_NETWORK_KEYS})
         name = check.string(table, "name", key, f"trunk{index}")
         host = check.string(table, "host", key)
         port = check.integer(table, "port", key, 5060, 1, 65535) or 5060
@@ -416,6 +434,7 @@ def _trunks(check: _Checker, tables: list[dict]) -> tuple[Trunk, ...]:
             check.problem(f"{key}.name", f"duplicate trunk name {name!r}")
         trunks.append(Trunk(name, host, port, username, password, register,
                             _called_number_from(check, table, key)))
+        trunks[-1] = replace(trunks[-1], **_trunk_network(check, table, key))
     return tuple(trunks)
 
 
@@ -429,6 +448,47 @@ def _called_number_from(check: _Checker, table: dict, key: str) -> tuple[str, ..
                       f"must be a list of {', '.join(CALLED_NUMBER_SOURCES)}")
         return ()
     return tuple(value)
+
+
+TRUNK_NETWORK_KEYS = ("transport", "outbound_proxy", "keepalive_seconds", "failover_seconds")
+
+
+def _trunk_network(check: _Checker, table: dict, key: str) -> dict[str, Any]:
+    """How the box reaches one trunk: transport, outbound proxy, keep-alive, fail-over."""
+    from firmware.pbx.locate import parse_host_port
+
+    transport = check.string(table, "transport", key, "udp").lower()
+    if transport not in ("udp", "tcp"):
+        check.problem(f"{key}.transport", 'must be "udp" or "tcp"')
+        transport = "udp"
+    proxy = check.string(table, "outbound_proxy", key, "").strip()
+    if proxy:
+        try:
+            parse_host_port(proxy)
+        except ValueError:
+            check.problem(f"{key}.outbound_proxy", "must be host:port, like proxy.example:5060")
+            proxy = ""
+    keepalive = check.integer(table, "keepalive_seconds", key, 25, 0, 3600)
+    failover = check.integer(table, "failover_seconds", key, 4, 1, 32)
+    host = table.get("host")
+    if isinstance(host, str) and host and not _host_name_ok(host):
+        check.problem(f"{key}.host", "must be an IP address or a DNS name")
+    return {"transport": transport, "outbound_proxy": proxy,
+            "keepalive_seconds": 25 if keepalive is None else keepalive,
+            "failover_seconds": failover or 4, "srv": "port" not in table}
+
+
+def _host_name_ok(host: str) -> bool:
+    """An IP literal or a DNS name (letters, digits, hyphens; labels of 1-63)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    return len(host) <= 253 and all(
+        0 < len(label) <= 63 and label.isascii()
+        and all(ch.isalnum() or ch in "-_" for ch in label) for label in labels)
 
 
 def _extensions(check: _Checker, tables: list[dict]) -> tuple[Extension, ...]:
@@ -791,3 +851,21 @@ def _answer_within(check: _Checker, table: dict[str, Any]) -> int:
     """[tracking] answer_within_seconds: 0 (nothing counts as answered in time) to 600."""
     value = check.integer(table, "answer_within_seconds", "tracking", 10, 0, 600)
     return 10 if value is None else value
+
+
+def _dns(check: _Checker, table: dict[str, Any]) -> Dns:
+    from firmware.pbx.locate import parse_server
+
+    check.unknown(table, "dns", {"servers", "timeout_seconds"})
+    value = table.get("servers", [])
+    servers = []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        check.problem("dns.servers", 'must be a list of "IP" or "IP:port" strings')
+        value = []
+    for text in value:
+        try:
+            servers.append(parse_server(text))
+        except ValueError:
+            check.problem("dns.servers", f"{text!r} is not an IPv4 address or IP:port")
+    timeout = check.integer(table, "timeout_seconds", "dns", 2, 1, 30) or 2
+    return Dns(tuple(servers), timeout)

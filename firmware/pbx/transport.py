@@ -7,11 +7,18 @@ is its own asyncio protocol, and an idle one is closed after IDLE_TIMEOUT).
 TCP slots are capped in total (MAX_TCP_CONNECTIONS) and per source address
 (MAX_TCP_PER_ADDRESS, issue 14.10): one host cannot take every slot and lock the phones
 out, and a banned host (`banned(host)`, the defences) gets none at all.
+
+The box also connects out over TCP, to its trunks only (`may_connect`): the first message
+to a trunk opens the connection (messages wait for it), later ones reuse it, and after it
+closed the next message opens a new one. A connection that cannot be opened, or one that
+closes, is told to `on_failure` listeners (the trunk registration fails over on it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Callable
@@ -26,6 +33,8 @@ MAX_TCP_BUFFER = 256 * 1024
 IDLE_TIMEOUT = 600.0       # seconds a TCP connection may stay silent (phones keep-alive each 30-120 s)
 MAX_TCP_CONNECTIONS = 512
 MAX_TCP_PER_ADDRESS = 32   # an office NAT with its phones; never the whole table
+CONNECT_TIMEOUT = 5.0      # seconds to open a TCP connection to a trunk
+MAX_PENDING = 64           # messages waiting for one connection to open
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,15 @@ class Address:
 
 
 Receiver = Callable[[bytes, Address], None]
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -128,6 +146,13 @@ class _TcpConnection(asyncio.Protocol):
             else:
                 self.owner.per_host.pop(host, None)
                 self.owner.warned_hosts.discard(host)
+            self.owner.failed(self.address, f"connection closed ({exc})" if exc
+                              else "connection closed")
+
+    def write(self, data: bytes) -> None:
+        assert self.transport is not None
+        self._touch()       # our own keep-alives count as traffic on a connection we opened
+        self.transport.write(data)
 
 
 class SipTransport:
@@ -143,6 +168,9 @@ class SipTransport:
         self.warned_hosts: set[str] = set()     # hosts told about once while at their cap
         # Whether a host is banned now (box.py hands in the defences' answer).
         self.banned = banned
+        self.may_connect: Callable[[Address], bool] = lambda dest: False
+        self.on_failure: list[Callable[[Address, str], None]] = []
+        self._pending: dict[Address, list[bytes]] = {}
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.base_events.Server | None = None
 
@@ -161,16 +189,60 @@ class SipTransport:
             logger.exception("sip: failed to handle a message from %s", source)
 
     def send(self, data: bytes, dest: Address) -> None:
-        """Send one message; over TCP only on an open connection (phones connect to us)."""
+        """Send one message; over TCP on the open connection to `dest`, else (to a trunk
+        only: phones connect to us) on a new one once it is open."""
         if dest.transport == "TCP":
             connection = self.connections.get(dest)
-            if connection is None or connection.transport is None:
+            if connection is not None and connection.transport is not None \
+                    and not connection.transport.is_closing():
+                connection.write(data)
+            elif dest in self._pending:
+                if len(self._pending[dest]) < MAX_PENDING:
+                    self._pending[dest].append(data)
+            elif self.may_connect(dest) and _is_ip(dest.host):
+                self._pending[dest] = [data]
+                asyncio.get_running_loop().create_task(self._connect(dest))
+            else:
                 logger.warning("sip: no TCP connection to %s, dropping %d bytes", dest, len(data))
-                return
-            connection.transport.write(data)
+            return
+        if not _is_ip(dest.host):     # sendto() would look the name up, blocking the loop
+            logger.warning("sip: %s is not an address (not looked up yet?), dropping %d bytes",
+                           dest, len(data))
+            self.failed(dest, "no address")
             return
         if self._udp is not None:
             self._udp.sendto(data, (dest.host, dest.port))
+
+    def is_connected(self, dest: Address) -> bool:
+        connection = self.connections.get(dest)
+        return connection is not None and connection.transport is not None \
+            and not connection.transport.is_closing()
+
+    async def _connect(self, dest: Address) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(loop.create_connection(
+                lambda: _TcpConnection(self), dest.host, dest.port), CONNECT_TIMEOUT)
+        except (OSError, asyncio.TimeoutError) as exc:
+            dropped = self._pending.pop(dest, [])
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                f"no answer in {CONNECT_TIMEOUT:g} s"
+            logger.warning("sip: cannot connect to %s (%s); %d message(s) dropped", dest, why,
+                           len(dropped))
+            self.failed(dest, f"cannot connect: {why}")
+            return
+        logger.info("sip: connected to %s", dest)
+        connection = self.connections.get(dest)
+        for data in self._pending.pop(dest, []):
+            if connection is not None and connection.transport is not None:
+                connection.write(data)
+
+    def failed(self, dest: Address, why: str) -> None:
+        for listener in list(self.on_failure):
+            try:
+                listener(dest, why)
+            except Exception:   # one listener's bug must not keep the others from hearing
+                logger.exception("sip: a transport failure listener failed")
 
     async def close(self) -> None:
         if self._udp is not None:

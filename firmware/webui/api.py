@@ -83,6 +83,9 @@ def public_health(health: dict, *, signed_in_owner: bool) -> dict:
         health["bans_by_reason"] = by_reason
     if not signed_in_owner:
         del health["bans"]
+        if isinstance(health.get("trunk_routes"), dict):    # the provider's address: owner's
+            health["trunk_routes"] = {name: {"state": route.get("state", "")}
+                                      for name, route in health["trunk_routes"].items()}
     return health
 
 

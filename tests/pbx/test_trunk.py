@@ -62,8 +62,9 @@ def test_timeout_retries_later():
 def test_a_late_answer_for_a_replaced_registration_changes_nothing():
     """The owner changed the trunk in the panel while a REGISTER was out: its answer must
     not bring the old registration's state back."""
+    from firmware.pbx.dnsclient import DnsClient
     from firmware.pbx.trunk import TrunkClient
-    from firmware.pbx.transport import Address
+    from firmware.pbx.trunknet import TrunkNetwork
 
     sent, states = [], []
 
@@ -71,15 +72,17 @@ def test_a_late_answer_for_a_replaced_registration_changes_nothing():
         def send_request(self, request, dest, owner):
             sent.append((request, owner))
 
-    old = TrunkRegistration(TRUNK, "198.51.100.7", 5060)
-    dest = Address("203.0.113.5", 5060, "UDP")
-    client = TrunkClient(Endpoint(), {"provider": (old, dest)},
-                         lambda name, state: states.append((name, state)), clock=lambda: 1.0)
-    client._send(old, old.request(0.0), dest)
+    literal = dataclasses.replace(TRUNK, host="203.0.113.5")
+    old = TrunkRegistration(literal, "198.51.100.7", 5060)
+    network = TrunkNetwork([literal], DnsClient([]))
+    client = TrunkClient(Endpoint(), {"provider": old},
+                         lambda name, state: states.append((name, state)), network,
+                         clock=lambda: 1.0)
+    client._send(old, old.request(0.0, route=network.route("provider")))
     [(request, owner)] = sent
     new = TrunkRegistration(dataclasses.replace(TRUNK, host="sip2.example"), "198.51.100.7",
                             5060)
-    client.registrations = {"provider": (new, dest)}
+    client.registrations = {"provider": new}
     owner.on_sip_response(ok(request))
     owner.on_sip_timeout()
     assert states == [] and len(sent) == 1 and old.state != REGISTERED
