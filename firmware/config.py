@@ -847,6 +847,8 @@ def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
                       check.string(table, "password", "email", ""), sender, tuple(weekly),
                       check.string(table, "ca_file", "email", ""), tuple(daily))
     return {"webhooks": tuple(hooks), "ga4": ga4, "email": email}
+
+
 def _answer_within(check: _Checker, table: dict[str, Any]) -> int:
     """[tracking] answer_within_seconds: 0 (nothing counts as answered in time) to 600."""
     value = check.integer(table, "answer_within_seconds", "tracking", 10, 0, 600)
