@@ -7,6 +7,7 @@ saw, and a leg to an external number goes through the trunk with the trunk's own
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from firmware.pbx import callerid, events, legs, routing, tollfraud
@@ -64,7 +65,7 @@ class Ringing:
         user = trunk.username or callerid.user(caller_number)
         name = f'"{callerid.quote(display)}" ' if display else ""
         leg = legs.callee_leg(len(call.callees) + 1,
-                              f"sip:{decision.number}@{trunk.host}:{trunk.port}", dest,
+                              _trunk_uri(decision.number, trunk), dest,
                               f"{name}<sip:{user}@{trunk.host}>",
                               f"<sip:{decision.number}@{trunk.host}>", host, self.port,
                               extension=decision.number if display else "", routes=routes)
@@ -87,3 +88,19 @@ class Ringing:
             logger.exception("call: contact look-up failed for %s", caller_number)
             name = None
         return f"{campaign}: {name or callerid.readable(caller_number)}"
+
+
+def _trunk_uri(number: str, trunk) -> str:
+    """sip:number@host[:port]; a trunk found through DNS SRV gets no port (RFC 3263 4.2),
+    and a TCP trunk says so."""
+    port = "" if getattr(trunk, "srv", False) and not _is_ip(trunk.host) else f":{trunk.port}"
+    tcp = ";transport=tcp" if getattr(trunk, "transport", "udp") == "tcp" else ""
+    return f"sip:{number}@{trunk.host}{port}{tcp}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
