@@ -83,6 +83,8 @@ def create_central_app(central: Central, *, secret_key: str | bytes | None = Non
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     app.url_defaults(pages.keep_site)
+    from firmware.webui import api_figures     # the dashboard's trends and second row
+    app.jinja_env.globals.update(trend=api_figures._trend, added_figures=api_figures._added_figures)
     app.jinja_env.globals.update(status_label=status_label, direction_label=direction_label,
                                  line_type_label=line_type_label)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 from typing import Any, Iterable
 
 import psycopg
@@ -21,6 +22,7 @@ from firmware.central import rollup
 from firmware.tracker.localtime import iso_formatter
 from firmware.tracker.query import CallFilter, day_bounds
 from firmware.tracker.records import ANSWERED, INTERNAL, MISSED, to_api
+from firmware.tracker.regions import caller_region
 from firmware.tracker.stats import COLUMNS, summarize
 
 DEFAULT_LIMIT = 1000
@@ -57,8 +59,12 @@ def all_sites(conn: psycopg.Connection) -> dict[int, SiteInfo]:
 
 # -- the summary -----------------------------------------------------------------------------
 
+# Up to this many calls in a period the summary is computed from the calls (the box's code);
+# beyond, from the rollups (a year of 200 sites: 20M calls).
+CALLS_FROM_ROWS = 20_000
 STAT_SQL = ("SELECT offered_at, call_id, status, wait_seconds, target, first_time, campaign, "
-            "source, value, line_type, recovered FROM calls "
+            "source, value, line_type, recovered, doc->>'missed_reason', caller, "
+            "coalesce((doc->>'lead_value')::double precision, 0) FROM calls "
             "WHERE direction = 'inbound' AND campaign <> '' AND offered_at >= %s "
             "AND offered_at < %s")
 
@@ -66,12 +72,16 @@ STAT_SQL = ("SELECT offered_at, call_id, status, wait_seconds, target, first_tim
 def stat_rows(rows: Iterable[tuple], tz: tzinfo) -> list[tuple]:
     """Rows of STAT_SQL as `stats.COLUMNS` tuples (what `stats.stat_row` makes of a record)."""
     day_hour = iso_formatter(tz).day_hour
+    regions: dict[str, str] = {}
     out = []
     for (offered, call_id, status, wait, target, first, campaign, source, value, line_type,
-         recovered) in rows:
+         recovered, missed_reason, caller, lead_value) in rows:
         day, hour = day_hour(offered)
+        line_type = line_type or "unknown"
         out.append((offered, call_id, day, hour, status == ANSWERED, status == MISSED, wait,
-                    target, first, campaign, source, value, line_type or "unknown", recovered))
+                    target, first, campaign, source, value, line_type, recovered,
+                    (missed_reason or "unknown") if status == MISSED else None, caller,
+                    lead_value, caller_region(caller, line_type, regions)))
     return out
 
 
@@ -82,8 +92,27 @@ def columns(rows: list[tuple]) -> dict[str, list]:
 
 def summary(conn: psycopg.Connection, site: SiteInfo | None, zone: str, start: date,
             end: date) -> dict:
-    """/api/summary for one site (in its zone) or all sites (`zone`: the central's), from the
-    rollups (rollup.py): a few thousand rows for a year, whatever the number of calls."""
+    """/api/summary for one site (in its zone) or all sites (`zone`: the central's).
+
+    Up to CALLS_FROM_ROWS calls in the period (a site's year, and most all-sites views) it is
+    the box's own `stats.summarize` over the calls themselves, so every figure equals the
+    box's. Beyond that the rollups answer (rollup.py: a few thousand rows for a year however
+    many calls), with the figures they hold; the ones that need each call (answered within,
+    missed reasons, unrecovered value, regions) are then left out and `partial` is true."""
+    base = rollup_summary(conn, site, zone, start, end)
+    if base["answered"] + base["missed"] <= CALLS_FROM_ROWS:
+        return summary_from_calls(conn, site, ZoneInfo(zone if site is None else site.timezone),
+                                  start, end)
+    days = (end - start).days + 1
+    base["previous"] = rollup_summary(conn, site, zone, start - timedelta(days=days),
+                                      start - timedelta(days=1))
+    base["partial"] = True
+    return base
+
+
+def rollup_summary(conn: psycopg.Connection, site: SiteInfo | None, zone: str, start: date,
+                   end: date) -> dict:
+    """The figures the rollups hold (see `summary`)."""
     key = rollup.ALL_SITES if site is None else site.id
     zone = zone if site is None else site.timezone
     args = (key, zone, start, end)
@@ -96,7 +125,8 @@ def summary_from_calls(conn: psycopg.Connection, site: SiteInfo | None, tz: tzin
                        start: date, end: date) -> dict:
     """/api/summary computed by the box's own `stats.summarize` over the calls themselves
     (one row per call): the reference the rollups are checked against."""
-    low, high = day_bounds(start, end, tz)
+    days = (end - start).days + 1        # and the period before, for `previous`
+    low, high = day_bounds(start - timedelta(days=days), end, tz)
     sql, args = STAT_SQL, [low, high]
     if site is not None:
         sql += " AND site_id = %s"

@@ -14,6 +14,9 @@ from firmware.tracker.query import parse_call_filter
 from firmware.webui.dashboard import presets, read_period
 from firmware.webui.i18n import Formatter
 from firmware.webui.modules import MODULES
+
+# modules that need figures of each call, which a summary from the rollups lacks
+PER_CALL_MODULES = frozenset({"per_day", "reasons", "regions"})
 from firmware.webui.panel import get_panel
 
 dashboard = Blueprint("dashboard", __name__)
@@ -75,7 +78,10 @@ def index():
     except BadInput:
         abort(404)
     fmt = _formatter(scope.site.timezone if scope.site else get_panel().config.box.timezone)
-    modules = [build(summary, fmt) for build in MODULES.values()]
+    # a summary from the rollups (figures.summary, `partial`) lacks the per-call figures:
+    # the modules that need them are left out rather than shown as zeros
+    modules = [build(summary, fmt) for name, build in MODULES.items()
+               if not summary.get("partial") or name not in PER_CALL_MODULES]
     return render_template("dashboard.html", s=summary, start=start, end=end, error=error,
                            presets=presets(get_panel(), start, end), modules=modules
                            ), 400 if error else 200

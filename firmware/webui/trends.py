@@ -62,6 +62,8 @@ def trend(summary: dict, name: str, fmt: Formatter) -> dict[str, Any] | None:
 def added_figures(summary: dict, fmt: Formatter, answered_within_link: str = "") -> list[dict]:
     """The second row of key figures: answered in time, value, value not recovered, target
     calls, first-time callers; each with its formatted value and trend."""
+    if "answered_within" not in summary:     # a central's summary from its rollups (partial)
+        return []
     within = summary["answered_within"]
     cards = [
         ("answered_within", _("Answered in %(seconds)s s",
