@@ -19,7 +19,7 @@ import pytest
 from tests.central.pg import PgCluster, PgUnavailable
 from tests.e2e.rig import BoxProcess, box_config, free_port_block
 from tests.e2e.test_calls import ok, phone, register
-from tests.e2e.test_tracking import today, trunk
+from tests.e2e.test_tracking import around_now, trunk
 
 USER, PASSWORD = "owner", "owner-password-1"
 TOKENS = {"Kraków": "krakow-token-0123456789", "Gdańsk": "gdansk-token-0123456789"}
@@ -116,7 +116,7 @@ def calls_through(box, answered_from: str, missed_from: str) -> None:
 
 def same_figures(central, site: str, box, expect_calls: int, timeout: float = 30.0) -> None:
     """Within `timeout`, the central's figures for `site` equal the box's own."""
-    span = f"from={today()}&to={today()}"
+    span = around_now()
     quoted = urllib.parse.quote(site)
     deadline = time.monotonic() + timeout
     while True:
@@ -136,7 +136,7 @@ def test_two_boxes_report_and_an_outage_of_the_central_loses_nothing(chain):
     calls_through(boxes["Gdańsk"], "+48600555666", "+48600777888")
     same_figures(central, "Kraków", boxes["Kraków"], 2)
     same_figures(central, "Gdańsk", boxes["Gdańsk"], 2)
-    everyone = get(central.web_port, f"/api/summary?from={today()}&to={today()}")
+    everyone = get(central.web_port, f"/api/summary?{around_now()}")
     assert (everyone["answered"], everyone["missed"], everyone["to_call_back"]) == (2, 2, 2)
 
     central.stop()                                   # the central goes away for a while
