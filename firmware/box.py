@@ -100,7 +100,8 @@ class Box:
                            night=self._night_on, on_auth_failure=self.defence.on_auth_failure,
                            on_auth_success=self.defence.on_auth_success,
                            presence=self.presence, contact_name=self._contact_name,
-                           trunk_route=self.trunk_network.next_hop)
+                           trunk_route=self.trunk_network.next_hop,
+                           trunk_failover=self.trunk_network.report_failure)
         self.transport = SipTransport(config.sip.listen_host, config.sip.listen_port,
                                       self._receive, banned=self._banned)
         self.transport.may_connect = lambda dest: dest.host in trunk_hosts

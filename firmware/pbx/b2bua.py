@@ -61,6 +61,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
                  on_auth_success: Callable[[Address, float], None] = lambda source, now: None,
                  trunk_route: Callable[[str], tuple[Address, tuple[str, ...]]] | None = None,
                  contact_name: Callable[[str], str | None] = lambda number: None,
+                 trunk_failover: Callable[[str, Address, str], bool] = lambda n, d, w: False,
                  presence: Presence | None = None) -> None:
         self.config = config
         self.bindings = bindings
@@ -72,6 +73,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
         self.on_auth_failure = on_auth_failure  # told of every INVITE refused 403 (defence)
         self.on_auth_success = on_auth_success  # and of every one that authenticated
         self.trunk_route = trunk_route          # trunk name -> (destination, pre-loaded routes)
+        self.trunk_failover = trunk_failover    # (trunk, target, why) -> another target left?
         self.contact_name = contact_name        # E.164 -> a known caller's name (contacts)
         self.presence = presence or Presence()  # do not disturb, per extension
         self.calls: dict[str, Call] = {}
@@ -406,6 +408,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
         if status in (401, 407) and call.auth_tries < 2 and leg.live:
             if self.answer_trunk_challenge(call, leg, response):
                 return
+        if status in (408, 503) and leg.live and self._next_trunk_target(call, leg, status):
+            return
         leg.final_status = status
         if leg.live or leg.state is LegState.CANCELLING:   # not a refused re-INVITE
             leg.move(LegState.FAILED)
@@ -423,6 +427,21 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
                                   response.reason)
             else:
                 self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
+
+    def _next_trunk_target(self, call: Call, leg: CallLeg, status: int) -> bool:
+        """A trunk target that timed out or answered 503: the same INVITE (new branch, next
+        CSeq) to the next target DNS gave (RFC 3263 4.3), while one is left."""
+        trunk = self.trunk_hosts.get(leg.dest.host)
+        if trunk is None or self.trunk_route is None or leg.provisional:
+            return False
+        if not self.trunk_failover(trunk, leg.dest, str(status)):
+            return False
+        leg.dest, routes = self.trunk_route(trunk)
+        request = legs.resend_invite(leg, routes)
+        logger.info("call: %s trunk %s target failed (%d); trying %s", call.id, trunk, status,
+                    leg.dest)
+        self._out.append(SendRequest(request, leg.dest, LegTxn(call.id, leg.index)))
+        return True
 
     def _on_txn_timeout(self, owner) -> None:
         if isinstance(owner, RelayTxn):

@@ -90,6 +90,22 @@ def reinvite_with_auth(leg: CallLeg, header: str, value: str) -> Request:
     return request
 
 
+def resend_invite(leg: CallLeg, routes: tuple[str, ...] = ()) -> Request:
+    """The leg's INVITE again for another target of the same trunk: new branch, next CSeq,
+    the new target's pre-loaded route set."""
+    assert leg.invite is not None
+    headers = leg.invite.headers.copy()
+    headers.set("Via", leg.via(new_branch()))
+    headers.set("CSeq", f"{leg.invite.cseq[0] + 1} INVITE")
+    headers.remove("Route")
+    leg.initial_routes = tuple(routes)
+    for route in routes:
+        headers.add("Route", route)
+    request = Request("INVITE", leg.invite.uri, headers, leg.invite.body)
+    leg.invite = request
+    return request
+
+
 def in_dialog_request(leg: CallLeg, method: str, body: bytes = b"", content_type: str = "",
                       extra: list[tuple[str, str]] = ()) -> Request:
     """BYE, re-INVITE, UPDATE, INFO or PRACK inside the leg's dialog (RFC 3261 12.2.1.1)."""

@@ -719,3 +719,29 @@ def test_subscriptions_need_a_registered_phone_the_dialog_event_and_a_real_line(
         assert box.b2bua.subscriptions == {}
     from firmware.pbx.transport import Address
     run(scenario)
+
+
+def test_a_call_out_fails_over_to_the_trunks_next_target():
+    async def scenario():
+        box = Box()
+        targets = [Address("127.0.0.2", 5060), Address("127.0.0.5", 5070)]
+        box.b2bua.trunk_hosts["127.0.0.5"] = "provider"
+        box.b2bua.trunk_route = lambda name: (targets[0], ())
+        failed = []
+
+        def failover(name, dest, why):
+            failed.append((name, dest.host, why))
+            targets.pop(0)
+            return bool(targets)
+        box.b2bua.trunk_failover = failover
+        authed(box, phone_invite("+48601234567", call_id="fo1"), PHONE1)
+        await settle()
+        first = box.requests("INVITE", TRUNK)[-1]
+        box.receive(reply(first, 503, "x"), TRUNK)
+        again = [m for m, d in box.sent if getattr(m, "method", "") == "INVITE"
+                 and d.host == "127.0.0.5"]
+        assert failed == [("provider", "127.0.0.2", "503")] and again
+        assert again[0].cseq[0] == first.cseq[0] + 1 and again[0].call_id == first.call_id
+        assert box.responses(PHONE1)[-1].status != 503           # the phone still waits
+    from firmware.pbx.transport import Address
+    run(scenario)
