@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from firmware.config import ConfigError, parse_config
+from firmware.webui import secrets_mask
 from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import Panel, get_panel
@@ -51,14 +52,18 @@ def config():
     elif request.method == "POST":
         text = request.form.get("config", "").replace("\r\n", "\n")
         try:
-            save_config(panel, text, "the config text")
+            whole, problems = secrets_mask.unmask(text, path.read_text(encoding="utf-8"))
+            if problems:
+                raise ConfigError(problems)
+            save_config(panel, whole, "the config text")
         except ConfigError as exc:
             problems = exc.problems
+            text = secrets_mask.mask(text)
         else:
             flash(_("Settings saved and applied."))
             return redirect(url_for("settings.config")), 303
     else:
-        text = path.read_text(encoding="utf-8")
+        text = secrets_mask.mask(path.read_text(encoding="utf-8"))   # never shown as values
     return render_template("config.html", text=text, path=path, problems=problems), \
         400 if problems else 200
 

@@ -58,3 +58,20 @@ def test_config_needs_owner_and_csrf(setup, users):
     h.sign_in(staff, h.STAFF, h.STAFF_PW)
     assert staff.get("/settings/config").status_code == 403
     assert applied == []
+
+
+def test_the_config_page_never_shows_a_secret_and_saving_it_as_shown_keeps_them(setup):
+    client, path, applied, app = setup
+    secrets = [line.split("=", 1)[1].strip().strip('"') for line in path.read_text().splitlines()
+               if line.split("=")[0].strip() in ("password", "secret", "token")]
+    assert secrets
+    html = client.get("/settings/config").get_data(as_text=True)
+    assert not [s for s in secrets if s and s in html]
+    shown = html.split("<textarea", 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    import html as html_lib
+    text = html_lib.unescape(shown).replace('name = "Hotel Zdroj"', 'name = "Hotel Nowy"')
+    answer = client.post("/settings/config", data={"config": text,
+                                                   "csrf_token": h.csrf_from(html)})
+    assert answer.status_code == 303
+    saved = path.read_text()
+    assert all(s in saved for s in secrets) and 'name = "Hotel Nowy"' in saved
