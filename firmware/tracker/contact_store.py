@@ -73,6 +73,8 @@ class ContactStore:
     def __init__(self, folder: Path, *, clock: Callable[[], float] = time.time):
         self.folder = Path(folder)
         self.bytes_written = 0
+        # told of each changed contact once its line is durable (the tracker: contact.changed)
+        self.on_change: Callable[[dict[str, Any]], None] | None = None
         self._clock = clock
         self._lock = threading.RLock()
         self._lock_fd: int | None = None
@@ -241,6 +243,10 @@ class ContactStore:
             raise StoreError(f"contacts: write failed: {exc}") from exc
         self.bytes_written += len(line)
         self._apply(doc)
+        if self.on_change is not None:      # durable now: integrations may hear of it
+            for contact_id in _changed_ids(doc):
+                if contact_id in self._contacts:
+                    self.on_change(dict(self._contacts[contact_id]))
         if start + len(line) >= cj.SEGMENT_BYTES:
             os.close(fd)
             self._fd = None
@@ -488,3 +494,10 @@ class ContactStore:
     def reasons(self) -> list[str]:
         with self._lock:
             return list(self._reasons)
+
+
+def _changed_ids(doc: dict[str, Any]) -> list[str]:
+    """The contacts a journal line sets (one, or an import's many)."""
+    if doc.get("op") == "set":
+        return [doc["id"]]
+    return [op["id"] for op in doc.get("ops", ()) if isinstance(op, dict) and "id" in op]

@@ -80,6 +80,7 @@ class Tracker:
         # Contacts have their own store and writer lock (contact_store.py): an import of
         # 10,000 rows must not hold up the recording of calls.
         self.contacts = ContactStore(Path(data_dir) / "contacts", clock=clock)
+        self.contacts.on_change = self._contact_changed
         self._listeners: list[Callable[[str, dict], None]] = []
         self.published = Publisher()    # listeners: tracker.published.listen(fn); publish.py
         self._published_queue: list[dict] | None = None
@@ -194,6 +195,12 @@ class Tracker:
             else:
                 if future is not None:
                     future.set_result(result)
+
+    def _contact_changed(self, contact: dict) -> None:
+        """A contact changed (a web thread): told to the listeners from the writer thread,
+        like every other change (integrations have one writer of their outbox)."""
+        if self._listeners and not self._stopped:
+            self._inbox.put((self._publish, ("contact.changed", contact), None))
 
     def _on_event(self, event: CallEvent) -> None:
         finished = self._assembler.feed(event, self._config)

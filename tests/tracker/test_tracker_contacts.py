@@ -103,3 +103,15 @@ def test_the_callback_led_lights_for_an_overdue_follow_up(make_tracker, mock_pin
     tracker.contacts.change("c1", {"stage": "won"}, "olga", RULES)
     tracker.refresh_callback_led()
     assert led.state is False
+
+
+def test_each_contact_change_reaches_the_listeners_once_durable(make_tracker):
+    tracker = make_tracker()
+    heard = []
+    tracker.subscribe(lambda event, data: heard.append((event, data["name"], data["stage"])))
+    made = tracker.contacts.create({"name": "Anna Nowak", "numbers": ["601234567"]}, "boss",
+                                   RULES)
+    tracker.contacts.change(made["id"], {"stage": "offered"}, "boss", RULES)
+    tracker.flush()
+    assert heard == [("contact.changed", "Anna Nowak", "new"),
+                     ("contact.changed", "Anna Nowak", "offered")]
