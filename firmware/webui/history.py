@@ -48,18 +48,32 @@ def index():
     panel = get_panel()
     values = _filter_args(panel, request.args)
     error = None
+    numbers = _contact_numbers(panel, values.get("number") or "")
     try:
-        flt = parse_call_filter(values, panel.config)
+        flt = parse_call_filter({**values, "number": ""} if numbers is not None else values,
+                                panel.config)
     except BadInput as exc:
         error = exc
         flt = parse_call_filter(_filter_args(panel, {}), panel.config)
     calls = wrapup.visible_calls(panel.tracker, flt, current_user, panel.config)
+    if numbers is not None:   # a name or company typed in the number box: their numbers' calls
+        calls = [c for c in calls if c["caller"] in numbers or c["callee"] in numbers]
     page = _page()
     shown = calls[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     query = {k: v for k, v in values.items() if v}
     return render_template("history.html", calls=shown, total=len(calls), page=page,
                            pages=max(1, -(-len(calls) // PAGE_SIZE)), values=values,
                            query=query, error=error, **_choices(panel)), 400 if error else 200
+
+
+def _contact_numbers(panel: Panel, text: str) -> set[str] | None:
+    """The numbers of the contacts whose name or company holds `text` (search by name
+    wherever a number is searched), or None when `text` is empty or a number itself."""
+    text = text.strip()
+    store = getattr(panel.tracker, "contacts", None)
+    if not text or store is None or any(ch.isdigit() for ch in text) or len(text) > 100:
+        return None
+    return {n for contact in store.search(text) for n in contact["numbers"]}
 
 
 def _visible_call(panel: Panel, call_id: str) -> dict:

@@ -197,3 +197,16 @@ def test_the_funnel_exports_as_csv_and_xlsx(owner):
     assert list(book.active.values)[0] == ("section", "name", "contacts", "won", "lost", "value")
     assert owner.get("/funnel/export.pdf").status_code == 404
     assert owner.get("/funnel/export.csv?from=junk").status_code == 400
+
+
+def test_the_call_list_finds_a_contacts_calls_by_name_or_company(owner, seeded):
+    make(owner, name="Anna Nowak", company="Zdrój", numbers=[h.MOBILE])
+    by_name = owner.get("/calls?number=anna").get_data(as_text=True)
+    by_company = owner.get("/calls?number=zdr%C3%B3j").get_data(as_text=True)
+    everyone = owner.get("/calls").get_data(as_text=True)
+    shown = lambda page: page.count('class="dir ')
+    from firmware.tracker.query import CallFilter
+    mine = [c for c in seeded.calls(CallFilter()) if h.MOBILE in (c["caller"], c["callee"])]
+    assert shown(by_name) == shown(by_company) == len(mine)
+    assert 0 < shown(by_name) < shown(everyone)
+    assert shown(owner.get("/calls?number=nobody").get_data(as_text=True)) == 0
