@@ -50,6 +50,31 @@ def due_week(now: float, tz: ZoneInfo, last_sent: date | None) -> date | None:
     return None if last_sent is not None and last_sent >= week else week
 
 
+def due_month(now: float, tz: ZoneInfo, last_month: date | None) -> date | None:
+    """The first day of the month whose summary is due at `now` (from the 1st, 08:00 box
+    time: the month before), or None when it was sent."""
+    local = datetime.fromtimestamp(now, tz)
+    first = local.date().replace(day=1)
+    if local.date() == first and local.time() < SEND_AT:
+        first = (first - timedelta(days=1)).replace(day=1)    # before 08:00 on the 1st
+    month = (first - timedelta(days=1)).replace(day=1)
+    return None if last_month is not None and last_month >= month else month
+
+
+def month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def next_month_at(now: float, tz: ZoneInfo) -> float:
+    """The next 1st of a month, 08:00 box time, after `now`."""
+    local = datetime.fromtimestamp(now, tz)
+    first = local.date().replace(day=1)
+    at = datetime.combine(first, SEND_AT, tz)
+    if at.timestamp() <= now:
+        at = datetime.combine(month_end(first) + timedelta(days=1), SEND_AT, tz)
+    return at.timestamp()
+
+
 def due_day(now: float, tz: ZoneInfo, last_day: date | None) -> date | None:
     """Today, when the daily digest is due at `now` (08:00 box time, once a day), or None."""
     local = datetime.fromtimestamp(now, tz)
@@ -179,7 +204,8 @@ class SummaryMailer:
     def tick(self, now: float) -> bool:
         """Send what is due (the week's summary, the daily digest); whether one was tried."""
         daily = self._tick_daily(now)
-        return self._tick_weekly(now) or daily
+        weekly = self._tick_weekly(now)
+        return self._tick_monthly(now) or weekly or daily
 
     def _tick_daily(self, now: float) -> bool:
         config = self._config_of()
@@ -224,8 +250,25 @@ class SummaryMailer:
             self._attempt(config, week, week + timedelta(days=6), now)
             return True
 
+    def _tick_monthly(self, now: float) -> bool:
+        """The month's summary, from the 1st 08:00, to the same people as the weekly one."""
+        config = self._config_of()
+        if config.email is None or not config.email.weekly_to:
+            return False
+        with self._lock:
+            last = self._state.get("last_month")
+            month = due_month(now, self._tz(), date.fromisoformat(last) if last else None)
+            if month is None or now < self._state.get("next_try", 0):
+                return False
+            if last is None:      # set up just now: the first is the next month's
+                self._state["last_month"] = month.isoformat()
+                self._save()
+                return False
+            self._attempt(config, month, month_end(month), now, key="last_month")
+            return True
+
     def _attempt(self, config: Config, start: date, end: date, now: float,
-                 scheduled: bool = True) -> str | None:
+                 scheduled: bool = True, key: str = "last_week") -> str | None:
         try:
             send_summary(config, self._tracker, start, end, now, self._send)
         except MailError as exc:
@@ -238,7 +281,7 @@ class SummaryMailer:
             self._save()
             return str(exc)
         if scheduled:
-            self._state["last_week"] = start.isoformat()
+            self._state[key] = start.isoformat()
         self._state.update(last_sent=f"{start.isoformat()} – {end.isoformat()}",
                            sent_at=now, error="", failures=0, next_try=0)
         self._save()
@@ -258,7 +301,7 @@ class SummaryMailer:
             retry = self._state.get("next_try", 0)
         if retry > now and self._state.get("error"):
             return retry
-        wake = next_send_at(now, self._tz())
+        wake = min(next_send_at(now, self._tz()), next_month_at(now, self._tz()))
         config = self._config_of()
         if config.email is not None and config.email.daily_to:
             daily_retry = self._state.get("daily_next_try", 0)

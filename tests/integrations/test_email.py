@@ -160,3 +160,23 @@ def test_daily_digest_of_callers_waiting_over_a_day(tmp_path, smtp, make_tracker
     text = digest.get_body(("plain",)).get_content()
     assert h.MOBILE2 in text and h.FIXED not in text      # 15 h is not over a day yet
     assert h.MOBILE2 in digest.get_body(("html",)).get_content()
+
+
+def test_the_monthly_summary_goes_out_on_the_first_at_8_00(tmp_path, smtp, make_tracker):
+    from firmware.integrations.mailer import due_month
+    from firmware.integrations.service import Integrations
+
+    assert due_month(at("2024-06-01 07:59"), WARSAW, date(2024, 4, 1)) is None
+    assert due_month(at("2024-06-01 08:00"), WARSAW, date(2024, 4, 1)) == date(2024, 5, 1)
+    assert due_month(at("2024-06-01 08:00"), WARSAW, date(2024, 5, 1)) is None
+    config = config_with(email_block(smtp.port, smtp.cert))
+    tracker = make_tracker(config, Integrations(config, tmp_path / "data"))
+    mailer = SummaryMailer(lambda: config, tracker, tmp_path / "email_state.json")
+    assert not mailer.tick(at("2024-05-22 09:00"))          # set up: nothing sent yet
+    assert mailer.tick(at("2024-05-27 08:00"))              # Monday: the week's
+    assert not mailer.tick(at("2024-06-01 07:59"))
+    assert mailer.next_wake(at("2024-05-31 12:00")) == at("2024-06-01 08:00")
+    assert mailer.tick(at("2024-06-01 08:00"))              # a Saturday: only the month's
+    assert not mailer.tick(at("2024-06-01 09:00"))
+    assert [m["Subject"] for m in smtp.messages] == [
+        "Hotel Zdroj: calls 20.05.2024 – 26.05.2024", "Hotel Zdroj: calls 01.05.2024 – 31.05.2024"]
