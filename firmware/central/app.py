@@ -28,7 +28,7 @@ from firmware.central.db import Database
 from firmware.central.users import CentralUserStore
 from firmware.webui import auth
 from firmware.webui.access import init_access, is_api_request
-from firmware.webui.app import CSP
+from firmware.webui.app import _csrf_error, _http_error, _security_headers  # the same rules
 from firmware.webui.i18n import (LANGUAGES, Formatter, choose_language, current_language,
                                   direction_label, line_type_label, status_label)
 from firmware.webui.i18n import gettext as _
@@ -126,33 +126,6 @@ def _template_globals() -> dict:
             "callback_count": None, "central_sites": pages.site_choices()
             if current_user.is_authenticated else [],
             "current_site": g.get("site_name"), "call_value": lambda call: call.get("value")}
-
-
-def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-def _csrf_error(error: CSRFError):
-    if is_api_request():
-        return jsonify(error=f"CSRF check failed: {error.description}",
-                       field="X-CSRFToken"), 400
-    return render_template("error.html", code=400, title=_("The form has expired"),
-                           message=_("Reload the page and try again.")), 400
-
-
-def _http_error(error: HTTPException):
-    if is_api_request() or request.path == "/healthz":
-        return jsonify(error=error.description or error.name), error.code
-    titles = {403: _("Not allowed"), 404: _("Page not found"), 405: _("Not allowed"),
-              413: _("Too much data")}
-    return render_template("error.html", code=error.code,
-                           title=titles.get(error.code, error.name), message=""), error.code
 
 
 def _database_down(error: Exception):
