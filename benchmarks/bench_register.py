@@ -117,7 +117,9 @@ def security_section() -> str:
     [security] table (a box without the defence)."""
     if "security" not in {f.name for f in dataclasses.fields(Config)}:
         return ""
-    return "\n[security]\nflood_requests = 100000\nflood_window_seconds = 1\n"
+    # the trunk's call budget too: a load test offers 100 calls a second from one trunk
+    return ("\n[security]\nflood_requests = 100000\nflood_window_seconds = 1\n"
+            "trunk_calls_per_minute = 100000\n")
 
 
 # -- the benchmark --------------------------------------------------------------------------
