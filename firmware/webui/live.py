@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template
 from flask_login import current_user, login_required
 
 from firmware.config import normalise_number
 from firmware.pbx.switchboard import SwitchboardBusy
 from firmware.tracker.errors import BadInput
+from firmware.webui.api import _json_body   # the API's one way to read a JSON body
 from firmware.webui.panel import get_panel
 
 bp = Blueprint("live", __name__)
@@ -52,13 +53,6 @@ def page():
     return render_template("live.html", board=_board())
 
 
-def _body() -> dict:
-    body = request.get_json(silent=True) if request.is_json else None
-    if not isinstance(body, dict):
-        raise BadInput("body", "must be a JSON object")
-    return body
-
-
 def _extension(value, field: str = "extension") -> str:
     panel = get_panel()
     if not isinstance(value, str) or panel.config.extension(value) is None:
@@ -73,7 +67,7 @@ def _extension(value, field: str = "extension") -> str:
 def set_dnd(extension: str):
     """{"dnd": true|false}: staff for their own phone, the owner for any."""
     panel = get_panel()
-    body = _body()
+    body = _json_body()
     ext = _extension(extension)
     if not isinstance(body.get("dnd"), bool):
         raise BadInput("dnd", "must be true or false")
@@ -89,7 +83,7 @@ def originate():
     """{"extension": "101", "number": "+48601234567"} -> 202 {"call_id"}: the desk phone
     rings; when it is answered the box dials the number."""
     panel = get_panel()
-    body = _body()
+    body = _json_body()
     ext = _extension(body.get("extension", current_user.extension or ""))
     number = body.get("number")
     e164 = normalise_number(number, panel.config.box.country) \
