@@ -25,7 +25,7 @@ class Ringing:
     def ring(self, call: Call, decision: routing.RingExtensions, caller_number: str,
               offer: bytes) -> None:
         display = self.display(decision.campaign, caller_number)
-        from_uri = f'"{callerid.quote(display)}" <sip:{callerid.user(caller_number)}@{self.host}>'
+        from_uri = self.caller_from(display, caller_number)
         max_forwards = callerid.max_forwards(call.caller.invite)
         for extension in decision.extensions:
             self.ring_extension(call, extension, from_uri, offer, max_forwards)
@@ -38,6 +38,10 @@ class Ringing:
                              caller_number, offer, display)
         if not call.callees:
             self._fail_caller(call, 480, events.NOBODY_AVAILABLE)
+
+    def caller_from(self, display: str, caller_number: str) -> str:
+        """The From a desk phone is rung with: the display name and the caller's number."""
+        return f'"{callerid.quote(display)}" <sip:{callerid.user(caller_number)}@{self.host}>'
 
     def ring_extension(self, call: Call, extension: str, from_uri: str, offer: bytes,
                        max_forwards: int = 70) -> None:

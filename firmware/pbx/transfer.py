@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from firmware.pbx import callerid, dialled, events, legs, routing, tollfraud
+from firmware.pbx import dialled, events, legs, routing, tollfraud
 from firmware.pbx.callio import Fire, SendRequest, SendStateless
 from firmware.pbx.callstate import Call, CallLeg, CallState, LegState
 from firmware.pbx.sip.errors import SipError
@@ -85,9 +85,8 @@ class Transfers:
             self.dial_trunk(call, decision, call.caller_number, offer,
                              self.display(call.campaign, call.caller_number))
         else:
-            display = self.display(call.campaign, call.caller_number)
-            from_uri = (f'"{callerid.quote(display)}" '
-                        f'<sip:{callerid.user(call.caller_number)}@{self.host}>')
+            from_uri = self.caller_from(self.display(call.campaign, call.caller_number),
+                                        call.caller_number)
             for extension in decision.extensions:
                 self.ring_extension(call, extension, from_uri, offer)
         call.pending["transfer"]["legs"] = [leg.index for leg in call.callees[before:]]
