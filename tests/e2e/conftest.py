@@ -62,3 +62,27 @@ def browser():
                   "--disable-component-update", "--no-first-run"])
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def make_box(tmp_path):
+    """Start boxes (extensions 101-103, trunk 127.0.0.2 on port base + 3) with `extra` config
+    appended: the attack tests start a fresh box per test."""
+    boxes: list[BoxProcess] = []
+
+    def start(extra: str = "") -> BoxProcess:
+        base = free_port_block()
+        folder = tmp_path / f"box{base}"
+        folder.mkdir()
+        trunk = f'\n[[trunk]]\nname = "provider"\nhost = "127.0.0.2"\nport = {base + 3}\n' \
+                'register = false\n'
+        config = folder / "callbox.toml"
+        config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200, trunk + extra))
+        box = BoxProcess(config, folder / "data")
+        box.sip_port, box.web_port, box.folder = base, base + 1, folder
+        boxes.append(box.start())
+        return box
+
+    yield start
+    for box in boxes:
+        box.stop()

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests import peers
-from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, sipp, sipp_background
+from tests.e2e.rig import finish, sipp, sipp_background
 
 ATTACKER = "127.0.0.66"
 FLOODER = "127.0.0.77"
@@ -50,29 +50,6 @@ module.main()
 @pytest.fixture(autouse=True)
 def _tools():
     peers.need("sipp", "sipvicious_svmap")
-
-
-@pytest.fixture
-def make_box(tmp_path):
-    """Start a box (extensions 101-103, trunk 127.0.0.2) with `extra` config appended."""
-    boxes: list[BoxProcess] = []
-
-    def start(extra: str = "") -> BoxProcess:
-        base = free_port_block()
-        folder = tmp_path / f"box{base}"
-        folder.mkdir()
-        trunk = f'\n[[trunk]]\nname = "provider"\nhost = "127.0.0.2"\nport = {base + 3}\n' \
-                'register = false\n'
-        config = folder / "callbox.toml"
-        config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200, trunk + extra))
-        box = BoxProcess(config, folder / "data")
-        box.sip_port, box.web_port, box.folder = base, base + 1, folder
-        boxes.append(box.start())
-        return box
-
-    yield start
-    for box in boxes:
-        box.stop()
 
 
 def sipvicious(tool: str, ip: str, *args: str, cwd: Path, timeout: float = 40):

@@ -1,6 +1,6 @@
 """Issue 14 end to end: the second security review, from the attacker's side.
 
-Each test starts its own box (tests/e2e/test_attacks.py `make_box`: extensions 101-103, the
+Each test starts its own box (tests/e2e/conftest.py `make_box`: extensions 101-103, the
 trunk on 127.0.0.2) and sends raw datagrams from other loopback addresses, as a stranger on
 the internet could (UDP source addresses are free to forge).
 """
@@ -24,33 +24,10 @@ from pathlib import Path
 import pytest
 
 from firmware.pbx.sip.digest import answer_challenge, parse_auth_header
-from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, have, sipp_background
+from tests.e2e.rig import finish, have, sipp_background
 from tests.e2e.test_attacks import PHONE, answered, register
 
 SPOOFER = "127.0.0.88"
-
-
-@pytest.fixture
-def make_box(tmp_path):
-    """Start a box (extensions 101-103, trunk 127.0.0.2 on port base + 3)."""
-    boxes: list[BoxProcess] = []
-
-    def start(extra: str = "") -> BoxProcess:
-        base = free_port_block()
-        folder = tmp_path / f"box{base}"
-        folder.mkdir()
-        trunk = f'\n[[trunk]]\nname = "provider"\nhost = "127.0.0.2"\nport = {base + 3}\n' \
-                'register = false\n'
-        config = folder / "callbox.toml"
-        config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200, trunk + extra))
-        box = BoxProcess(config, folder / "data")
-        box.sip_port, box.web_port, box.folder = base, base + 1, folder
-        boxes.append(box.start())
-        return box
-
-    yield start
-    for box in boxes:
-        box.stop()
 
 
 @pytest.fixture(autouse=True)
