@@ -30,9 +30,10 @@ from pathlib import Path
 
 from benchmarks.bench_register import (
     BOX_IP, box_problems, cpu_seconds, failed, first_sipp_error, have_sipp, row, security_section,
-    sipp_errors, sipp_stats, verdict)
+    sipp_errors, verdict)
 from benchmarks import kamailio_ref
 from benchmarks.table import log_rows
+from benchmarks.sipp_calls import CAMPAIGN, PHONE_IP, TRUNK_IP, place_calls
 from tests.e2e.rig import BoxProcess, finish, free_port_block, sipp_background
 
 logger = logging.getLogger("bench_calls")
@@ -44,9 +45,6 @@ REF_WHAT = "Kamailio (C reference), same calls"
 RATIO_WHAT = "box / Kamailio, calls per core-second"
 RATIO_TARGET = ">= 1/8"
 RATIO_GOAL = 1 / 8
-CAMPAIGN = "+48221234567"
-TRUNK_IP = "127.0.0.2"
-PHONE_IP = "127.0.0.11"
 
 
 def bench_config(sip_port: int, web_port: int, trunk_port: int, rtp_base: int) -> str:
@@ -107,27 +105,12 @@ def measure(calls: int = 1000, rate: int = 100, limit: int = 200, talk_ms: int =
             if code != 0:
                 raise RuntimeError(f"phone 101 could not register (SIPp exit {code}):\n"
                                    f"{out[-800:]}\nbox log:\n{box_problems(box)}")
-            phone_dir = folder / "phone"
-            trunk_dir = folder / "trunk"
-            phone_dir.mkdir()
-            trunk_dir.mkdir()
-            phone = sipp_background("bench_phone_answer.xml", target, local_ip=PHONE_IP,
-                                    local_port=phone_port, calls=calls, timeout=timeout,
-                                    cwd=phone_dir, args=["-s", "101", "-trace_stat", "-stf",
-                                                         "stats.csv", "-fd", "1"])
-            time.sleep(0.5)   # the UAS is bound and listening
-            cpu0, wall0 = cpu_seconds(box.proc.pid), time.perf_counter()
-            trunk = sipp_background(
-                "bench_trunk_call.xml", target, local_ip=TRUNK_IP, local_port=trunk_port,
-                calls=calls, timeout=timeout, cwd=trunk_dir,
-                args=["-r", str(rate), "-l", str(limit), "-d", str(talk_ms),
-                      "-key", "dialled", CAMPAIGN, "-key", "caller", "+48600111222",
-                      "-trace_stat", "-stf", "stats.csv", "-fd", "1"])
-            trunk_code, trunk_out = finish(trunk, timeout + 10)
-            cpu1, wall1 = cpu_seconds(box.proc.pid), time.perf_counter()
-            phone_code, phone_out = finish(phone, 5)   # killed if it still waits for calls
-            stats = sipp_stats(trunk_dir / "stats.csv")
-            phone_stats = sipp_stats(phone_dir / "stats.csv")
+            load = place_calls(target, folder, trunk_port=trunk_port, phone_port=phone_port,
+                               cpu_seconds=lambda: cpu_seconds(box.proc.pid), calls=calls,
+                               rate=rate, limit=limit, talk_ms=talk_ms, timeout=timeout)
+            stats, phone_stats, trunk_code, trunk_out = (load.stats, load.phone_stats,
+                                                         load.trunk_code, load.trunk_out)
+            phone_code, trunk_dir, phone_dir = load.phone_code, load.trunk_dir, load.phone_dir
             evidence = (f"trunk SIPp exit {trunk_code}, errors:\n{sipp_errors(trunk_dir)}\n"
                         f"phone SIPp exit {phone_code}, errors:\n{sipp_errors(phone_dir)}\n"
                         f"box log:\n{box_problems(box)}")
@@ -143,7 +126,7 @@ def measure(calls: int = 1000, rate: int = 100, limit: int = 200, talk_ms: int =
             box.stop()
     return {"calls": calls, "rate": rate, "successful": stats["successful"],
             "failed": stats.get("failed", 0), "answered": phone_stats.get("successful", 0),
-            "cpu": cpu1 - cpu0, "wall": wall1 - wall0, "sipp_exit": trunk_code}
+            "cpu": load.cpu, "wall": load.wall, "sipp_exit": trunk_code}
 
 
 def run(calls: int = 1000, rate: int = 100) -> list[dict]:

@@ -33,16 +33,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_register import TICKS, first_sipp_error, sipp_errors, sipp_stats
-from tests.e2e.rig import finish, free_port_block, sipp_background
+from benchmarks.bench_register import TICKS, first_sipp_error, sipp_errors
+from benchmarks.sipp_calls import PHONE_IP, place_calls
+from tests.e2e.rig import free_port_block
 
 logger = logging.getLogger("bench_calls")
 
 CONFIG_TEMPLATE = Path(__file__).with_name("kamailio_bench.cfg")
 LISTEN_IP = "127.0.0.1"
-TRUNK_IP = "127.0.0.2"
-PHONE_IP = "127.0.0.11"
-CAMPAIGN = "+48221234567"
 CHILDREN = 1          # one UDP worker: plenty for 100 calls/s, and the fewest idle processes
 
 
@@ -169,26 +167,12 @@ def measure(calls: int = 1000, rate: int = 100, limit: int = 200, talk_ms: int =
         try:
             assert kamailio.proc is not None
             target = f"{LISTEN_IP}:{port}"
-            phone_dir = folder / "phone"
-            trunk_dir = folder / "trunk"
-            phone_dir.mkdir()
-            trunk_dir.mkdir()
-            phone = sipp_background("bench_phone_answer.xml", target, local_ip=PHONE_IP,
-                                    local_port=phone_port, calls=calls, timeout=timeout,
-                                    cwd=phone_dir, args=["-s", "101", "-trace_stat", "-stf",
-                                                         "stats.csv", "-fd", "1"])
-            time.sleep(0.5)   # the UAS is bound and listening
-            cpu0, wall0 = tree_cpu_seconds(kamailio.proc.pid), time.perf_counter()
-            trunk = sipp_background(
-                "bench_trunk_call.xml", target, local_ip=TRUNK_IP, local_port=trunk_port,
-                calls=calls, timeout=timeout, cwd=trunk_dir,
-                args=["-r", str(rate), "-l", str(limit), "-d", str(talk_ms),
-                      "-key", "dialled", CAMPAIGN, "-key", "caller", "+48600111222",
-                      "-trace_stat", "-stf", "stats.csv", "-fd", "1"])
-            trunk_code, trunk_out = finish(trunk, timeout + 10)
-            cpu1, wall1 = tree_cpu_seconds(kamailio.proc.pid), time.perf_counter()
-            phone_code, _ = finish(phone, 5)   # killed if it still waits for calls
-            stats = sipp_stats(trunk_dir / "stats.csv")
+            load = place_calls(target, folder, trunk_port=trunk_port, phone_port=phone_port,
+                               cpu_seconds=lambda: tree_cpu_seconds(kamailio.proc.pid),
+                               calls=calls, rate=rate, limit=limit, talk_ms=talk_ms,
+                               timeout=timeout)
+            stats, trunk_code, trunk_out = load.stats, load.trunk_code, load.trunk_out
+            phone_code, trunk_dir, phone_dir = load.phone_code, load.trunk_dir, load.phone_dir
             if not stats.get("successful"):
                 raise RuntimeError(
                     f"no call completed through kamailio ({stats or 'no SIPp statistics'}, "
@@ -202,7 +186,7 @@ def measure(calls: int = 1000, rate: int = 100, limit: int = 200, talk_ms: int =
         finally:
             kamailio.stop()
     return {"calls": calls, "rate": rate, "successful": stats["successful"],
-            "cpu": cpu1 - cpu0, "wall": wall1 - wall0, "sipp_exit": trunk_code}
+            "cpu": load.cpu, "wall": load.wall, "sipp_exit": trunk_code}
 
 
 def main(argv: list[str] | None = None) -> int:
