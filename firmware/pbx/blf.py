@@ -46,7 +46,7 @@ class Lamps:
         subs = self.subscriptions
         if (request.headers.get("Event") or "").split(";")[0].strip().lower() != "dialog":
             self._respond(txn, make_response(request, 489, "Bad Event",
-                                             headers=[("Allow-Events", "dialog, refer")]))
+                                             headers=[("Allow-Events", "dialog, message-summary, refer")]))
             return
         if not self._phone_at(source.host):
             self._respond(txn, make_response(request, 403, "Forbidden"))
