@@ -208,7 +208,8 @@ class MessageLamps:
             state = f"active;expires={max(0, int(sub.expires_at - self.now + 0.5))}"
         notify = legs.in_dialog_request(
             sub.leg, "NOTIFY", summary_body(self.mailbox, sub.account), CONTENT_TYPE,
-            extra=[("Event", EVENT), ("Subscription-State", state)])
+            extra=[("Event", EVENT), ("Subscription-State", state),
+                   ("Contact", sub.leg.contact)])      # RFC 6665 4.2.2: NOTIFY has one
         self._out.append(SendRequest(notify, sub.leg.dest, NotifyTxn(sub.id, sub.leg.key)))
 
 

@@ -71,6 +71,8 @@ def test_a_phone_subscribes_and_its_lamp_follows_the_callback_led():
     assert first.headers.get("Content-Type") == "application/simple-message-summary"
     assert first.headers.get("Subscription-State") == "active;expires=3600"
     assert first.call_id == "mwi1" and first.from_.tag == ok.to.tag and first.to.tag == "fmwi1"
+    assert first.headers.get("Contact") == "<sip:callbox@127.0.0.1:5060>"
+    assert first.uri == "sip:101@127.0.0.11:5060"                # the phone's Contact
     assert summary(first) == {"Messages-Waiting": "no", "Message-Account": "sip:101@127.0.0.1",
                               "Voice-Message": "0/0"}
     answer_all(box)
