@@ -453,7 +453,7 @@ class Tracker:
             except Exception:  # an integration's bug must not stop the call store
                 logger.exception("tracker listener %r failed on %s", listener, event)
 
-    # -- hardware and config --------------------------------------------------------------
+    # -- what the lamps show, and config --------------------------------------------------
 
     def set_trunk_state(self, name: str, up: bool) -> None:
         """A trunk registered (up) or was lost (down): told to listeners (the status LED)."""
@@ -477,13 +477,9 @@ class Tracker:
         """Re-check what waits now (the writer does so by itself every LED_TICK)."""
         self._through_writer(self._show_waiting)
 
-    def waiting(self) -> dict:
+    def _waiting_now(self) -> dict:
         """What keeps the callback LED lit: `callbacks` (callers in the queue),
         `overdue_follow_ups` (contacts past their next contact) and their sum `waiting`."""
-        with self._lock:
-            return self._waiting_now()
-
-    def _waiting_now(self) -> dict:
         overdue = self.contacts.overdue(self._clock()) if self.contacts.is_open else 0
         callbacks = len(self._queue)
         return {"waiting": callbacks + overdue, "callbacks": callbacks,
