@@ -83,10 +83,9 @@ def summary_body(waiting: MessagesWaiting, account: str) -> bytes:
 class MessageLamps:
     """Methods of B2BUA for SUBSCRIBE / NOTIFY of the message-summary event package."""
 
-    def on_message_summary(self, request: Request, txn, source: Address) -> bool:
-        """Handle a SUBSCRIBE for message-summary (True); any other event is not ours."""
-        if not is_message_summary(request):
-            return False
+    def on_message_summary(self, request: Request, txn, source: Address) -> None:
+        """A SUBSCRIBE with `Event: message-summary` (`is_message_summary`): a new
+        subscription, or a refresh / unsubscribe in the dialog of one."""
         expires = _expires(request.headers.get("Expires"))
         if request.to.tag:
             self._mwi_refresh(request, txn, source, expires)
@@ -94,7 +93,6 @@ class MessageLamps:
             self._respond(txn, problem)
         else:
             self._mwi_new(request, txn, source, expires)
-        return True
 
     def messages_waiting(self, event: MessagesWaiting) -> None:
         """NOTIFY every subscribed phone whose lamp or count is not what it last heard."""
