@@ -12,7 +12,8 @@ Kinds and data:
 - "call.missed": a missed call's record, as "call.recorded" gave it (the SMS alerts)
 - "waiting.changed": `{"waiting": n, "callbacks": n, "overdue_follow_ups": n}` when it
   changed, and once at start: what keeps the callback LED lit (`waiting` > 0), which the
-  desk phones' message lamps follow
+  desk phones' message lamps follow (told at start and on a config reload on the thread
+  that asked for them)
 - "trunks.changed": `{trunk name: up}` when a trunk came up or went down, and once at start
   (the status LED); told on the thread that reported the trunk (the event loop)
 """
