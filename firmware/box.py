@@ -120,6 +120,7 @@ class Box:
         self.loop: asyncio.AbstractEventLoop | None = None   # set once the box is serving
         self._timer_at: float | None = None
         self.integrations = None   # webhooks, GA4, e-mail (firmware/integrations)
+        self.indicators = None     # the LEDs, listening to the tracker (firmware/hw/indicators.py)
 
     def _contact_name(self, number: str) -> str | None:
         """A known caller's name for the desk phone's display (the tracker's contacts)."""
@@ -227,7 +228,25 @@ class Box:
 
         self.tracker = Tracker(self.config, self.data_dir)
         self.bus.subscribe(self.tracker.submit)
+        self.tracker.published.listen(self._tell_message_lamps)
         self.start_uplink()
+
+    def _tell_message_lamps(self, kind: str, data) -> None:
+        """The tracker's "waiting.changed" (its writer thread) to call control on the event
+        loop that owns it: the desk phones' message lamps follow the callback LED (pbx/mwi.py)."""
+        from firmware.pbx.mwi import MessagesWaiting
+        from firmware.tracker.publish import WAITING_CHANGED
+
+        if kind != WAITING_CHANGED:
+            return
+        event = MessagesWaiting(int(data["waiting"]), int(data["callbacks"]))
+        if self.loop is None:      # not serving yet: nobody subscribed, only keep the state
+            self.calls.receive(event, time.monotonic(), time.time())
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.endpoint.feed, event)
+        except RuntimeError:       # the loop is closed: the box is stopping
+            pass
 
     def start_uplink(self) -> None:
         """[central]: report what the tracker publishes to the central panel (firmware/uplink)."""
@@ -264,6 +283,8 @@ class Box:
         trunks_changed = old.trunks != config.trunks
         if self.tracker is not None:
             self.tracker.reload_config(config)
+        if self.indicators is not None:
+            self.indicators.reconfigure(config.hw)
         if self.integrations is not None:
             self.integrations.reload_config(config)
 
@@ -284,11 +305,16 @@ class Box:
             swap()
 
     def start_hw(self) -> None:
-        """The night-mode button and LED; SMS alerts for missed calls when [modem] is set."""
+        """The night-mode button and LED; the callback and status LEDs and SMS alerts for
+        missed calls (when [modem] is set), which listen to what the tracker publishes."""
         from gpiozero import GPIOZeroError
 
+        from firmware.hw.indicators import Indicators
         from firmware.hw.leds import default_pin_factory
         from firmware.hw.night import NightSwitch
+
+        self.indicators = Indicators(self.config.hw)
+        self.tracker.published.listen(self.indicators.listen)
 
         hw, state = self.config.hw, self.data_dir / "night"
         fitted = hw.night_button is not None or hw.night_led is not None
@@ -303,7 +329,7 @@ class Box:
 
             self.alerter = Alerter(self.config, self.data_dir)
             self.alerter.start()
-            self.bus.subscribe(self.alerter.submit)
+            self.tracker.published.listen(self.alerter.listen)
 
     def start_integrations(self) -> None:
         """Webhooks, GA4 and the e-mail summary: they listen to the tracker, whose changes
@@ -361,6 +387,8 @@ class Box:
             self.web.close()
         if self.tracker is not None:
             self.tracker.stop()
+        if self.indicators is not None:
+            self.indicators.close()
         if self.integrations is not None:
             self.integrations.stop()
         if getattr(self, "uplink", None) is not None:

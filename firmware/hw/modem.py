@@ -3,8 +3,9 @@
 - `Modem`: AT commands over pyserial's `serial_for_url` (a path like /dev/ttyUSB2, or any
   pyserial URL). Every failure is a `ModemError`: no SIM, a locked SIM, no network, a timeout,
   the modem gone (unplugged: pyserial's SerialException), an SMS the network refused.
-- `Alerter`: an EventBus subscriber with its own thread; an inbound call on a campaign number
-  that ends unanswered (CallOffered, no CallAnswered, CallEnded) is a missed call.
+- `Alerter`: a listener of the tracker (`call.missed`, tracker/publish.py) with its own thread:
+  the tracker alone decides what a missed call is, so the SMS, the callback queue and the
+  reports always agree (a caller's BYE before any answer, too).
 
 Why it is shaped like this: an alert must survive a dead modem, a missing SIM and a power cut.
 So state lives in data/alerts.json (written atomically, fsync'd, before anything counts as
@@ -35,7 +36,7 @@ import serial
 
 from firmware.atomic import atomic_write
 from firmware.config import Config
-from firmware.pbx.events import COMPLETED, CallAnswered, CallEnded, CallEvent, CallOffered
+from firmware.tracker.publish import CALL_MISSED
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ FIRST_RETRY = 15.0         # seconds before the first retry; doubles up to MAX_R
 MAX_RETRY = 900.0
 MAX_OUTBOX = 500           # unsent SMS kept at most; beyond that the oldest go (logged)
 MAX_MISSED = 200           # missed calls waiting for a batch; more compose the batch early
-FORGET_OFFER = 86400.0     # an offered call never ended is forgotten after a day
 
 # Error codes of 3GPP TS 27.007 (+CME ERROR) that name the SIM's state.
 CME_NO_SIM = {10, 13}      # SIM not inserted, SIM failure
@@ -362,28 +362,16 @@ def retry_delay(failures: int, first: float = FIRST_RETRY, most: float = MAX_RET
     return min(most, first * 2 ** (max(1, failures) - 1))
 
 
-class MissedCalls:
-    """Pairs call events by call_id: an inbound call on a campaign number that ended
-    unanswered is a missed call (CONTRACT.md, "missed"). Pure; fed in bus order."""
-
-    def __init__(self) -> None:
-        self._offered: dict[str, MissedCall] = {}
-
-    def feed(self, event: CallEvent, campaign_name: Callable[[str], str | None]
-             ) -> MissedCall | None:
-        if isinstance(event, CallOffered):
-            name = campaign_name(event.dialled)
-            if name is not None:
-                self._offered[event.call_id] = MissedCall(event.caller, name, event.at)
-            for call_id in [k for k, c in self._offered.items()
-                            if c.at < event.at - FORGET_OFFER]:
-                del self._offered[call_id]
-        elif isinstance(event, CallAnswered):
-            self._offered.pop(event.call_id, None)
-        elif isinstance(event, CallEnded):
-            call = self._offered.pop(event.call_id, None)
-            if call is not None and event.reason != COMPLETED:
-                return call
+def missed_call(record: dict[str, Any]) -> MissedCall | None:
+    """The alert of a missed call's record (the tracker's `call.missed`), or None for a
+    record that is not one (a call on no campaign never alerts)."""
+    try:
+        if record["status"] != "missed" or not record["campaign"]:
+            return None
+        return MissedCall(str(record["caller"]), str(record["campaign"]),
+                          float(record["offered_at"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        logger.error("alerts: not a call record (%s); no SMS for it", exc)
         return None
 
 
@@ -435,21 +423,20 @@ _STOP, _WAKE = object(), object()
 
 
 class Alerter:
-    """Missed-call SMS alerts, from call events to the modem, on a thread of its own."""
+    """Missed-call SMS alerts, from the tracker's missed calls to the modem, on a thread of
+    its own."""
 
     def __init__(self, config: Config, data_dir: Path, *, modem: Modem | None = None,
                  clock: Callable[[], float] = time.time, first_retry: float = FIRST_RETRY,
                  max_retry: float = MAX_RETRY):
         if config.modem is None:
             raise ValueError("the config has no [modem]")
-        self._config = config
         self._settings = config.modem
         self._tz = ZoneInfo(config.box.timezone)
         self._modem = modem or Modem(config.modem.device, pin=config.modem.pin)
         self._clock = clock
         self._first_retry, self._max_retry = first_retry, max_retry
         self._file = AlertFile(Path(data_dir) / "alerts.json")
-        self._pairing = MissedCalls()
         self._inbox: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()     # guards the lists for readers (`pending`)
@@ -481,9 +468,10 @@ class Alerter:
             if thread.is_alive():
                 logger.warning("alerts: the modem is still busy; leaving it")
 
-    def submit(self, event: CallEvent) -> None:
-        """The EventBus subscriber: queue the event, never block."""
-        self._inbox.put(event)
+    def listen(self, kind: str, data: Any) -> None:
+        """The tracker listener (tracker.published.listen): queue a missed call, never block."""
+        if kind == CALL_MISSED:
+            self._inbox.put(data)
 
     def wake(self) -> None:
         """Look at the clock again now (batches and retries are due by it)."""
@@ -503,7 +491,7 @@ class Alerter:
                     if item is _STOP:
                         return
                     if item is not _WAKE:
-                        self._on_event(item)
+                        self._on_missed(item)
                     try:
                         item = self._inbox.get_nowait()
                     except queue.Empty:
@@ -527,12 +515,8 @@ class Alerter:
         except queue.Empty:
             return None
 
-    def _on_event(self, event: CallEvent) -> None:
-        def name(number: str) -> str | None:
-            campaign = self._config.campaign_for(number)
-            return campaign.name if campaign else None
-
-        call = self._pairing.feed(event, name)
+    def _on_missed(self, record: dict[str, Any]) -> None:
+        call = missed_call(record)
         if call is not None:
             logger.info("alerts: missed call from %s on %s", call.caller, call.campaign)
             with self._lock:

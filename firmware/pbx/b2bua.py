@@ -35,6 +35,7 @@ from firmware.pbx.features import Features
 from firmware.pbx.indialog import InDialog
 from firmware.pbx.originate import ClickToCall
 from firmware.pbx.blf import Lamps
+from firmware.pbx.mwi import MessageLamps, MessagesWaiting, NotifyTxn, is_message_summary
 from firmware.pbx.replaces import Replacing
 from firmware.pbx.ringing import Ringing
 from firmware.pbx.transfer import Transfers
@@ -51,7 +52,7 @@ FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retr
 
 
 class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lamps,
-            InDialog):
+            InDialog, MessageLamps):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -84,6 +85,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
         self._trunk_tokens: dict[str, tuple[float, float]] = {}   # trunk -> (tokens, at)
         self.refused: dict[str, str] = {}      # click-to-call id -> why it was not placed
         self.subscriptions: dict = {}          # BLF: dialog key -> Subscription (pbx/blf.py)
+        self.mwi_subscriptions: dict = {}      # message lamps: key -> MwiSubscription (mwi.py)
+        self.mailbox = MessagesWaiting(0, 0)   # what the lamps show (the tracker's LED state)
         self._out: list = []
         self.now = self.wall = 0.0
 
@@ -119,6 +122,9 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
                 if kind == "expire":
                     self.subscription_expired(payload)
                     continue
+                if kind == "mwi_expire":
+                    self.mwi_expired(payload)
+                    continue
                 call = self.calls.get(call_id)
                 if call is not None:
                     self._on_deadline(call, kind, payload)
@@ -138,6 +144,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
             self._on_txn_timeout(event.owner)
         elif isinstance(event, Originate):
             self.originate(event.call_id, event.extension, event.number)
+        elif isinstance(event, MessagesWaiting):
+            self.messages_waiting(event)
 
     def _call_of(self, event) -> Call | None:
         """The call an input belongs to, for failing it cleanly if handling it raises."""
@@ -164,6 +172,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
             self._new_call(request, txn, source)
         elif method == "CANCEL":
             self._on_cancel(request, txn, source)
+        elif method == "SUBSCRIBE" and is_message_summary(request):
+            self.on_message_summary(request, txn, source)
         elif method == "SUBSCRIBE":
             self.on_subscribe(request, txn, source)
         else:
@@ -293,6 +303,9 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
     def _on_response(self, response: Response, owner) -> None:
         if owner is None:
             self._stray_response(response)
+            return
+        if isinstance(owner, NotifyTxn):
+            self.notify_answered(response, owner)
             return
         if isinstance(owner, RelayTxn):
             self.relayed_response(response, owner)
@@ -444,6 +457,9 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
         return True
 
     def _on_txn_timeout(self, owner) -> None:
+        if isinstance(owner, NotifyTxn):
+            self.notify_answered(None, owner)
+            return
         if isinstance(owner, RelayTxn):
             self.relay_timed_out(owner)
             return

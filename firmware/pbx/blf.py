@@ -45,8 +45,8 @@ class Lamps:
     def on_subscribe(self, request: Request, txn, source: Address) -> None:
         subs = self.subscriptions
         if (request.headers.get("Event") or "").split(";")[0].strip().lower() != "dialog":
-            self._respond(txn, make_response(request, 489, "Bad Event",
-                                             headers=[("Allow-Events", "dialog, refer")]))
+            self._respond(txn, make_response(request, 489, "Bad Event", headers=[
+                ("Allow-Events", "dialog, message-summary, refer")]))
             return
         if not self._phone_at(source.host):
             self._respond(txn, make_response(request, 403, "Forbidden"))

@@ -65,6 +65,13 @@ class InDialog:
             leg.move(LegState.ENDED)
             self.end_originate(call, events.CALLER_HANGUP)
             return
+        if method == "BYE" and leg is call.caller and not call.originate \
+                and call.state in (CallState.SETUP, CallState.RINGING):
+            # RFC 3261 15: a caller may end its early dialog with BYE; it is its CANCEL
+            self._respond(txn, make_response(request, 200, "OK"))
+            logger.info("call: %s the caller hung up (BYE) while the phones rang", call.id)
+            self._fail_caller(call, 487, events.CALLER_HANGUP)
+            return
         if call.state is not CallState.ANSWERED or leg.state is not LegState.CONFIRMED \
                 or call.other(leg) is None:
             # a leg that rang but lost, a call already over: it controls nothing

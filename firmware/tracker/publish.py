@@ -9,6 +9,13 @@ Kinds and data:
 - "call.recorded": the call record as the journal holds it (a dict)
 - "wrapup.saved": the whole record after the wrap-up (a dict)
 - "queue.changed": the callback queue as it stands, in the /api/callbacks shape (a list)
+- "call.missed": a missed call's record, as "call.recorded" gave it (the SMS alerts)
+- "waiting.changed": `{"waiting": n, "callbacks": n, "overdue_follow_ups": n}` when it
+  changed, and once at start: what keeps the callback LED lit (`waiting` > 0), which the
+  desk phones' message lamps follow (told at start and on a config reload on the thread
+  that asked for them)
+- "trunks.changed": `{trunk name: up}` when a trunk came up or went down, and once at start
+  (the status LED); told on the thread that reported the trunk (the event loop)
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ logger = logging.getLogger(__name__)
 CALL_RECORDED = "call.recorded"
 WRAPUP_SAVED = "wrapup.saved"
 QUEUE_CHANGED = "queue.changed"
+CALL_MISSED = "call.missed"
+WAITING_CHANGED = "waiting.changed"
+TRUNKS_CHANGED = "trunks.changed"
 
 Listener = Callable[[str, Any], None]
 

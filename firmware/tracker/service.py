@@ -8,8 +8,9 @@ same thread. Readers (the web server's threads) take the lock, copy what they ne
 in-memory index, and compute outside of it where they can.
 
 State held here: the in-memory index, the number history, the callback queue, the calls in
-progress (CallAssembler), the trunk states and the LEDs. All of it but the calls in progress
-is rebuilt from the journal at start-up.
+progress (CallAssembler) and the trunk states. All of it but the calls in progress is rebuilt
+from the journal at start-up. The tracker drives no hardware: the LEDs, the desk phones'
+message lamps and the SMS alerts listen to what it publishes (publish.py, wired in box.py).
 """
 
 from __future__ import annotations
@@ -27,10 +28,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from gpiozero import GPIOZeroError
-
 from firmware.config import Config, normalise_number
-from firmware.hw.leds import CallbackLed, StatusLed, default_pin_factory
 from firmware.pbx.events import CallEvent
 from firmware.tracker import regions
 from firmware.tracker.callbacks import CallbackQueue, Entry
@@ -39,7 +37,8 @@ from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
 from firmware.tracker.history import NumberHistory
 from firmware.tracker.index import CallIndex
-from firmware.tracker.publish import CALL_RECORDED, QUEUE_CHANGED, WRAPUP_SAVED, Publisher
+from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED, TRUNKS_CHANGED,
+                                       WAITING_CHANGED, WRAPUP_SAVED, Publisher)
 from firmware.tracker.query import CallFilter, day_bounds, matches
 from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
 from firmware.tracker.stats import summarize
@@ -51,18 +50,20 @@ logger = logging.getLogger(__name__)
 MAX_REASON_LENGTH = 200
 WRITER_TIMEOUT = 10.0
 LED_TICK = 30.0          # seconds: how often an idle writer re-checks for overdue follow-ups
+                         # (the callback LED and the message lamps light for them too)
 _STOP = object()
 
 
 class Tracker:
     def __init__(self, config: Config, data_dir: Path, *, clock: Callable[[], float] = time.time,
-                 pin_factory=None):
+                 pin_factory: object = None):
+        # `pin_factory` is accepted and ignored: the LEDs left the tracker (hw/indicators.py
+        # listens to `published`); callers written before that keep working.
         self._config = config
         self._tz = zoneinfo.ZoneInfo(config.box.timezone)
         self._clock = clock
         self._data_dir = Path(data_dir)
         self._store = Store(Path(data_dir) / "calls")
-        self._pin_factory = pin_factory
         self._lock = threading.RLock()
         self._inbox: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -75,8 +76,8 @@ class Tracker:
         self._storage_error: str | None = None
         self._repaired: list[str] = []                          # files set aside at start-up
         self._trunks = _initial_trunks(config)
-        self._callback_led = CallbackLed(None)
-        self._status_led = StatusLed(None)
+        self._waiting_told: dict | None = None      # the last WAITING_CHANGED published
+        self._trunks_told: dict | None = None       # the last TRUNKS_CHANGED published
         # Contacts have their own store and writer lock (contact_store.py): an import of
         # 10,000 rows must not hold up the recording of calls.
         self.contacts = ContactStore(Path(data_dir) / "contacts", clock=clock)
@@ -88,7 +89,8 @@ class Tracker:
     # -- life ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the store, load the history, light the LEDs, start the writer thread."""
+        """Open the store, load the history, tell listeners the queue's and trunks' state
+        (the LEDs light from start-up), start the writer thread."""
         with self._lock:
             if self._thread is not None:
                 return
@@ -106,15 +108,14 @@ class Tracker:
                 self.contacts.close()
                 raise
             self._repaired = list(loaded.damaged_files)
-            self._open_leds()
-            self._show_leds()
+            self._publish_state()
             self._thread = threading.Thread(target=self._run, name="tracker-writer", daemon=True)
             self._thread.start()
         logger.info("tracker started: %d calls, %d to call back", len(self._index),
                     len(self._queue))
 
     def stop(self) -> None:
-        """Drain what was submitted, then close the store and the LEDs; idempotent."""
+        """Drain what was submitted, then close the store; idempotent."""
         with self._lock:
             if self._stopped:
                 return
@@ -130,8 +131,6 @@ class Tracker:
                              len(self._pending))
             self._store.close()
             self.contacts.close()
-            self._callback_led.close()
-            self._status_led.close()
         logger.info("tracker stopped")
 
     def __enter__(self) -> "Tracker":
@@ -223,7 +222,10 @@ class Tracker:
             if record.callback:
                 self._publish("callback.cleared", call)
         if self.published:
-            self.published.publish(CALL_RECORDED, record.to_doc())
+            doc = record.to_doc()
+            self.published.publish(CALL_RECORDED, doc)
+            if record.status == "missed":
+                self.published.publish(CALL_MISSED, doc)
             self._publish_queue()
 
     def _write(self, month: str, doc: Mapping[str, Any]) -> None:
@@ -451,13 +453,13 @@ class Tracker:
             except Exception:  # an integration's bug must not stop the call store
                 logger.exception("tracker listener %r failed on %s", listener, event)
 
-    # -- hardware and config --------------------------------------------------------------
+    # -- what the lamps show, and config --------------------------------------------------
 
     def set_trunk_state(self, name: str, up: bool) -> None:
-        """A trunk registered (up) or was lost (down): drives the status LED."""
+        """A trunk registered (up) or was lost (down): told to listeners (the status LED)."""
         with self._lock:
             self._trunks[name] = bool(up)
-            self._status_led.show_trunks(self._trunks)
+            self._publish_trunks()
 
     def reload_config(self, config: Config) -> None:
         """Use a new config from now on; past records keep what was decided when they ended."""
@@ -469,32 +471,36 @@ class Tracker:
             trunks = _initial_trunks(config)
             trunks.update({n: up for n, up in self._trunks.items() if n in trunks})
             self._trunks = trunks
-            if config.hw != old.hw and self._thread is not None:
-                self._callback_led.close()
-                self._status_led.close()
-                self._open_leds()
-            self._show_leds()
+            self._publish_state()
 
     def refresh_callback_led(self) -> None:
-        """Re-check the callback LED now (the writer does so by itself every LED_TICK)."""
+        """Re-check what waits now (the writer does so by itself every LED_TICK)."""
         self._through_writer(self._show_waiting)
 
-    def _show_waiting(self) -> None:
-        """The callback LED: lit while callers wait, or while a follow-up is overdue."""
+    def _waiting_now(self) -> dict:
+        """What keeps the callback LED lit: `callbacks` (callers in the queue),
+        `overdue_follow_ups` (contacts past their next contact) and their sum `waiting`."""
         overdue = self.contacts.overdue(self._clock()) if self.contacts.is_open else 0
-        self._callback_led.show_queue(len(self._queue) + overdue)
+        callbacks = len(self._queue)
+        return {"waiting": callbacks + overdue, "callbacks": callbacks,
+                "overdue_follow_ups": overdue}
 
-    def _open_leds(self) -> None:
-        hw = self._config.hw
-        if self._pin_factory is None and (hw.callback_led is not None
-                                          or hw.status_led is not None):
-            self._pin_factory = default_pin_factory()
-        self._callback_led = _led(CallbackLed, hw.callback_led, self._pin_factory)
-        self._status_led = _led(StatusLed, hw.status_led, self._pin_factory)
+    def _show_waiting(self) -> None:
+        """Tell listeners (the callback LED, the message lamps) when what waits changed:
+        lit while callers wait, or while a follow-up is overdue."""
+        waiting = self._waiting_now()
+        if waiting != self._waiting_told:
+            self._waiting_told = waiting
+            self.published.publish(WAITING_CHANGED, dict(waiting))
 
-    def _show_leds(self) -> None:
+    def _publish_trunks(self) -> None:
+        if self._trunks != self._trunks_told:
+            self._trunks_told = dict(self._trunks)
+            self.published.publish(TRUNKS_CHANGED, dict(self._trunks))
+
+    def _publish_state(self) -> None:
         self._show_waiting()
-        self._status_led.show_trunks(self._trunks)
+        self._publish_trunks()
 
 
 @contextmanager
@@ -508,15 +514,6 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _led(kind: type, pin: int | None, pin_factory) -> Any:
-    """The LED, or a no-op one when the pin cannot be used: a lamp must not stop the tracker."""
-    try:
-        return kind(pin, pin_factory=pin_factory)
-    except GPIOZeroError as exc:
-        logger.error("%s on GPIO %s unusable, left dark: %s", kind.__name__, pin, exc)
-        return kind(None)
 
 
 def _initial_trunks(config: Config) -> dict[str, bool]:

@@ -11,10 +11,9 @@ import pytest
 from fake_modem import FakeModem
 
 from firmware.config import ConfigError, parse_config
-from firmware.hw.modem import (Alerter, MissedCall, MissedCalls, Modem, ModemGone, ModemTimeout,
-                               NoNetwork, NoSim, SimLocked, SmsRefused, alert_text, batch_texts,
+from firmware.hw.modem import (Alerter, MissedCall, Modem, ModemGone, ModemTimeout, NoNetwork,
+                               NoSim, SimLocked, SmsRefused, alert_text, batch_texts, missed_call,
                                retry_delay, sms_text)
-from firmware.pbx import events
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 T0 = datetime(2024, 5, 6, 14, 5, tzinfo=WARSAW).timestamp()
@@ -131,23 +130,21 @@ def test_retry_delay_doubles_up_to_a_limit():
     assert [retry_delay(n, 10, 60) for n in range(1, 6)] == [10, 20, 40, 60, 60]
 
 
-def test_missed_calls_pairing():
-    campaigns = {"+48221234567": "Shop window"}.get
-    pairing = MissedCalls()
-    feed = [
-        events.CallOffered("a", "+48221234567", "+48600100200", T0),
-        events.CallOffered("b", "+48221234567", "+48600100201", T0),
-        events.CallOffered("c", "+48999999999", "+48600100202", T0),      # not a campaign
-        events.DialledOut("d", "101", "+48600100203", T0),
-        events.CallRinging("a", "101", T0),
-        events.CallAnswered("b", "101", T0 + 5),
-        events.CallEnded("a", events.CALLER_HANGUP, T0 + 9),
-        events.CallEnded("b", events.COMPLETED, T0 + 60),
-        events.CallEnded("c", events.RING_TIMEOUT, T0 + 30),
-        events.CallEnded("d", events.RING_TIMEOUT, T0 + 30),
-    ]
-    missed = [m for m in (pairing.feed(e, campaigns) for e in feed) if m]
-    assert missed == [MissedCall("+48600100200", "Shop window", T0)]
+def record(caller: str = "+48600100200", at: float = T0, status: str = "missed",
+           campaign: str = "Shop window") -> dict:
+    """A call record as the tracker publishes it (the fields the alerts read, and some)."""
+    return {"id": f"c-{caller}-{at}", "direction": "inbound", "caller": caller,
+            "callee": "+48221234567", "campaign": campaign, "status": status,
+            "offered_at": at, "ended_at": at + 30, "missed_reason": "ring_timeout"}
+
+
+def test_the_tracker_decides_what_is_missed(caplog):
+    """The alert is the tracker's missed record; nothing is re-derived from call events."""
+    assert missed_call(record()) == MissedCall("+48600100200", "Shop window", T0)
+    assert missed_call(record(status="answered")) is None
+    assert missed_call(record(campaign="")) is None                  # on no campaign
+    assert missed_call({"status": "missed"}) is None                  # junk: logged, no SMS
+    assert "not a call record" in caplog.text
 
 
 def test_modem_config():
@@ -212,8 +209,9 @@ def alerter_for(fake, data_dir, batch=0, clock=None, **options) -> Alerter:
 
 
 def missed(alerter, call_id: str, caller: str = "+48600100200", at: float = T0) -> None:
-    alerter.submit(events.CallOffered(call_id, "+48221234567", caller, at))
-    alerter.submit(events.CallEnded(call_id, events.RING_TIMEOUT, at + 30))
+    """The tracker recorded a missed call (what it publishes, in that order)."""
+    alerter.listen("call.recorded", record(caller, at))
+    alerter.listen("call.missed", record(caller, at))
 
 
 def wait_until(predicate, timeout: float = 5.0) -> None:
@@ -232,9 +230,8 @@ def test_one_sms_per_missed_call_to_each_number(fake, tmp_path):
     alerter.start()
     try:
         missed(alerter, "a")
-        alerter.submit(events.CallOffered("b", "+48221234567", "+48600100201", T0))
-        alerter.submit(events.CallAnswered("b", "101", T0 + 3))
-        alerter.submit(events.CallEnded("b", events.COMPLETED, T0 + 60))
+        alerter.listen("call.recorded", record("+48600100201", status="answered"))
+        alerter.listen("queue.changed", [])
         sent = fake.wait_for_sms(2)
         wait_until(lambda: alerter.pending() == (0, 0))
     finally:

@@ -3,6 +3,7 @@
 import pytest
 
 import tracker_events as te
+from firmware.hw.indicators import Indicators
 from firmware.tracker.service import Tracker
 
 
@@ -13,14 +14,20 @@ def cfg():
 
 @pytest.fixture
 def make_tracker(tmp_path, mock_pins, cfg):
-    """make_tracker(config=None, clock=None) -> a started Tracker on tmp_path (stopped after)."""
-    made = []
+    """make_tracker(config=None, clock=None) -> a started Tracker on tmp_path (stopped after),
+    with the box's LEDs on `mock_pins` listening to it as box.py wires them."""
+    made, leds = [], []
 
     def make(config=None, clock=None, pins=None):
-        kwargs = {"pin_factory": pins or mock_pins}
+        kwargs = {}
         if clock is not None:
             kwargs["clock"] = clock
-        tracker = Tracker(config or cfg, tmp_path, **kwargs)
+        config = config or cfg
+        tracker = Tracker(config, tmp_path, **kwargs)
+        for earlier in leds:               # a new box on the same pins: the old one let go
+            earlier.close()
+        leds.append(Indicators(config.hw, pin_factory=pins or mock_pins))
+        tracker.published.listen(leds[-1].listen)
         tracker.start()
         made.append(tracker)
         return tracker
@@ -28,6 +35,8 @@ def make_tracker(tmp_path, mock_pins, cfg):
     yield make
     for tracker in made:
         tracker.stop()
+    for indicators in leds:
+        indicators.close()
 
 
 

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 import tracker_events as te
+from firmware.hw.indicators import Indicators
 from firmware.tracker import store as store_module
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.query import CallFilter
@@ -112,14 +113,16 @@ def test_callback_led_goes_dark_when_the_queue_empties(make_tracker, mock_pins):
     assert mock_pins.pin(17).state is False
 
 
-def test_status_led(make_tracker, mock_pins):
-    tracker = make_tracker()
-    status = tracker._status_led
-    assert status.mode == "blink"                 # "provider" registers: down until it reports
-    tracker.set_trunk_state("provider", True)
-    assert status.mode == "on" and mock_pins.pin(27).state is True
-    tracker.set_trunk_state("provider", False)
-    assert status.mode == "blink"
+def test_status_led(tmp_path, cfg, mock_pins):
+    leds = Indicators(cfg.hw, pin_factory=mock_pins)
+    tracker = Tracker(cfg, tmp_path)
+    tracker.published.listen(leds.listen)
+    with tracker, leds.status as status:
+        assert status.mode == "blink"             # "provider" registers: down until it reports
+        tracker.set_trunk_state("provider", True)
+        assert status.mode == "on" and mock_pins.pin(27).state is True
+        tracker.set_trunk_state("provider", False)
+        assert status.mode == "blink"
 
 
 def test_no_leds_configured(tmp_path, cfg):
@@ -219,7 +222,11 @@ def test_damaged_file_is_reported_and_the_rest_loaded(make_tracker, tmp_path, ca
 def test_an_unusable_pin_leaves_the_led_dark(tmp_path, cfg, mock_pins, caplog):
     from gpiozero import LED
     with LED(17, pin_factory=mock_pins):              # someone else holds GPIO 17
-        with Tracker(cfg, tmp_path, pin_factory=mock_pins) as tracker:
+        leds = Indicators(cfg.hw, pin_factory=mock_pins)
+        tracker = Tracker(cfg, tmp_path)
+        tracker.published.listen(leds.listen)
+        with tracker:
             te.feed(tracker, te.inbound(te.at(2024, 5, 6, 10), talk=None))
             assert tracker.queue_size() == 1
+        leds.close()
     assert "CallbackLed on GPIO 17 unusable" in caplog.text
