@@ -266,6 +266,8 @@ class Box:
             self.tracker.reload_config(config)
         if self.integrations is not None:
             self.integrations.reload_config(config)
+        if getattr(self, "uplink", None) is not None:    # the central hears the campaign set
+            self.uplink.report_config(config)
 
         def swap() -> None:
             self.config = config

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from firmware.central import rollup
+from firmware.central import rollup, site_reports
 from firmware.tracker.callrecord import CallRecord
 from firmware.tracker.records import DIRECTIONS, STATUSES
 
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ENTRIES = 1000
 MAX_TEXT = 200
-KINDS = ("call", "queue")
+KINDS = ("call", "queue", "campaigns", "contact")
 
 
 class BadBatch(ValueError):
@@ -50,6 +50,8 @@ class Batch:
     calls: list[tuple] = field(default_factory=list)       # rows for the calls table
     queue: tuple[int, list] | None = None                  # (seq, entries): the newest only
     refused: list[dict] = field(default_factory=list)      # [{"seq", "error"}]
+    campaigns: tuple[int, list] | None = None              # (seq, campaigns): the newest only
+    contacts: list[tuple] = field(default_factory=list)    # rows for the contacts table
     count: int = 0
     upto: int = 0                                          # highest seq in the batch
 
@@ -82,6 +84,12 @@ def parse_batch(body: Any) -> Batch:
             elif kind == "queue":
                 batch.queue = max(batch.queue or (-1, []), (seq, queue_entries(entry)),
                                   key=lambda q: q[0])
+            elif kind == "campaigns":
+                batch.campaigns = max(batch.campaigns or (-1, []),
+                                      (seq, site_reports.campaigns_entry(entry)),
+                                      key=lambda c: c[0])
+            elif kind == "contact":
+                batch.contacts.append(site_reports.contact_row(seq, entry))
             else:
                 raise ValueError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
             batch.count += 1
@@ -231,3 +239,4 @@ def store_batch(conn: psycopg.Connection, batch: Batch, central_zone: str = "UTC
     if batch.queue is not None:
         seq, entries = batch.queue
         conn.execute(UPSERT_QUEUE, (site, seq, Jsonb(entries)))
+    site_reports.store(conn, site, batch.campaigns, batch.contacts)
