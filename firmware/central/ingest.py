@@ -118,21 +118,31 @@ def call_row(seq: int, doc: Any) -> tuple:
     line_type = record.line_type
     if line_type is not None:
         line_type = _field_text(record, "line_type")
-    rang = list(record.rang)
+    rang = record.rang
     if not all(isinstance(ext, str) and len(ext) <= MAX_TEXT for ext in rang):
         raise ValueError("rang must be a list of extensions")
+    rang = _array_literal(rang)
     numbers = [_field_number(record, key) for key in ("offered_at", "wait_seconds",
                                                        "talk_seconds", "value")]
     for flag in ("target", "first_time"):
         if not isinstance(getattr(record, flag), bool):
             raise ValueError(f"{flag} must be true or false")
     try:
-        doc_json = json.dumps(doc, allow_nan=False, separators=(",", ":"))
+        doc_json = _encode(doc)
     except ValueError:
         raise ValueError("record holds a NaN or an infinity") from None
     return (record.id, seq, numbers[0], record.direction, record.status, *texts, answered_by,
             rang, numbers[1], numbers[2], record.target, record.first_time, numbers[3],
             line_type, bool(record.callback), doc_json)
+
+
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode   # one, reused
+
+
+def _array_literal(items) -> str:
+    """A PostgreSQL array literal of texts (the merge unnests a text[] of these)."""
+    return "{" + ",".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for item in items) + "}"
 
 
 def queue_entries(entry: dict) -> list:
@@ -172,15 +182,24 @@ CALL_COLUMNS = ("site_id, call_id, seq, offered_at, direction, status, caller, c
                 "campaign, source, extension, answered_by, rang, wait_seconds, talk_seconds, "
                 "target, first_time, value, line_type, recovered, doc")
 
-# A batch is COPY'd into a temporary table, then merged in one statement: the newest version
-# of each call in the batch (a record and its wrap-up may come together), and only where it is
-# newer than the stored one. RETURNING tells new calls (xmax = 0) from new versions.
-STAGE = ("CREATE TEMP TABLE IF NOT EXISTS incoming_calls (LIKE calls INCLUDING DEFAULTS) "
-         "ON COMMIT DELETE ROWS")
+# A batch is merged in one statement, its columns passed as arrays and unnested (no
+# temporary table, no COPY, so the whole batch fits in one pipeline): the newest version of
+# each call in the batch (a record and its wrap-up may come together), and only where it is
+# newer than the stored one. RETURNING tells new calls (xmax = 0) from new versions, and the
+# same statement adds the new ones to sites.calls.
+_ARRAY_TYPES = ("text", "int8", "float8", "text", "text", "text", "text", "text", "text",
+                "text", "text", "text", "float8", "float8", "bool", "bool", "float8", "text",
+                "bool", "text")
+_INCOMING = ", ".join(f"%(c{n})b::{kind}[]" for n, kind in enumerate(_ARRAY_TYPES))
+_FIELDS = CALL_COLUMNS.replace("site_id, ", "")
 MERGE_CALLS = f"""
+WITH merged AS (
 INSERT INTO calls ({CALL_COLUMNS})
-SELECT DISTINCT ON (site_id, call_id) {CALL_COLUMNS} FROM incoming_calls
-ORDER BY site_id, call_id, seq DESC
+SELECT DISTINCT ON (call_id) %(site)b::int4, call_id, seq, offered_at, direction, status, caller,
+    callee, campaign, source, extension, answered_by, rang::text[], wait_seconds,
+    talk_seconds, target, first_time, value, line_type, recovered, doc::jsonb
+FROM unnest({_INCOMING}) AS i ({_FIELDS})
+ORDER BY call_id, seq DESC
 ON CONFLICT (site_id, call_id) DO UPDATE SET
     seq = EXCLUDED.seq, offered_at = EXCLUDED.offered_at, direction = EXCLUDED.direction,
     status = EXCLUDED.status, caller = EXCLUDED.caller, callee = EXCLUDED.callee,
@@ -191,7 +210,8 @@ ON CONFLICT (site_id, call_id) DO UPDATE SET
     line_type = EXCLUDED.line_type, recovered = EXCLUDED.recovered, doc = EXCLUDED.doc,
     received_at = now()
 WHERE calls.seq < EXCLUDED.seq
-RETURNING (xmax = 0)
+RETURNING (xmax = 0) AS new)
+UPDATE sites SET calls = calls + (SELECT count(*) FROM merged WHERE new) WHERE id = %(site)b
 """
 
 UPSERT_QUEUE = """
@@ -202,41 +222,46 @@ WHERE callback_queues.seq < EXCLUDED.seq
 """
 
 
-def site_id(conn: psycopg.Connection, name: str, timezone: str, version: str) -> int:
-    """The site's id (made on its first report); notes its time zone, version, last contact."""
-    row = conn.execute(
-        "INSERT INTO sites (name, timezone, box_version, last_seen) VALUES (%s, %s, %s, now()) "
-        "ON CONFLICT (name) DO UPDATE SET timezone = EXCLUDED.timezone, "
-        "box_version = EXCLUDED.box_version, last_seen = now() RETURNING id",
-        (name, timezone, version)).fetchone()
-    return row[0]
+SITE = """
+WITH before AS (SELECT timezone FROM sites WHERE name = %(name)s)
+INSERT INTO sites (name, timezone, box_version, last_seen) VALUES (%(name)s, %(zone)s,
+    %(version)s, now())
+ON CONFLICT (name) DO UPDATE SET timezone = EXCLUDED.timezone,
+    box_version = EXCLUDED.box_version, last_seen = now()
+RETURNING id, (SELECT timezone FROM before)
+"""
+
+
+def site_id(conn: psycopg.Connection, name: str, timezone: str, version: str
+            ) -> tuple[int, str | None]:
+    """(the site's id (made on its first report), the time zone it had before: None when
+    new); notes its time zone, version and last contact."""
+    return conn.execute(SITE, {"name": name, "zone": timezone, "version": version}).fetchone()
 
 
 def store_batch(conn: psycopg.Connection, batch: Batch, central_zone: str = "UTC") -> None:
-    """Write a checked batch in the caller's transaction, rollups included (rollup.py)."""
-    before = conn.execute("SELECT timezone FROM sites WHERE name = %s", (batch.site,)).fetchone()
-    site = site_id(conn, batch.site, batch.timezone, batch.version)
-    if batch.calls:
-        conn.execute(STAGE)
-        with conn.cursor() as cur:
-            with cur.copy(f"COPY incoming_calls ({CALL_COLUMNS}) FROM STDIN") as copy:
-                for row in batch.calls:
-                    copy.write_row((site, *row))      # doc: JSON text, checked
-            inserted = sum(1 for (new,) in cur.execute(MERGE_CALLS) if new)
-        if inserted:
-            conn.execute("UPDATE sites SET calls = calls + %s WHERE id = %s", (inserted, site))
-        times = [row[2] for row in batch.calls]
-        for zone in {batch.timezone, central_zone}:
-            rollup.refresh(conn, site, zone, rollup.local_days(times, zone), central_zone)
-    if before is not None and before[0] != batch.timezone:
+    """Write a checked batch in the caller's transaction, rollups included (rollup.py).
+
+    One round trip for the site's id, then everything else in one pipeline (psycopg sends the
+    statements without waiting for each answer): a batch costs the server's work, not a
+    dozen waits for a busy Python thread to take each answer."""
+    site, zone_before = site_id(conn, batch.site, batch.timezone, batch.version)
+    with conn.pipeline():
+        if batch.calls:
+            args = {f"c{n}": list(column) for n, column in enumerate(zip(*batch.calls))}
+            conn.execute(MERGE_CALLS, {**args, "site": site})
+            times = args["c2"]
+            for zone in sorted({batch.timezone, central_zone}):
+                rollup.refresh(conn, site, zone, rollup.local_days(times, zone), central_zone)
+        if batch.queue is not None:
+            seq, entries = batch.queue
+            conn.execute(UPSERT_QUEUE, (site, seq, Jsonb(entries)))
+        site_reports.store(conn, site, batch.campaigns, batch.contacts)
+    if zone_before is not None and zone_before != batch.timezone:
         logger.info("site %s now reports time zone %s (was %s): rebuilding its rollups",
-                    batch.site, batch.timezone, before[0])
+                    batch.site, batch.timezone, zone_before)
         rollup.rebuild_site(conn, site, batch.timezone, central_zone)
-        if before[0] != central_zone:
+        if zone_before != central_zone:
             for table in ("call_rollups", "hour_rollups"):
                 conn.execute(f"DELETE FROM {table} WHERE site_id = %s AND zone = %s",
-                             (site, before[0]))
-    if batch.queue is not None:
-        seq, entries = batch.queue
-        conn.execute(UPSERT_QUEUE, (site, seq, Jsonb(entries)))
-    site_reports.store(conn, site, batch.campaigns, batch.contacts)
+                             (site, zone_before))
