@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from firmware.central import rollup, site_reports
-from firmware.central.figures import CALLS_FROM_ROWS, STAT_SQL, SiteInfo, columns, stat_rows
+from firmware.central.figures import CALLS_FROM_ROWS, SiteInfo, columns, stat_rows, stat_sql
 from firmware.tracker.figures import campaign_entries, campaign_figures
 from firmware.tracker.query import day_bounds
 
@@ -49,12 +49,9 @@ def campaigns(conn: psycopg.Connection, site: SiteInfo | None, zone: str, start:
 
 def _from_calls(conn, site, tz, start, end, configured) -> list[dict]:
     low, high = day_bounds(start, end, tz)
-    sql, args = STAT_SQL, [low, high]
-    if site is not None:
-        sql += " AND site_id = %s"
-        args.append(site.id)
+    sql, args = stat_sql(site, low, high)
     with conn.cursor() as cur:
-        cur.execute(sql + " ORDER BY offered_at, call_id", args)
+        cur.execute(sql, args)
         rows = stat_rows(cur.fetchall(), tz)
     return campaign_figures(columns(rows), configured, start, end)
 
