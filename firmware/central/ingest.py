@@ -48,6 +48,8 @@ class Batch:
     timezone: str
     version: str
     calls: list[tuple] = field(default_factory=list)       # rows for the calls table
+    positions: list[int] = field(default_factory=list)     # each call's index in entries
+    calls_json: str = ""                                   # the rows, for the merge
     queue: tuple[int, list] | None = None                  # (seq, entries): the newest only
     refused: list[dict] = field(default_factory=list)      # [{"seq", "error"}]
     campaigns: tuple[int, list] | None = None              # (seq, campaigns): the newest only
@@ -81,6 +83,7 @@ def parse_batch(body: Any) -> Batch:
             kind = entry.get("kind")
             if kind == "call":
                 batch.calls.append(call_row(seq, entry.get("record")))
+                batch.positions.append(position)
             elif kind == "queue":
                 batch.queue = max(batch.queue or (-1, []), (seq, queue_entries(entry)),
                                   key=lambda q: q[0])
@@ -96,6 +99,9 @@ def parse_batch(body: Any) -> Batch:
         except ValueError as exc:
             batch.refused.append({"seq": seq if seq.__class__ is int else None,
                                   "index": position, "error": str(exc)})
+    if batch.calls:
+        batch.calls_json = encode_calls(batch)
+        batch.refused.sort(key=lambda refused: refused["index"])
     return batch
 
 
@@ -118,31 +124,44 @@ def call_row(seq: int, doc: Any) -> tuple:
     line_type = record.line_type
     if line_type is not None:
         line_type = _field_text(record, "line_type")
-    rang = record.rang
+    rang = list(record.rang)
     if not all(isinstance(ext, str) and len(ext) <= MAX_TEXT for ext in rang):
         raise ValueError("rang must be a list of extensions")
-    rang = _array_literal(rang)
     numbers = [_field_number(record, key) for key in ("offered_at", "wait_seconds",
                                                        "talk_seconds", "value")]
     for flag in ("target", "first_time"):
         if not isinstance(getattr(record, flag), bool):
             raise ValueError(f"{flag} must be true or false")
-    try:
-        doc_json = _encode(doc)
-    except ValueError:
-        raise ValueError("record holds a NaN or an infinity") from None
     return (record.id, seq, numbers[0], record.direction, record.status, *texts, answered_by,
             rang, numbers[1], numbers[2], record.target, record.first_time, numbers[3],
-            line_type, bool(record.callback), doc_json)
+            line_type, bool(record.callback), doc)
 
 
 _encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode   # one, reused
 
 
-def _array_literal(items) -> str:
-    """A PostgreSQL array literal of texts (the merge unnests a text[] of these)."""
-    return "{" + ",".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for item in items) + "}"
+def encode_calls(batch: Batch) -> str:
+    """The batch's call rows as one JSON array of objects (what the merge reads with
+    json_to_recordset): one C-level encoding for the whole batch. A record holding a NaN or an
+    infinity (Python's json reads them) is taken out and refused on its own."""
+    rows = [dict(zip(FIELD_NAMES, row)) for row in batch.calls]
+    try:
+        return _encode(rows)
+    except ValueError:
+        pass
+    kept, kept_rows = [], []
+    for row, position, doc in zip(rows, batch.positions, batch.calls):
+        try:
+            _encode(row)
+        except ValueError:
+            batch.refused.append({"seq": doc[1], "index": position,
+                                  "error": "record holds a NaN or an infinity"})
+            batch.count -= 1
+            continue
+        kept.append(doc)
+        kept_rows.append(row)
+    batch.calls = kept
+    return _encode(kept_rows)
 
 
 def queue_entries(entry: dict) -> list:
@@ -182,23 +201,25 @@ CALL_COLUMNS = ("site_id, call_id, seq, offered_at, direction, status, caller, c
                 "campaign, source, extension, answered_by, rang, wait_seconds, talk_seconds, "
                 "target, first_time, value, line_type, recovered, doc")
 
-# A batch is merged in one statement, its columns passed as arrays and unnested (no
-# temporary table, no COPY, so the whole batch fits in one pipeline): the newest version of
-# each call in the batch (a record and its wrap-up may come together), and only where it is
-# newer than the stored one. RETURNING tells new calls (xmax = 0) from new versions, and the
-# same statement adds the new ones to sites.calls.
-_ARRAY_TYPES = ("text", "int8", "float8", "text", "text", "text", "text", "text", "text",
-                "text", "text", "text", "float8", "float8", "bool", "bool", "float8", "text",
-                "bool", "text")
-_INCOMING = ", ".join(f"%(c{n})b::{kind}[]" for n, kind in enumerate(_ARRAY_TYPES))
-_FIELDS = CALL_COLUMNS.replace("site_id, ", "")
+# A batch is merged in one statement from one JSON parameter (no temporary table, no COPY, so
+# the whole batch fits in one pipeline): the newest version of each call in the batch (a
+# record and its wrap-up may come together), and only where it is newer than the stored one.
+# RETURNING tells new calls (xmax = 0) from new versions, and the same statement adds the new
+# ones to sites.calls. Floats travel as Python's repr, which float8 reads back bit for bit.
+_FIELD_TYPES = (("call_id", "text"), ("seq", "int8"), ("offered_at", "float8"),
+                ("direction", "text"), ("status", "text"), ("caller", "text"),
+                ("callee", "text"), ("campaign", "text"), ("source", "text"),
+                ("extension", "text"), ("answered_by", "text"), ("rang", "text[]"),
+                ("wait_seconds", "float8"), ("talk_seconds", "float8"), ("target", "bool"),
+                ("first_time", "bool"), ("value", "float8"), ("line_type", "text"),
+                ("recovered", "bool"), ("doc", "jsonb"))
+FIELD_NAMES = tuple(name for name, _ in _FIELD_TYPES)
+_RECORDSET = ", ".join(f"{name} {kind}" for name, kind in _FIELD_TYPES)
 MERGE_CALLS = f"""
 WITH merged AS (
 INSERT INTO calls ({CALL_COLUMNS})
-SELECT DISTINCT ON (call_id) %(site)b::int4, call_id, seq, offered_at, direction, status, caller,
-    callee, campaign, source, extension, answered_by, rang::text[], wait_seconds,
-    talk_seconds, target, first_time, value, line_type, recovered, doc::jsonb
-FROM unnest({_INCOMING}) AS i ({_FIELDS})
+SELECT DISTINCT ON (call_id) %(site)s::int4, {", ".join(FIELD_NAMES)}
+FROM json_to_recordset(%(rows)s::json) AS i ({_RECORDSET})
 ORDER BY call_id, seq DESC
 ON CONFLICT (site_id, call_id) DO UPDATE SET
     seq = EXCLUDED.seq, offered_at = EXCLUDED.offered_at, direction = EXCLUDED.direction,
@@ -211,7 +232,7 @@ ON CONFLICT (site_id, call_id) DO UPDATE SET
     received_at = now()
 WHERE calls.seq < EXCLUDED.seq
 RETURNING (xmax = 0) AS new)
-UPDATE sites SET calls = calls + (SELECT count(*) FROM merged WHERE new) WHERE id = %(site)b
+UPDATE sites SET calls = calls + (SELECT count(*) FROM merged WHERE new) WHERE id = %(site)s
 """
 
 UPSERT_QUEUE = """
@@ -248,9 +269,8 @@ def store_batch(conn: psycopg.Connection, batch: Batch, central_zone: str = "UTC
     site, zone_before = site_id(conn, batch.site, batch.timezone, batch.version)
     with conn.pipeline():
         if batch.calls:
-            args = {f"c{n}": list(column) for n, column in enumerate(zip(*batch.calls))}
-            conn.execute(MERGE_CALLS, {**args, "site": site})
-            times = args["c2"]
+            conn.execute(MERGE_CALLS, {"rows": batch.calls_json, "site": site})
+            times = [row[2] for row in batch.calls]
             for zone in sorted({batch.timezone, central_zone}):
                 rollup.refresh(conn, site, zone, rollup.local_days(times, zone), central_zone)
         if batch.queue is not None:

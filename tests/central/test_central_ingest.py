@@ -85,10 +85,12 @@ def test_bad_entries_are_refused_alone_and_bad_batches_whole(central_client, pg_
         {"seq": 4, "kind": "weather"},
         {"seq": "5", "kind": "call", "record": good},
         {"seq": 6, "kind": "call", "record": {**good, "id": "z", "status": "lost"}},
+        {"seq": 7, "kind": "call", "record": {**good, "id": "n", "extra": float("nan")}},
     ])
     assert answer.status_code == 200
     assert answer.json["accepted"] == 1
-    assert [r["index"] for r in answer.json["refused"]] == [1, 2, 3, 4, 5]
+    assert [r["index"] for r in answer.json["refused"]] == [1, 2, 3, 4, 5, 6]
+    assert "NaN" in answer.json["refused"][-1]["error"]
     assert list(stored(pg_dsn)) == [good["id"]]
     for body in ("not json", {"site": KRAKOW}, {"site": KRAKOW, "entries": {}},
                  {"site": KRAKOW, "entries": [], "timezone": "Mars/Olympus"}):
