@@ -3,9 +3,10 @@
 A batch is `{"site", "timezone", "version", "entries": [...]}`; an entry is
 `{"seq": n, "kind": "call", "record": {...}}` (a call record, whole, as the box's journal
 holds it, after any wrap-up) or `{"seq": n, "kind": "queue", "callbacks": [...]}` (the
-site's callback queue as it stands). Each is an upsert keyed by (site, call id) or by site
-that only takes a version newer than the stored one (a higher `seq`), so a replay, a retry or
-an old entry arriving late changes nothing. A bad entry is refused on its own (the answer
+site's callback queue as it stands); `campaigns` and `contact` entries are site_reports.py's.
+Each is an upsert keyed by (site, call id), (site, contact id) or by site that only takes a
+version newer than the stored one (a higher `seq`), so a replay, a retry or an old entry
+arriving late changes nothing. A bad entry is refused on its own (the answer
 lists it) so one bad record never blocks a box's outbox; keys a newer box adds are kept in
 `doc`.
 """
@@ -150,17 +151,19 @@ def encode_calls(batch: Batch) -> str:
     except ValueError:
         pass
     kept, kept_rows = [], []
-    for row, position, doc in zip(rows, batch.positions, batch.calls):
+    kept_positions = []
+    for row, position, call in zip(rows, batch.positions, batch.calls):
         try:
             _encode(row)
         except ValueError:
-            batch.refused.append({"seq": doc[1], "index": position,
+            batch.refused.append({"seq": call[1], "index": position,
                                   "error": "record holds a NaN or an infinity"})
             batch.count -= 1
             continue
-        kept.append(doc)
+        kept.append(call)
         kept_rows.append(row)
-    batch.calls = kept
+        kept_positions.append(position)
+    batch.calls, batch.positions = kept, kept_positions
     return _encode(kept_rows)
 
 
