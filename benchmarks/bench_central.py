@@ -17,12 +17,14 @@ a day over all sites fill them as 20M rows would (docs/central.md). Then, best o
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import threading
 import time
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -32,6 +34,7 @@ import psycopg  # noqa: E402
 from firmware.central import figures, rollup  # noqa: E402
 from firmware.central.db import migrate  # noqa: E402
 from firmware.central.ingest import parse_batch, store_batch  # noqa: E402
+from firmware.tracker.query import CallFilter  # noqa: E402
 
 YEAR_START = 1704063600.0          # 2024-01-01 00:00 Warsaw
 CAMPAIGNS = [("Shop window", "Outdoor", 300.0), ("Newspaper", "Print", 100.0),
@@ -100,18 +103,33 @@ def build_rollups(dsn: str) -> float:
 INGEST_SITES = 4          # boxes posting at the same time, each on its own connection
 
 
-def _ingest(dsn: str, site: str, count: int, seed: int) -> None:
-    """One box's catch-up: `count` new calls in batches of 500, as /api/ingest stores them."""
+def _server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a PostgreSQL backend has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _bodies(site: str, count: int, seed: int) -> list[dict]:
+    """One box's catch-up as it arrives: `count` new calls in batches of 500 (made before the
+    clock starts: the box makes them, not the central)."""
     rng = random.Random(seed)
+    return [{"site": site, "timezone": "Europe/Warsaw", "entries": [
+        {"seq": n + 1, "kind": "call", "record": _record(10**8 + n, rng, YEAR_START + n * 60.0)}
+        for n in range(first, first + 500)]} for first in range(0, count, 500)]
+
+
+def _ingest(dsn: str, bodies: list[dict], server_cpu: list | None = None) -> None:
+    """Store one box's batches as /api/ingest does (parse_batch + store_batch); the CPU its
+    PostgreSQL backend used is appended to `server_cpu`."""
     with psycopg.connect(dsn) as conn:
-        for first in range(0, count, 500):
-            entries = [{"seq": n + 1, "kind": "call",
-                        "record": _record(10**8 + n, rng, YEAR_START + n * 60.0)}
-                       for n in range(first, first + 500)]
-            batch = parse_batch({"site": site, "timezone": "Europe/Warsaw",
-                                 "entries": entries})
+        pid = conn.info.backend_pid
+        began = _server_cpu(pid)
+        for body in bodies:
+            batch = parse_batch(body)
             with conn.transaction():
                 store_batch(conn, batch, "Europe/Warsaw")
+        if server_cpu is not None:
+            server_cpu.append(_server_cpu(pid) - began)
 
 
 def best_of(func, repeat: int = 3) -> float:
@@ -129,16 +147,25 @@ def measure(dsn: str, calls_to_ingest: int = 20_000) -> dict:
         site = figures.site_info(conn, "Site 1")
         all_sites = best_of(lambda: figures.summary(conn, None, "Europe/Warsaw", *year))
         one_site = best_of(lambda: figures.summary(conn, site, site.timezone, *year))
-    began = time.perf_counter()
-    threads = [threading.Thread(target=_ingest, args=(dsn, f"Site {n + 1}", calls_to_ingest //
-                                                       INGEST_SITES, n))
+        week = CallFilter(start=date(2024, 12, 23), end=date(2024, 12, 29))
+        tz = ZoneInfo("Europe/Warsaw")
+        calls_all = best_of(lambda: figures.calls(conn, None, tz, week, 100))
+    server_cpu: list[float] = []
+    bodies = [_bodies(f"Site {n + 1}", calls_to_ingest // INGEST_SITES, n)
+              for n in range(INGEST_SITES)]
+    began, client_began = time.perf_counter(), time.process_time()
+    threads = [threading.Thread(target=_ingest, args=(dsn, bodies[n], server_cpu))
                for n in range(INGEST_SITES)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     ingest_rate = calls_to_ingest / (time.perf_counter() - began)
-    return {"all_sites": all_sites, "one_site": one_site, "ingest_rate": ingest_rate}
+    client_cpu = time.process_time() - client_began
+    return {"all_sites": all_sites, "one_site": one_site, "ingest_rate": ingest_rate,
+            "calls_all": calls_all,
+            "client_ms": client_cpu * 1e6 / calls_to_ingest,      # CPU ms per 1,000 calls
+            "server_ms": sum(server_cpu) * 1e6 / calls_to_ingest}
 
 
 def run(sites: int = 50, calls: int = 2000, big_site: int = 100_000) -> list[dict]:
@@ -166,7 +193,16 @@ def run(sites: int = 50, calls: int = 2000, big_site: int = 100_000) -> list[dic
             "<= 200 ms", f"{ok(got['one_site'] <= 0.2)}; {big_site or calls:,} calls in the site"),
         row("central: ingestion", f"{got['ingest_rate']:,.0f} calls/s", ">= 5,000 calls/s",
             f"{ok(got['ingest_rate'] >= 5000)}; {INGEST_SITES} boxes at once, batches of 500, "
-            "parse + COPY + merge + rollups"),
+            "parse + merge + rollups in one pipeline a batch; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"),
+        row("central: ingestion CPU per 1,000 calls",
+            f"{got['client_ms'] + got['server_ms']:.0f} ms",
+            "", f"Python {got['client_ms']:.0f} ms + PostgreSQL {got['server_ms']:.0f} ms: "
+            f"~{2e6 / (got['client_ms'] + got['server_ms']):,.0f} calls/s on 2 idle "
+            "cores (the rate above depends on the machine's other load)"),
+        row("central: a week's calls, all sites (first page)",
+            f"{got['calls_all'] * 1000:.0f} ms", "", "each site's (site_id, offered_at) "
+            "index backwards, 100 newest"),
     ]
 
 

@@ -287,6 +287,8 @@ class Box:
             self.indicators.reconfigure(config.hw)
         if self.integrations is not None:
             self.integrations.reload_config(config)
+        if getattr(self, "uplink", None) is not None:    # the central hears the campaign set
+            self.uplink.report_config(config)
 
         def swap() -> None:
             self.config = config

@@ -1,12 +1,12 @@
-"""The central's JSON API: the box's /api/summary, /api/calls, /api/callbacks (and exports)
-with `site=`, plus /api/sites and /healthz. Views stay thin: scope, parse, ask, answer."""
+"""The central's JSON API: the box's /api/summary, /api/calls, /api/callbacks,
+/api/campaigns, /api/contacts (and exports) with `site=`, plus /api/sites and /healthz. Views stay thin: scope, parse, ask, answer."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import login_required
 
-from firmware.central import figures
+from firmware.central import campaigns as campaign_figures, contacts, figures
 from firmware.central.scope import request_scope
 from firmware.tracker.errors import BadInput
 from firmware.tracker.query import parse_call_filter, parse_period
@@ -105,3 +105,25 @@ def callbacks():
     with _central().db.connection() as conn:
         scope = request_scope(conn)
         return jsonify(callbacks=[] if scope.empty else figures.callbacks(conn, scope.site))
+
+
+@bp.get("/api/campaigns")
+@login_required
+def campaigns():
+    with _central().db.connection() as conn:
+        scope = request_scope(conn)
+        start, end = parse_period(request.args, _box_config())
+        if start > end:
+            raise BadInput("from", "must not be after 'to'")
+        found = campaign_figures.campaigns(conn, scope.site, scope.zone, start, end)
+    return jsonify(campaigns=found)
+
+
+@bp.get("/api/contacts")
+@login_required
+def contact_list():
+    with _central().db.connection() as conn:
+        scope = request_scope(conn)
+        found, more = contacts.search(conn, scope.site, request.args,
+                                      _limit(), empty=scope.empty)
+    return jsonify(contacts=found, truncated=more)

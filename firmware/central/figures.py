@@ -69,6 +69,15 @@ STAT_SQL = ("SELECT offered_at, call_id, status, wait_seconds, target, first_tim
             "AND offered_at < %s")
 
 
+def stat_sql(site: SiteInfo | None, low: float, high: float) -> tuple[str, list]:
+    """STAT_SQL for one site or all (then each site's index range on (site_id, offered_at):
+    calls has no index on the time alone, which would slow every ingested call), ordered."""
+    if site is None:
+        return (STAT_SQL + " AND site_id = ANY(ARRAY(SELECT id FROM sites))"
+                " ORDER BY offered_at, call_id", [low, high])
+    return STAT_SQL + " AND site_id = %s ORDER BY offered_at, call_id", [low, high, site.id]
+
+
 def stat_rows(rows: Iterable[tuple], tz: tzinfo) -> list[tuple]:
     """Rows of STAT_SQL as `stats.COLUMNS` tuples (what `stats.stat_row` makes of a record)."""
     day_hour = iso_formatter(tz).day_hour
@@ -127,12 +136,9 @@ def summary_from_calls(conn: psycopg.Connection, site: SiteInfo | None, tz: tzin
     (one row per call): the reference the rollups are checked against."""
     days = (end - start).days + 1        # and the period before, for `previous`
     low, high = day_bounds(start - timedelta(days=days), end, tz)
-    sql, args = STAT_SQL, [low, high]
-    if site is not None:
-        sql += " AND site_id = %s"
-        args.append(site.id)
+    sql, args = stat_sql(site, low, high)
     with conn.cursor() as cur:
-        cur.execute(sql + " ORDER BY offered_at, call_id", args)
+        cur.execute(sql, args)
         rows = stat_rows(cur.fetchall(), tz)
     return summarize(columns(rows), start, end, to_call_back(conn, site))
 
@@ -173,11 +179,16 @@ def calls(conn: psycopg.Connection, site: SiteInfo | None, tz: tzinfo, flt: Call
                      "OR (direction = %s AND callee = %s))")
         args += [flt.extension] * 3 + [INTERNAL, flt.extension]
     sites = all_sites(conn)
-    sql = (f"SELECT site_id, doc FROM calls WHERE {' AND '.join(where)} "
+    sql = (f"SELECT site_id, doc, offered_at, call_id FROM calls WHERE {' AND '.join(where)} "
            "ORDER BY offered_at DESC, call_id DESC LIMIT %s")
+    if site is None:          # the newest of each site's newest (its index, backwards)
+        sql = (f"SELECT c.site_id, c.doc FROM sites s CROSS JOIN LATERAL ("
+               f"{sql.replace('WHERE TRUE', 'WHERE site_id = s.id')}) c "
+               "ORDER BY c.offered_at DESC, c.call_id DESC LIMIT %s")
+        args = [*args, limit + 1]
     rows = conn.execute(sql, [*args, limit + 1]).fetchall()
     out = []
-    for site_id, doc in rows[:limit]:
+    for site_id, doc, *_ in rows[:limit]:
         info = sites.get(site_id)
         out.append({**to_api(doc, info.tz if info else tz), "site": info.name if info else ""})
     return out, len(rows) > limit

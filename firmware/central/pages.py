@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from firmware.central import figures
+from firmware.central import contact_pages, figures
 from firmware.central.scope import request_scope
 from firmware.tracker.errors import BadInput
 from firmware.tracker.query import parse_call_filter
@@ -27,7 +27,7 @@ sites_bp = Blueprint("sites", __name__, static_folder="static",
 
 PAGE_SIZE = 100
 FILTER_KEYS = ("from", "to", "campaign", "source", "status", "extension", "number", "direction")
-SITE_AWARE = ("dashboard.", "history.", "callbacks.", "api.calls")
+SITE_AWARE = ("dashboard.", "history.", "callbacks.", "api.calls", "contacts.")
 
 
 class _Module:      # lets app.py register these like the box's blueprint modules
@@ -35,7 +35,8 @@ class _Module:      # lets app.py register these like the box's blueprint module
         self.bp = bp
 
 
-BLUEPRINTS = tuple(_Module(bp) for bp in (dashboard, history, callbacks, sites_bp))
+BLUEPRINTS = tuple(_Module(bp) for bp in (dashboard, history, callbacks, sites_bp,
+                                          contact_pages.bp))
 
 
 def keep_site(endpoint: str, values: dict) -> None:
@@ -174,7 +175,8 @@ def overview():
 def pick():
     """The header's site picker (a GET form): go to the same page for the chosen site."""
     target = request.args.get("next", "")
-    endpoint = target if target in ("dashboard.index", "history.index", "callbacks.index") \
+    endpoint = target if target in ("dashboard.index", "history.index", "callbacks.index",
+                                    "contacts.index") \
         else "dashboard.index"
     site = (request.args.get("site") or "").strip()
     g.site_name = None

@@ -32,29 +32,29 @@ ALL_SITES = 0
 ALL_SITES_LOCK = 0x0CA11B0D          # pg_advisory_xact_lock: one writer of site 0's rows
 SITE_LOCK_BASE = 0x0CA10000          # + site id: one writer of a site's rows
 
-_SITE_DAYS = """
-INSERT INTO call_rollups
-SELECT %(site)s, %(zone)s, b.day, c.campaign, c.source, coalesce(c.line_type, 'unknown'),
-       count(*), count(*) FILTER (WHERE c.status = 'answered'),
-       count(*) FILTER (WHERE c.status = 'missed'), sum(c.wait_seconds::numeric),
-       count(*) FILTER (WHERE c.target), count(*) FILTER (WHERE c.first_time),
-       sum(c.value::numeric), count(*) FILTER (WHERE c.recovered)
-FROM unnest(%(days)s::date[], %(lows)s::float8[], %(highs)s::float8[]) AS b (day, low, high)
-JOIN calls c ON c.site_id = %(site)s AND c.offered_at >= b.low AND c.offered_at < b.high
-    AND c.offered_at >= %(low)s AND c.offered_at < %(high)s
-WHERE c.direction = 'inbound' AND c.campaign <> ''
-GROUP BY b.day, c.campaign, c.source, coalesce(c.line_type, 'unknown')
-"""
-
-_SITE_HOURS = """
+# A site's days in one scan of its calls (one index range on (site_id, offered_at)), feeding
+# both tables: the day groups and the hours.
+_SITE_DAYS_AND_HOURS = """
+WITH c AS MATERIALIZED (
+    SELECT b.day, c.campaign, c.source, coalesce(c.line_type, 'unknown') AS line_type,
+           c.status, c.wait_seconds, c.target, c.first_time, c.value, c.recovered, c.offered_at
+    FROM unnest(%(days)s::date[], %(lows)s::float8[], %(highs)s::float8[]) AS b (day, low, high)
+    JOIN calls c ON c.site_id = %(site)s AND c.offered_at >= b.low AND c.offered_at < b.high
+        AND c.offered_at >= %(low)s AND c.offered_at < %(high)s
+    WHERE c.direction = 'inbound' AND c.campaign <> ''
+), days AS (
+    INSERT INTO call_rollups
+    SELECT %(site)s, %(zone)s, day, campaign, source, line_type,
+           count(*), count(*) FILTER (WHERE status = 'answered'),
+           count(*) FILTER (WHERE status = 'missed'), sum(wait_seconds::numeric),
+           count(*) FILTER (WHERE target), count(*) FILTER (WHERE first_time),
+           sum(value::numeric), count(*) FILTER (WHERE recovered)
+    FROM c GROUP BY day, campaign, source, line_type
+)
 INSERT INTO hour_rollups
-SELECT %(site)s, %(zone)s, b.day,
-       extract(hour FROM to_timestamp(c.offered_at) AT TIME ZONE %(zone)s)::smallint, count(*)
-FROM unnest(%(days)s::date[], %(lows)s::float8[], %(highs)s::float8[]) AS b (day, low, high)
-JOIN calls c ON c.site_id = %(site)s AND c.offered_at >= b.low AND c.offered_at < b.high
-    AND c.offered_at >= %(low)s AND c.offered_at < %(high)s
-WHERE c.direction = 'inbound' AND c.campaign <> ''
-GROUP BY 1, 2, 3, 4
+SELECT %(site)s, %(zone)s, day,
+       extract(hour FROM to_timestamp(offered_at) AT TIME ZONE %(zone)s)::smallint, count(*)
+FROM c GROUP BY 1, 2, 3, 4
 """
 
 # A whole site at once (rebuilds): the local day from PostgreSQL's AT TIME ZONE, which reads
@@ -123,8 +123,7 @@ def refresh(conn: psycopg.Connection, site_id: int, zone: str, days: set[date],
         part = {**args, "days": run, "lows": args["lows"][first:last],
                 "highs": args["highs"][first:last], "low": args["lows"][first],
                 "high": args["highs"][last - 1]}
-        conn.execute(_SITE_DAYS, part)
-        conn.execute(_SITE_HOURS, part)
+        conn.execute(_SITE_DAYS_AND_HOURS, part)
     if zone == central_zone and all_sites:
         refresh_all_sites(conn, zone, ordered)
 

@@ -107,6 +107,20 @@ def campaign_figures(columns: Columns, campaigns: Iterable[Any], start: date,
         if amount:
             value.setdefault(name, []).append(amount)
     sources = dict(zip(names, col["source"]))
+    tallies = {"calls": calls, "answered": answered, "missed": missed, "target": target,
+               "first_time": first_time,
+               "value": {name: math.fsum(amounts) for name, amounts in value.items()}}
+    return campaign_entries(tallies, sources, campaigns, start, end)
+
+
+def campaign_entries(tallies: Mapping[str, Mapping[str, float]], sources: Mapping[str, str],
+                     campaigns: Iterable[Any], start: date, end: date) -> list[dict]:
+    """The /api/campaigns entries from per-campaign tallies (`calls`, `answered`, `missed`,
+    `target`, `first_time`: Counters by name; `value`: sums by name) and each campaign's
+    source among its calls: what `campaign_figures` counts over calls, and a central panel
+    sums from its rollups, turned into entries by the same rules."""
+    calls, answered, missed = tallies["calls"], tallies["answered"], tallies["missed"]
+    target, first_time, value = tallies["target"], tallies["first_time"], tallies["value"]
     rows = [(c.name, c.source, period_cost(c.cost_per_month, start, end)) for c in campaigns]
     configured = {name for name, _, _ in rows}
     gone = sorted((n for n in calls if n not in configured), key=lambda n: (-calls[n], n))
@@ -117,7 +131,7 @@ def campaign_figures(columns: Columns, campaigns: Iterable[Any], start: date,
             "name": name, "source": source, "calls": calls[name],
             "answered": answered[name], "missed": missed[name],
             "target_calls": target[name], "first_time_callers": first_time[name],
-            "value": round(math.fsum(value.get(name, ())), 2), "cost": cost,
+            "value": round(value.get(name, 0.0), 2), "cost": cost,
             "cost_per_call": round(cost / calls[name], 2) if calls[name] else None,
             "cost_per_target_call": round(cost / target[name], 2) if target[name] else None,
         })

@@ -10,6 +10,7 @@ per change of state, not once per try; a 401/403 (wrong token) keeps everything 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import ssl
@@ -20,6 +21,8 @@ from typing import Any
 
 from firmware.config import Config, CentralLink
 from firmware.tracker.publish import CALL_RECORDED, QUEUE_CHANGED, WRAPUP_SAVED
+
+CONTACT_CHANGED = "contact.changed"     # told through Tracker.subscribe (service.py)
 from firmware.uplink.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ class Uplink:
         self._thread: threading.Thread | None = None
         self.state = "starting"           # "ok", "unreachable: ...", "refused: ..."
         self._context = _ssl_context(link)
+        self._campaigns_sent: list | None = None
 
     # -- the tracker's side ---------------------------------------------------------------------
 
@@ -56,6 +60,33 @@ class Uplink:
                 self.outbox.append("queue", {"callbacks": data})
         except (OSError, ValueError) as exc:
             logger.error("central: cannot keep %s in the outbox: %s", kind, exc)
+
+    def listen_contacts(self, kind: str, data: Any) -> None:
+        """A Tracker.subscribe listener (its writer thread): the contact, as the contacts
+        store holds it, after each change. The other kinds of that channel (calls in the
+        /api/calls shape) are the integrations'; calls come through `listen`."""
+        if kind != CONTACT_CHANGED:
+            return
+        try:
+            self.outbox.append("contact", {"contact": data})
+        except (OSError, ValueError) as exc:
+            logger.error("central: cannot keep contact %s in the outbox: %s",
+                         data.get("id"), exc)
+
+    def report_config(self, config: Config) -> None:
+        """At start and after a config change (any thread: the outbox serialises appends):
+        the campaign set as the config has it, when it differs from what was kept last, so
+        the central lists the same campaigns and costs as the box's /api/campaigns."""
+        self.timezone = config.box.timezone
+        campaigns = [dataclasses.asdict(campaign) for campaign in config.campaigns]
+        if campaigns == self._campaigns_sent:
+            return
+        try:
+            self.outbox.append("campaigns", {"campaigns": campaigns})
+        except (OSError, ValueError) as exc:
+            logger.error("central: cannot keep the campaign set in the outbox: %s", exc)
+            return
+        self._campaigns_sent = campaigns
 
     # -- the sending thread ---------------------------------------------------------------------
 
@@ -145,8 +176,16 @@ def start_uplink(config: Config, data_dir, tracker) -> Uplink | None:
         logger.error("central: cannot open the outbox, not reporting: %s", exc)
         return None
     uplink = Uplink(config.central, config.box.timezone, outbox)
-    tracker.published.listen(uplink.listen)
+    attach(uplink, tracker, config)
     uplink.start()
     logger.info("central: reporting to %s as site %r (%d waiting in the outbox)",
                 config.central.url, config.central.site, outbox.pending())
     return uplink
+
+
+def attach(uplink: Uplink, tracker, config: Config) -> None:
+    """Listen to what the tracker tells (calls, wrap-ups and the queue through `published`;
+    contact changes through `subscribe`) and keep the config's campaign set in the outbox."""
+    tracker.published.listen(uplink.listen)
+    tracker.subscribe(uplink.listen_contacts)
+    uplink.report_config(config)

@@ -19,7 +19,7 @@ from firmware.central.app import create_central_app
 from firmware.config import CentralLink
 from firmware.tracker.service import Tracker
 from firmware.uplink.outbox import Outbox
-from firmware.uplink.sender import Uplink
+from firmware.uplink.sender import Uplink, attach
 from tests.central.conftest import TOKENS
 from tests.e2e.rig import free_port_block
 from tests.tracker import tracker_events as te
@@ -61,15 +61,16 @@ def owner(central):
 def boxes(tmp_path, mock_pins):
     made = []
 
-    def make(site: str, url: str, token: str | None = None):
+    def make(site: str, url: str, token: str | None = None, config=None):
         folder = tmp_path / site
-        tracker = Tracker(te.config(), folder, pin_factory=mock_pins, clock=lambda: te.at(
+        config = config or te.config()
+        tracker = Tracker(config, folder, pin_factory=mock_pins, clock=lambda: te.at(
             2024, 5, 20))
         tracker.start()
         link = CentralLink(url, site, token or TOKENS[site])
         uplink = Uplink(link, "Europe/Warsaw", Outbox(folder / "outbox").open(),
                         max_backoff=0.3)
-        tracker.published.listen(uplink.listen)
+        attach(uplink, tracker, config)         # as start_uplink does
         uplink.start()
         made.append((tracker, uplink))
         return tracker, uplink

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.central.test_central_boxes import CentralServer
-from tests.central.test_central_ingest import post
+from tests.central.test_central_ingest import CONTACT, post
 from tests.e2e.rig import free_port_block
 from tests.tracker import tracker_events as te
 
@@ -36,6 +36,12 @@ def seed(client) -> None:
             {"number": te.MOBILE2, "missed_calls": 1, "campaign": "Shop window",
              "first_missed_at": f"2024-05-0{day}T11:00:05+02:00",
              "last_missed_at": f"2024-05-0{day}T11:00:05+02:00", "attempts": 0}]})
+        entries += [{"seq": 100 + n, "kind": "contact", "contact": {
+            **CONTACT, "id": f"c{n}", "name": name, "company": company, "stage": stage,
+            "numbers": [number], "next_contact_at": te.at(2024, 5, 21, 10) if stage ==
+            "in_progress" else None}} for n, (name, company, stage, number) in enumerate((
+                (f"Anna {site}", "", "offered", te.MOBILE),
+                ("", f"Bud-Mar {site}", "in_progress", te.FIXED)), 1)]
         assert post(client, entries, site=site).status_code == 200
 
 
@@ -98,6 +104,19 @@ def test_the_owner_sees_all_sites_and_each_site(browser, server):
     page.goto(f"{server.url}/callbacks")
     assert page.locator("table.cb tbody tr").count() == 2
     shot(page, "callbacks-all")
+    page.goto(f"{server.url}/contacts")
+    assert page.locator("[data-contact]").count() == 4
+    assert sorted(set(page.locator("[data-site]").all_text_contents())) == ["Gdańsk", "Kraków"]
+    shot(page, "contacts-all")
+    page.fill("input[name=q]", "bud")
+    page.select_option("select[name=stage]", "in_progress")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("[data-contact]").count() == 2
+    page.goto(f"{server.url}/contacts?site=Krak%C3%B3w")
+    assert page.locator("[data-contact]").count() == 2
+    assert page.locator("[data-site]").count() == 0
+    shot(page, "contacts-krakow")
     page.goto(f"{server.url}/sites")
     assert page.locator("[data-site-row]").count() == 2
     shot(page, "sites")

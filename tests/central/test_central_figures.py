@@ -100,3 +100,36 @@ def test_zone_changes_rebuild_the_rollups(conn):
             box_figures(records, "America/New_York", start, end)
     zones = {row[0] for row in conn.execute("SELECT DISTINCT zone FROM call_rollups")}
     assert zones == {LONDON, "America/New_York"}
+
+
+def test_campaign_figures_from_calls_and_from_rollups_equal_the_box(conn, monkeypatch):
+    from types import SimpleNamespace
+
+    from firmware.central import campaigns
+    from firmware.tracker.figures import campaign_figures
+
+    krakow, london = make_records(4), make_records(5)
+    configured = [{"name": "Shop window", "number": "+48221234567", "source": "Outdoor",
+                   "lead_value": 300, "cost_per_month": 600.0, "ring": ["101"]},
+                  {"name": "Radio", "source": "Radio", "cost_per_month": 90}]
+    batch = parse_batch({"site": "Kraków", "timezone": WARSAW, "entries": [
+        {"seq": 1, "kind": "campaigns", "campaigns": configured}]})
+    assert batch.refused == []
+    with conn.transaction():
+        store_batch(conn, batch, WARSAW)
+    ingest(conn, "Kraków", WARSAW, krakow, first_seq=2)
+    ingest(conn, "London", LONDON, london)
+    box_campaigns = [SimpleNamespace(name=c["name"], source=c["source"],
+                                     cost_per_month=c["cost_per_month"]) for c in configured]
+    sites = {s.name: s for s in figures.all_sites(conn).values()}
+    for rows_at_most in (campaigns.CALLS_FROM_ROWS, 0):        # from calls, from rollups
+        monkeypatch.setattr(campaigns, "CALLS_FROM_ROWS", rows_at_most)
+        for start, end in PERIODS:
+            for name, records, zone, listed in (("Kraków", krakow, WARSAW, box_campaigns),
+                                                ("London", london, LONDON, [])):
+                expected = campaign_figures(columns_of(records, ZoneInfo(zone)), listed,
+                                            start, end)
+                assert campaigns.campaigns(conn, sites[name], WARSAW, start, end) == expected
+            expected = campaign_figures(columns_of(krakow + london, ZoneInfo(WARSAW)),
+                                        box_campaigns, start, end)
+            assert campaigns.campaigns(conn, None, WARSAW, start, end) == expected

@@ -85,10 +85,12 @@ def test_bad_entries_are_refused_alone_and_bad_batches_whole(central_client, pg_
         {"seq": 4, "kind": "weather"},
         {"seq": "5", "kind": "call", "record": good},
         {"seq": 6, "kind": "call", "record": {**good, "id": "z", "status": "lost"}},
+        {"seq": 7, "kind": "call", "record": {**good, "id": "n", "extra": float("nan")}},
     ])
     assert answer.status_code == 200
     assert answer.json["accepted"] == 1
-    assert [r["index"] for r in answer.json["refused"]] == [1, 2, 3, 4, 5]
+    assert [r["index"] for r in answer.json["refused"]] == [1, 2, 3, 4, 5, 6]
+    assert "NaN" in answer.json["refused"][-1]["error"]
     assert list(stored(pg_dsn)) == [good["id"]]
     for body in ("not json", {"site": KRAKOW}, {"site": KRAKOW, "entries": {}},
                  {"site": KRAKOW, "entries": [], "timezone": "Mars/Olympus"}):
@@ -112,3 +114,55 @@ def test_the_callback_queue_keeps_the_newest_snapshot(central_client, pg_dsn):
                 ).status_code == 200
     with psycopg.connect(pg_dsn) as conn:
         assert conn.execute("SELECT entries FROM callback_queues").fetchone()[0] == []
+
+
+CONTACT = {"id": "c1", "name": "Anna Nowak", "company": "", "numbers": ["+48501234567"],
+           "email": "", "campaign": "Shop window", "stage": "new", "next_contact_at": None,
+           "owner": "", "priority": "normal", "value": None, "lost_reason": "", "notes": "",
+           "created_at": 1714986000.0, "created_by": "anna", "updated_at": 1714986000.0}
+
+
+def contacts_stored(dsn):
+    with psycopg.connect(dsn) as conn:
+        return {row[0]: row[1:] for row in conn.execute(
+            "SELECT contact_id, seq, stage, doc FROM contacts")}
+
+
+def test_contacts_are_upserts_that_only_take_newer_versions(central_client, pg_dsn):
+    offered = {**CONTACT, "stage": "offered", "updated_at": 1714990000.0,
+               "score": 7}                                    # a newer box's field: kept
+    assert post(central_client, [{"seq": 1, "kind": "contact", "contact": CONTACT},
+                                 {"seq": 3, "kind": "contact", "contact": offered}]
+                ).json["accepted"] == 2
+    assert post(central_client, [{"seq": 2, "kind": "contact", "contact": CONTACT}]
+                ).status_code == 200                          # late and old: ignored
+    assert post(central_client, [{"seq": 3, "kind": "contact", "contact": offered}]
+                ).status_code == 200                          # a replay
+    seq, stage, doc = contacts_stored(pg_dsn)["c1"]
+    assert (seq, stage, doc["score"]) == (3, "offered", 7)
+    central_client.application.extensions["central"].users.set_password(
+        "anna", "a-long-password", "owner")
+    import base64
+    auth = {"Authorization": "Basic " + base64.b64encode(b"anna:a-long-password").decode()}
+    listed = central_client.get("/api/contacts?site=Krak%C3%B3w", headers=auth).json
+    assert [(c["id"], c["stage"], c["site"], c["created_at"]) for c in listed["contacts"]] == [
+        ("c1", "offered", KRAKOW, "2024-05-06T11:00:00+02:00")]
+    assert central_client.get("/api/contacts?stage=maybe", headers=auth).status_code == 400
+
+
+def test_bad_contacts_and_campaign_sets_are_refused_alone(central_client, pg_dsn):
+    answer = post(central_client, [
+        {"seq": 1, "kind": "contact", "contact": {**CONTACT, "id": ""}},
+        {"seq": 2, "kind": "contact", "contact": {**CONTACT, "numbers": "+48501234567"}},
+        {"seq": 3, "kind": "contact", "contact": {**CONTACT, "updated_at": "yesterday"}},
+        {"seq": 4, "kind": "campaigns", "campaigns": [{"name": "A"}, {"name": "A"}]},
+        {"seq": 5, "kind": "campaigns", "campaigns": [{"name": "B", "cost_per_month": -1}]},
+        {"seq": 6, "kind": "campaigns", "campaigns": {"name": "C"}},
+        {"seq": 7, "kind": "campaigns", "campaigns": [{"name": "D", "cost_per_month": 9}]},
+    ])
+    assert answer.status_code == 200 and answer.json["accepted"] == 1
+    assert [r["index"] for r in answer.json["refused"]] == [0, 1, 2, 3, 4, 5]
+    assert contacts_stored(pg_dsn) == {}
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("SELECT campaigns FROM site_campaigns").fetchone()[0] == [
+            {"name": "D", "cost_per_month": 9}]

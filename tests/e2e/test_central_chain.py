@@ -123,10 +123,16 @@ def same_figures(central, site: str, box, expect_calls: int, timeout: float = 30
         mine = get(box.web_port, f"/api/summary?{span}")
         theirs = get(central.web_port, f"/api/summary?site={quoted}&{span}")
         sites = {s["name"]: s["calls"] for s in get(central.web_port, "/api/sites")["sites"]}
+        # the campaigns too: the box reported its [[campaign]] set when it started
+        box_campaigns = get(box.web_port, f"/api/campaigns?{span}")["campaigns"]
+        central_campaigns = get(central.web_port,
+                                f"/api/campaigns?site={quoted}&{span}")["campaigns"]
         if mine["calls"] == expect_calls and sites[site] == expect_calls and \
-                all(mine[k] == theirs[k] for k in FIGURES):
+                all(mine[k] == theirs[k] for k in FIGURES) and \
+                box_campaigns == central_campaigns:
             return
-        assert time.monotonic() < deadline, (site, mine, theirs, sites)
+        assert time.monotonic() < deadline, (site, mine, theirs, sites, box_campaigns,
+                                             central_campaigns)
         time.sleep(0.3)
 
 
