@@ -96,12 +96,17 @@ MODULES: dict[str, Callable[..., Module]] = {
 
 def _added_modules() -> None:
     """The figures of issue 21 (figure_modules.py): calls per day first, then the first
-    five, then why calls were missed and where callers are from."""
+    five with calls per person per hour after calls per hour, then why calls were missed
+    and where callers are from."""
     from firmware.webui import figure_modules
     first = dict(MODULES)
     MODULES.clear()
-    MODULES.update(per_day=figure_modules.per_day, **first, reasons=figure_modules.reasons,
-                   regions=figure_modules.regions)
+    MODULES["per_day"] = figure_modules.per_day
+    for name, build in first.items():
+        MODULES[name] = build
+        if name == "hours":
+            MODULES["people_hours"] = figure_modules.people_hours
+    MODULES.update(reasons=figure_modules.reasons, regions=figure_modules.regions)
 
 
 _added_modules()
