@@ -69,4 +69,6 @@ def _setup(state) -> None:
 
 
 # The other jobs' routes, on this blueprint (their modules import `bp` from here).
-from firmware.webui import heat, report_builder, saved_reports, weekly  # noqa: E402,F401
+from firmware.webui import heat, report_builder, saved_reports, weekly  # noqa: E402
+
+ROUTE_MODULES = (report_builder, weekly)

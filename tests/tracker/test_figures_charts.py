@@ -9,7 +9,6 @@ import pytest
 
 import tracker_events as te
 from firmware.config import ConfigError, parse_config
-from firmware.pbx import events as ev
 from firmware.tracker import reports
 from firmware.tracker.figures import answered_by_hour, too_long
 from firmware.tracker.records import to_api
