@@ -45,11 +45,13 @@ def person_hours(people: Sequence[tuple[str, Sequence[int]]], fmt: Formatter) ->
                           "tip": f"{label}, {h:02d}:00–{h:02d}:59: "
                                  + _("%(count)s calls answered", count=fmt.number(n))})
     return {"rows": [label for label, _calls in people], "hours": [f"{h:02d}" for h in hours],
-            "cells": cells}
+            "cells": cells, "label_width": 150}
 
 
-def svg(heat: dict, title: str, *, width: int = 960, label_width: int = 46) -> Markup:
-    """The heat map as inline SVG; rows are labelled at the left (clipped to fit)."""
+def svg(heat: dict, title: str, *, width: int = 960, label_width: int | None = None) -> Markup:
+    """The heat map as inline SVG; rows are labelled at the left (clipped to fit) in
+    `label_width`, else the heat's own (people's names), else room for a weekday."""
+    label_width = label_width or heat.get("label_width", 46)
     top, row_h = 22, 30
     rows, hours = heat["rows"], heat["hours"]
     cell_w = (width - label_width) / (len(hours) or 1)
