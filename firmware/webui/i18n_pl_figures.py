@@ -22,5 +22,9 @@ CATALOG: dict[str, str] = {
     "Too long from": "Za długie od",
     "Too long: over %(seconds)s s.": "Za długie: ponad %(seconds)s s.",
     "or over": "albo ponad",
+    "Cost and value by campaign": "Koszt i wartość według kampanii",
+    "Red: a target call cost more than the value it brought.":
+        "Na czerwono: połączenie docelowe kosztowało więcej, niż przyniosło.",
+    "Report": "Raport",
     "× the campaign's average": "× średnia kampanii",
 }

@@ -11,6 +11,7 @@ from test_api_figures import CALLER3, at, outbound
 import pytest
 from test_browser import CHROMIUM, LAPTOP, Live, clean, new_page, shot, sign_in
 
+from firmware.config import parse_config
 from firmware.pbx import events as ev
 from firmware.tracker.query import CallFilter
 
@@ -59,7 +60,11 @@ def fortnight(tracker):
 
 
 @pytest.fixture
-def live(tmp_path):
+def live(tmp_path, monkeypatch):
+    # Shop window costs 900 a month: 210 for the week (the contract's 30-day month)
+    costly = h.CONFIG.replace("lead_value = 300\n", "lead_value = 300\ncost_per_month = 900\n")
+    monkeypatch.setattr(h, "CONFIG", costly)
+    monkeypatch.setattr(h, "config", lambda: parse_config(costly, "<test>"))
     box = Live(tmp_path)
     box.users.set_password(h.OWNER, h.OWNER_PW, "owner")
     fortnight(box.tracker)
@@ -105,6 +110,22 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     # calls per person per hour: the heat map's cells are the summary's counts
     assert heat_cells(page, "#m-people_hours") == summary_cells(summary)
     assert summary_cells(summary) == {("101 · Reception", 9): 7, ("102 · Sales", 11): 7}
+    # what each campaign costs per call and per target call, against its value: the table
+    # equals /api/campaigns
+    campaigns = page.request.get(f"{live.url}/api/campaigns?{WEEK}").json()["campaigns"]
+    assert [(c["name"], c["calls"], c["target_calls"], c["value"], c["cost"],
+             c["cost_per_call"], c["cost_per_target_call"]) for c in campaigns] == [
+        ("Shop window", 11, 7, 2100, 210, 19.09, 30), ("Newspaper", 8, 7, 700, 0, 0, 0)]
+    for c in campaigns:
+        row = page.locator(f'.campaign-costs tr[data-campaign="{c["name"]}"]')
+        cells = {key: row.locator(f"[data-key={key}]").inner_text()
+                 for key in ("calls", "target_calls", "value", "cost", "cost_per_call",
+                             "cost_per_target_call")}
+        assert (int(cells["calls"]), int(cells["target_calls"])) == (c["calls"],
+                                                                   c["target_calls"])
+        for key in ("value", "cost", "cost_per_call", "cost_per_target_call"):
+            assert money(cells[key]) == c[key], key
+    assert page.locator(".campaign-costs td.over").count() == 0      # leads worth more
     shot(page, "figures-01-dashboard")
     page.goto(f"{live.url}/dashboard/people_hours?{WEEK}")
     assert heat_cells(page, "#m-people_hours") == summary_cells(summary)
@@ -122,6 +143,12 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     shot(page, "figures-04-weekly")
     assert clean(page) == []
     page.context.close()
+
+
+def money(text: str) -> float:
+    """A Polish box's money ("2 100,50 zł") as a number."""
+    return float(text.replace("zł", "").replace("\u00a0", "").replace(" ", "")
+                 .replace("\u202f", "").replace(",", "."))
 
 
 def heat_cells(page, where: str) -> dict[tuple[str, int], int]:
