@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from firmware.webui import charts, heat
 from firmware.webui.i18n import Formatter
 from firmware.webui.i18n import gettext as _
-from firmware.webui.modules import Module
+from firmware.webui.module_base import Module
 
 
 def missed_reason_label(reason: str) -> str:

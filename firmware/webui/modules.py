@@ -6,24 +6,15 @@ Both read the same summary dict the API returns, so the panel can never disagree
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from markupsafe import Markup
-
-from firmware.webui import charts
+from firmware.webui import charts, module_base
 from firmware.webui.i18n import Formatter, line_type_label
 from firmware.webui.i18n import gettext as _
 
 
-@dataclass(frozen=True)
-class Module:
-    name: str
-    title: str
-    chart: Markup | None          # None: nothing to draw in this period
-    table: list[tuple[str, str]]  # (label, formatted value) rows for the data table
-    note: str = ""
+Module = module_base.Module      # what each builder returns (module_base.py)
 
 
 def _width(large: bool) -> int:
