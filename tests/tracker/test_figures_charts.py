@@ -166,3 +166,28 @@ def test_the_tracker_uses_the_configs_factor(make_tracker):
     assert figures["too_long"] == {"factor": 2, "calls": 1, "share": round(1 / 6, 4)}
     assert hours_of(figures["answered_by_hour"]) == {
         "101": {9: 1, 10: 1, 11: 1}, "102": {9: 1, 11: 1}, "": {13: 1}}
+
+
+def test_the_reports_read_dst_days_and_calls_after_midnight_by_local_time(cfg):
+    """The reports read the local hour from `started_at` (ISO with the day's offset): both
+    02:30s of the autumn DST day are hour 2, the call at 23:59:50 stays on Sunday at 23."""
+    autumn = [
+        te.inbound(te.at(2024, 10, 27, 2, 30), te.MOBILE, ring=3, talk=50, by="101"),
+        te.inbound(te.at(2024, 10, 27, 2, 30, fold=1), te.MOBILE2, ring=3, talk=50, by="102"),
+        te.inbound(te.at(2024, 10, 27, 23, 59, 50), te.FIXED, ring=5, talk=400, by="101"),
+    ]
+    records = te.pure_records(cfg, *autumn)
+    calls = [to_api(r, te.WARSAW) for r in records]
+    assert [c["started_at"] for c in calls] == ["2024-10-27T02:30:00+02:00",
+                                                "2024-10-27T02:30:00+01:00",
+                                                "2024-10-27T23:59:50+01:00"]
+    by_hour = reports.answered_by_hour(calls)
+    assert {ext: {h: n for h, n in enumerate(hours) if n} for ext, hours in by_hour.items()} \
+        == {"101": {2: 1, 23: 1}, "102": {2: 1}}
+    # Shop: 50, 50, 400 s, average 166.7; 2x = 333.3: the late call, as in the summary
+    result = reports.duration_outliers(calls, 10, 600, 2)
+    summary = summarize(columns_of(records, te.WARSAW), date(2024, 10, 27), date(2024, 10, 27),
+                        0, too_long_factor=2)
+    assert [(c["started_at"][11:16], c["kind"]) for c in result["calls"]] == [
+        ("23:59", "average")]
+    assert summary["too_long"]["calls"] == 1
