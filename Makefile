@@ -62,3 +62,11 @@ image:
 		CALLBOX_READONLY_ROOT="$(CALLBOX_READONLY_ROOT)" ./build.sh -c "$(CURDIR)/image/pi-gen.config"
 	@echo "image: $(PIGEN_DIR)/deploy/ (flash it with rpi-imager or dd; README.md)"
 
+
+# A newcomer sees it work (issue 21): the box on its embedded default with a simulated
+# provider and desk phones on loopback placing calls every few seconds (scripts/demo.py);
+# the panel at http://127.0.0.1:8080/, sign in as demo / demo-owner-pass. Ctrl+C stops it.
+DEMO_ARGS ?=
+.PHONY: demo
+demo: apt-test $(BIN)/.installed
+	$(BIN)/python -m scripts.demo $(DEMO_ARGS)

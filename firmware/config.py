@@ -135,6 +135,7 @@ class Tracking:
     answer_within_seconds: int = 10     # /api/summary answered_within: "answered within N s"
     first_time_window_days: int | None = None   # None: unique_window_days; 0: first call ever
     target_unique: bool = True          # False: every answered call long enough is a target
+    too_long_factor: float = 3.0        # too long: talked > this x the campaign's average; 0 off
 
 
 @dataclass(frozen=True)
@@ -548,7 +549,8 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
 def _tracking(check: _Checker, table: dict[str, Any]) -> Tracking:
     check.unknown(table, "tracking", {"ring_timeout_seconds", "target_call_seconds",
                                       "unique_window_days", "answer_within_seconds",
-                                      "first_time_window_days", "target_unique"})
+                                      "first_time_window_days", "target_unique",
+                                      "too_long_factor"})
     return Tracking(
         check.integer(table, "ring_timeout_seconds", "tracking", 30, 5, 600) or 30,
         check.integer(table, "target_call_seconds", "tracking", 30, 0, 3600) or 0,
@@ -556,7 +558,8 @@ def _tracking(check: _Checker, table: dict[str, Any]) -> Tracking:
         _answer_within(check, table),
         first_time_window_days=check.integer(table, "first_time_window_days", "tracking",
                                              None, 0, 3650),
-        target_unique=check.boolean(table, "target_unique", "tracking", True))
+        target_unique=check.boolean(table, "target_unique", "tracking", True),
+        too_long_factor=_too_long_factor(check, table))
 
 
 def _strings(check: _Checker, table: dict[str, Any], key: str, prefix: str,
@@ -847,6 +850,15 @@ def _integrations(check: _Checker, data: dict[str, Any]) -> dict[str, Any]:
                       check.string(table, "password", "email", ""), sender, tuple(weekly),
                       check.string(table, "ca_file", "email", ""), tuple(daily))
     return {"webhooks": tuple(hooks), "ga4": ga4, "email": email}
+
+
+def _too_long_factor(check: _Checker, table: dict[str, Any]) -> float:
+    """[tracking] too_long_factor: 0 (off) or 1 to 100 times the campaign's average talk."""
+    value = check.number(table, "too_long_factor", "tracking", 3.0)
+    if value and not 1 <= value <= 100:
+        check.problem("tracking.too_long_factor", "must be 0 (off) or from 1 to 100")
+        return 3.0
+    return value
 
 
 def _answer_within(check: _Checker, table: dict[str, Any]) -> int:

@@ -64,7 +64,9 @@ def all_sites(conn: psycopg.Connection) -> dict[int, SiteInfo]:
 CALLS_FROM_ROWS = 20_000
 STAT_SQL = ("SELECT offered_at, call_id, status, wait_seconds, target, first_time, campaign, "
             "source, value, line_type, recovered, doc->>'missed_reason', caller, "
-            "coalesce((doc->>'lead_value')::double precision, 0) FROM calls "
+            "coalesce((doc->>'lead_value')::double precision, 0), "
+            "doc->>'answered_by', coalesce((doc->>'talk_seconds')::double precision, 0) "
+            "FROM calls "
             "WHERE direction = 'inbound' AND campaign <> '' AND offered_at >= %s "
             "AND offered_at < %s")
 
@@ -84,13 +86,14 @@ def stat_rows(rows: Iterable[tuple], tz: tzinfo) -> list[tuple]:
     regions: dict[str, str] = {}
     out = []
     for (offered, call_id, status, wait, target, first, campaign, source, value, line_type,
-         recovered, missed_reason, caller, lead_value) in rows:
+         recovered, missed_reason, caller, lead_value, answered_by, talk) in rows:
         day, hour = day_hour(offered)
         line_type = line_type or "unknown"
         out.append((offered, call_id, day, hour, status == ANSWERED, status == MISSED, wait,
                     target, first, campaign, source, value, line_type, recovered,
                     (missed_reason or "unknown") if status == MISSED else None, caller,
-                    lead_value, caller_region(caller, line_type, regions)))
+                    lead_value, caller_region(caller, line_type, regions),
+                    (answered_by or "") if status == ANSWERED else None, talk))
     return out
 
 

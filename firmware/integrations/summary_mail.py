@@ -13,6 +13,8 @@ from email.utils import formatdate, make_msgid
 from html import escape
 
 from firmware.config import Config
+from firmware.webui import trends
+from firmware.webui.figure_modules import missed_reason_label
 from firmware.webui.i18n import Formatter
 from firmware.webui.i18n import gettext as _
 
@@ -25,13 +27,28 @@ def subject(config: Config, start: date, end: date, fmt: Formatter) -> str:
 
 
 def figures(summary: dict, fmt: Formatter) -> list[tuple[str, str]]:
-    return [(_("Answered"), fmt.number(summary["answered"])),
-            (_("Missed"), fmt.number(summary["missed"])),
-            (_("To call back (now)"), fmt.number(summary["to_call_back"])),
-            (_("Average wait"), f'{fmt.number(summary["avg_wait_seconds"])} s'),
-            (_("Target calls"), fmt.number(summary["target_calls"])),
-            (_("First-time callers"), fmt.number(summary["first_time_callers"])),
-            (_("Value"), fmt.money(summary.get("value", 0)))]
+    """The key figures as (label, value) rows; each with its move against the previous period
+    where the summary has one, and the figures an owner acts on (issue 21) after them."""
+    rows = [("answered", _("Answered"), fmt.number(summary["answered"])),
+            ("missed", _("Missed"), fmt.number(summary["missed"])),
+            ("", _("To call back (now)"), fmt.number(summary["to_call_back"])),
+            ("avg_wait_seconds", _("Average wait"),
+             f'{fmt.number(summary["avg_wait_seconds"])} s'),
+            ("target_calls", _("Target calls"), fmt.number(summary["target_calls"])),
+            ("first_time_callers", _("First-time callers"),
+             fmt.number(summary["first_time_callers"])),
+            ("value", _("Value"), fmt.money(summary.get("value", 0)))]
+    rows += [(f["name"], f["label"], f["value"]) for f in trends.added_figures(summary, fmt)
+             if f["name"] not in ("value", "target_calls", "first_time_callers")]
+    out = []
+    for name, label, value in rows:
+        moved = trends.trend(summary, name, fmt) if name else None
+        out.append((label, f"{value} ({moved['text']})" if moved else value))
+    reasons = summary.get("missed_by_reason") or {}
+    if reasons:
+        out.append((_("Why calls were missed"), ", ".join(
+            f"{missed_reason_label(reason)}: {fmt.number(n)}" for reason, n in reasons.items())))
+    return out
 
 
 def compose(config: Config, summary: dict, callbacks: list[dict], start: date, end: date,

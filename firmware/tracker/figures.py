@@ -74,6 +74,45 @@ def caller_regions(col: Columns) -> list[dict]:
     return [{"region": region, "calls": calls} for region, calls in ranked]
 
 
+def answered_by_hour(col: Columns) -> list[dict]:
+    """Calls per person per hour: `[{"extension", "calls": [24 counts]}]`, the answered calls
+    by who answered them and the local hour they came in, one entry per person who answered
+    any (by extension; "" for calls nobody has claimed, e.g. forwarded to a mobile, last)."""
+    answered = col["answered"]
+    counts = Counter(zip(compress(col["answered_by"], answered), compress(col["hour"], answered)))
+    people = sorted({person for person, _hour in counts}, key=lambda p: (p == "", p))
+    return [{"extension": person, "calls": [counts.get((person, h), 0) for h in range(24)]}
+            for person in people]
+
+
+def talk_averages(campaigns: Iterable[str], talks: Iterable[float]) -> dict[str, float]:
+    """The mean talk time per campaign over answered calls given as parallel sequences."""
+    total: dict[str, float] = {}
+    count: Counter[str] = Counter()
+    for name, talk in zip(campaigns, talks):
+        total[name] = total.get(name, 0.0) + talk
+        count[name] += 1
+    return {name: total[name] / count[name] for name in total}
+
+
+def is_too_long(talk: float, average: float | None, factor: float) -> bool:
+    """Longer than `factor` times the campaign's average talk (never, with factor 0)."""
+    return bool(factor) and average is not None and talk > factor * average
+
+
+def too_long(col: Columns, factor: float) -> dict:
+    """`{"factor": N, "calls": n, "share": x}`: the answered calls that talked longer than N
+    times the period's average talk of the answered calls of their own campaign, and their
+    share of the answered calls (0 when there are none, or N is 0: switched off)."""
+    answered = col["answered"]
+    names = list(compress(col["campaign"], answered))
+    talks = list(compress(col["talk"], answered))
+    average = talk_averages(names, talks)
+    long = sum(is_too_long(talk, average[name], factor) for name, talk in zip(names, talks))
+    return {"factor": factor, "calls": long,
+            "share": round(long / len(talks), 4) if talks else 0}
+
+
 def period_cost(cost_per_month: float, start: date, end: date) -> float:
     """`cost_per_month` spread over the period's days, a month being MONTH_DAYS days."""
     days = (end - start).days + 1

@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from collections import Counter
 from statistics import median
 from typing import Any, Iterable, Mapping, Sequence
 
 from firmware.tracker.errors import BadInput
-from firmware.tracker.figures import period_cost
+from firmware.tracker.figures import is_too_long, period_cost, talk_averages
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 ANSWERED, MISSED = "answered", "missed"
@@ -345,49 +346,96 @@ def load_map(calls: Iterable[dict], start: date, end: date) -> dict:
 
 # -- too short and too long calls ------------------------------------------------------------
 
-def duration_outliers(calls: Iterable[dict], short_seconds: float,
-                      long_seconds: float) -> dict:
-    """Answered external calls that talked less than `short_seconds` or more than
-    `long_seconds`, oldest first, and per person: answered calls, short ones, long ones."""
+def duration_outliers(calls: Iterable[dict], short_seconds: float, long_seconds: float,
+                      factor: float = 0.0) -> dict:
+    """Answered external calls that talked less than `short_seconds`, more than
+    `long_seconds`, or (inbound campaign calls, `factor` > 0) more than `factor` times the
+    average talk of the period's answered inbound calls of their campaign: oldest first, and
+    per person the answered calls, the short ones, the long ones and those over the average
+    rule; and per campaign its average and limit. The average rule is the one of /api/summary
+    `too_long` (figures.too_long), so both count the same calls."""
     if short_seconds < 0 or long_seconds <= short_seconds:
         raise BadInput("long", "must be longer than the short threshold")
+    calls = [c for c in calls if c["status"] == ANSWERED
+             and c["direction"] in (INBOUND, OUTBOUND)]
+    campaign_calls = [c for c in calls if c["direction"] == INBOUND and c["campaign"]]
+    average = talk_averages((c["campaign"] for c in campaign_calls),
+                            (c["talk_seconds"] for c in campaign_calls))
     found: list[dict] = []
     people: dict[str, dict] = {}
+    over_by_campaign: dict[str, int] = dict.fromkeys(average, 0)
     for call in calls:
         direction = call["direction"]
-        if call["status"] != ANSWERED or direction not in (INBOUND, OUTBOUND):
-            continue
         person = (call["answered_by"] if direction == INBOUND else call["extension"]) or ""
         row = people.get(person)
         if row is None:
-            row = people[person] = {"extension": person, "answered": 0, "short": 0, "long": 0}
+            row = people[person] = {"extension": person, "answered": 0, "short": 0, "long": 0,
+                                    "over_average": 0}
         row["answered"] += 1
         talk = call["talk_seconds"]
-        kind = "short" if talk < short_seconds else "long" if talk > long_seconds else None
+        mean = average.get(call["campaign"]) if direction == INBOUND else None
+        over = is_too_long(talk, mean, factor)
+        if over:
+            row["over_average"] += 1
+            over_by_campaign[call["campaign"]] += 1
+        kind = "short" if talk < short_seconds else "long" if talk > long_seconds else \
+            "average" if over else None
         if kind is None:
             continue
-        row[kind] += 1
+        if kind != "average":
+            row[kind] += 1
         found.append({"id": call["id"], "started_at": call["started_at"], "kind": kind,
                       "direction": direction,
                       "number": call["caller"] if direction == INBOUND else call["callee"],
-                      "campaign": call["campaign"], "person": person, "talk_seconds": talk})
+                      "campaign": call["campaign"], "person": person, "talk_seconds": talk,
+                      "times_average": round(talk / mean, 1) if mean else None})
     found.sort(key=lambda r: (r["started_at"], r["id"]))
     rows = sorted(people.values(), key=lambda r: r["extension"])
     for row in rows:
         row["short_pct"] = _share(row["short"], row["answered"])
         row["long_pct"] = _share(row["long"], row["answered"])
-    return {"calls": found, "people": rows}
+        row["over_average_pct"] = _share(row["over_average"], row["answered"])
+    answered = Counter(c["campaign"] for c in campaign_calls)
+    campaigns = [{"campaign": name, "answered": answered[name],
+                  "average": round(average[name], 1),
+                  "limit": round(factor * average[name], 1) if factor else None,
+                  "over_average": over_by_campaign[name]}
+                 for name in sorted(average, key=lambda n: (-answered[n], n))]
+    return {"calls": found, "people": rows, "campaigns": campaigns, "factor": factor}
 
 
-def parse_thresholds(args: Mapping[str, str]) -> tuple[float, float]:
-    """(short, long) talk seconds from args `short` and `long` (defaults 10 and 600)."""
+def parse_thresholds(args: Mapping[str, str], factor: float = 0.0
+                     ) -> tuple[float, float, float]:
+    """(short, long, factor) from args `short` and `long` (talk seconds, defaults 10 and
+    600) and `factor` (times the campaign's average, 0 off or 1 to 100; default `factor`,
+    the config's `[tracking] too_long_factor`)."""
     short = _number(args, "short", 0, MAX_SECONDS)
     long = _number(args, "long", 1, MAX_SECONDS)
+    asked = _number(args, "factor", 0, 100)
     short = 10.0 if short is None else short
     long = 600.0 if long is None else long
     if long <= short:
         raise BadInput("long", "must be longer than the short threshold")
-    return short, long
+    if asked is not None and 0 < asked < 1:
+        raise BadInput("factor", "must be 0 (off) or from 1 to 100")
+    return short, long, factor if asked is None else asked
+
+
+# -- calls per person per hour -----------------------------------------------------------------
+
+def answered_by_hour(calls: Iterable[dict]) -> dict[str, list[int]]:
+    """Inbound calls answered by each extension, by the local hour they came in: the
+    answered calls of the per-person table (`per_person`), spread over the day."""
+    counts: dict[str, list[int]] = {}
+    for call in calls:
+        person = call["answered_by"]
+        if call["direction"] != INBOUND or call["status"] != ANSWERED or not person:
+            continue
+        hours = counts.get(person)
+        if hours is None:
+            hours = counts[person] = [0] * 24
+        hours[int(call["started_at"][11:13])] += 1
+    return dict(sorted(counts.items()))
 
 
 # -- categories by campaign ------------------------------------------------------------------

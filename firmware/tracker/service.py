@@ -305,7 +305,8 @@ class Tracker:
             answered_at = self._answered_at(columns)
         figures = summarize(columns, start, end, waiting,
                             answer_within_seconds=self._config.tracking.answer_within_seconds,
-                            answered_at=answered_at)
+                            answered_at=answered_at,
+                            too_long_factor=self._config.tracking.too_long_factor)
         figures["currency"] = self._config.box.currency
         return figures
 

@@ -27,14 +27,18 @@ from firmware.tracker.records import ANSWERED, INBOUND, MISSED
 
 COLUMNS = ("started", "id", "day", "hour", "answered", "missed", "wait", "target",
            "first_time", "campaign", "source", "value", "line_type", "recovered",
-           "missed_reason", "caller", "lead_value", "region")
+           "missed_reason", "caller", "lead_value", "region",
+           # issue 21's charts: who answered (None when missed, "" when nobody claimed it)
+           # and the talk time, for calls per person per hour and "too long" against the
+           # campaign's average
+           "answered_by", "talk")
 TOP_N = 5
 # Numbers and flags are kept in arrays (8 bytes a float, 1 a flag, no object per value): with
 # 100k calls stored, lists of references cost 8 MB more. Text columns stay lists of shared
 # strings.
 TYPECODES = {"started": "d", "day": "i", "hour": "b", "answered": "b", "missed": "b",
              "wait": "d", "target": "b", "first_time": "b", "value": "d", "recovered": "b",
-             "lead_value": "d"}
+             "lead_value": "d", "talk": "d"}
 
 
 def local_day_hour(ts: float, tz: tzinfo) -> tuple[int, int]:
@@ -57,7 +61,8 @@ def stat_row(record: Mapping[str, Any], tz: tzinfo, regions: dict | None = None
             status == MISSED, _number(r.wait_seconds), bool(r.target), bool(r.first_time),
             r.campaign, r.source, _number(r.value), line_type, bool(r.callback),
             (r.missed_reason or "unknown") if status == MISSED else None, r.caller,
-            _number(r.lead_value), caller_region(r.caller, line_type, regions))
+            _number(r.lead_value), caller_region(r.caller, line_type, regions),
+            (r.answered_by or "") if status == ANSWERED else None, _number(r.talk_seconds))
 
 
 def _number(value: Any) -> float:
@@ -118,27 +123,30 @@ def columns_of(records: Iterable[dict[str, Any]], tz: tzinfo) -> dict[str, list]
 def summarize(columns: Mapping[str, Sequence], start: date, end: date,
               to_call_back: int, *, answer_within_seconds: float = 10,
               answered_at: Mapping[str, float] | None = None,
-              with_previous: bool = True) -> dict:
+              with_previous: bool = True, too_long_factor: float = 3.0) -> dict:
     """The /api/summary figures over the calls whose local day is in [start, end].
 
     `columns` must be sorted by start time (as StatColumns and columns_of keep them) and, for
     `previous`, hold the period of as many days just before too. `answered_at` is the start
     of the latest answered call with each number, in either direction (what the tracker
     knows); without it, the answered inbound calls among `columns` stand in.
+    `too_long_factor` is `[tracking] too_long_factor` (the `too_long` figure).
     """
     if answered_at is None:
         answered_at = figures.latest_answered(columns)
-    result = _summarize(columns, start, end, to_call_back, answer_within_seconds, answered_at)
+    result = _summarize(columns, start, end, to_call_back, answer_within_seconds, answered_at,
+                        too_long_factor)
     if with_previous:
         days = (end - start).days + 1
         result["previous"] = _summarize(columns, start - timedelta(days=days),
                                         start - timedelta(days=1), to_call_back,
-                                        answer_within_seconds, answered_at)
+                                        answer_within_seconds, answered_at, too_long_factor)
     return result
 
 
 def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_back: int,
-               answer_within_seconds: float, answered_at: Mapping[str, float]) -> dict:
+               answer_within_seconds: float, answered_at: Mapping[str, float],
+               too_long_factor: float = 3.0) -> dict:
     first, last = start.toordinal(), end.toordinal()
     days = columns["day"]
     lo, hi = bisect_left(days, first), bisect_right(days, last)
@@ -180,6 +188,8 @@ def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_
         "value": round(math.fsum(values), 2),
         "callbacks_recovered": sum(col["recovered"]),
         "calls_over_time": calls_by_day,
+        "answered_by_hour": figures.answered_by_hour(col),
+        "too_long": figures.too_long(col, too_long_factor),
     }
 
 

@@ -51,9 +51,10 @@ def index():
     summary = panel.tracker.summary(start, end)
     fmt = _formatter(panel)
     modules = [build(summary, fmt) for build in MODULES.values()]
+    campaigns = panel.tracker.campaigns(start, end)      # cost per call vs value (issue 21)
     return render_template("dashboard.html", s=summary, start=start, end=end, error=error,
                            presets=presets(panel, start, end), modules=modules,
-                           ), 400 if error else 200
+                           campaigns=campaigns), 400 if error else 200
 
 
 @bp.get("/dashboard/<name>")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import current_app, has_app_context
 from markupsafe import Markup, escape
 
-from firmware.webui import charts
+from firmware.webui import charts, heat
 from firmware.webui.i18n import Formatter
 from firmware.webui.i18n import gettext as _
-from firmware.webui.modules import Module
+from firmware.webui.module_base import Module
 
 
 def missed_reason_label(reason: str) -> str:
@@ -106,3 +107,32 @@ def per_day(summary: dict, fmt: Formatter, large: bool = False) -> Module:
              for d in days if d["answered"] or d["missed"]]
     return Module("per_day", title, chart, table,
                   note=_("Green: answered · red: missed") if chart else "")
+
+
+def _extension_names() -> dict[str, str]:
+    """Extension -> name from the box's config; {} where there is none (a central panel)."""
+    panel = current_app.extensions.get("callbox") if has_app_context() else None
+    config = getattr(panel, "config", None)
+    return {e.number: e.name for e in getattr(config, "extensions", ())}
+
+
+def people_hours(summary: dict, fmt: Formatter, large: bool = False) -> Module:
+    """Calls per person per hour (`answered_by_hour`) as a heat map: who takes the calls
+    when, so the owner sees who to staff at which hour."""
+    title = _("Calls per person per hour")
+    people = summary.get("answered_by_hour") or []    # a central's rollups do not hold it
+    names = _extension_names()
+    rows = [(_("Not claimed") if not p["extension"] else
+             " · ".join(x for x in (p["extension"], names.get(p["extension"], "")) if x),
+             p["calls"]) for p in people]
+    chart = heat.svg(heat.person_hours(rows, fmt), title, width=_width(large),
+                     label_width=150 if large else 130) if rows else None
+    table = []
+    for label, calls in rows:
+        busiest = max(range(24), key=lambda h: (calls[h], -h))
+        table.append((label, _("%(calls)s answered · most at %(hour)s",
+                               calls=fmt.number(sum(calls)),
+                               hour=f"{busiest:02d}:00–{busiest:02d}:59")))
+    return Module("people_hours", title, chart, table,
+                  note=_("Answered calls by the hour they came in; darker: more calls.")
+                  if chart else "")

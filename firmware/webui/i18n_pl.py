@@ -576,3 +576,8 @@ CATALOG.update({
         "%(day)s: odebrane %(answered)s, nieodebrane %(missed)s",
     "Green: answered · red: missed": "Zielone: odebrane · czerwone: nieodebrane",
 })
+# Calls per person per hour and too long against the average (issue 21) keep their Polish
+# in their own module.
+from firmware.webui.i18n_pl_figures import CATALOG as _FIGURES  # noqa: E402
+
+CATALOG.update({k: v for k, v in _FIGURES.items() if k not in CATALOG})

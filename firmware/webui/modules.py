@@ -6,24 +6,15 @@ Both read the same summary dict the API returns, so the panel can never disagree
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from markupsafe import Markup
-
-from firmware.webui import charts
+from firmware.webui import charts, module_base
 from firmware.webui.i18n import Formatter, line_type_label
 from firmware.webui.i18n import gettext as _
 
 
-@dataclass(frozen=True)
-class Module:
-    name: str
-    title: str
-    chart: Markup | None          # None: nothing to draw in this period
-    table: list[tuple[str, str]]  # (label, formatted value) rows for the data table
-    note: str = ""
+Module = module_base.Module      # what each builder returns (module_base.py)
 
 
 def _width(large: bool) -> int:
@@ -96,12 +87,17 @@ MODULES: dict[str, Callable[..., Module]] = {
 
 def _added_modules() -> None:
     """The figures of issue 21 (figure_modules.py): calls per day first, then the first
-    five, then why calls were missed and where callers are from."""
+    five with calls per person per hour after calls per hour, then why calls were missed
+    and where callers are from."""
     from firmware.webui import figure_modules
     first = dict(MODULES)
     MODULES.clear()
-    MODULES.update(per_day=figure_modules.per_day, **first, reasons=figure_modules.reasons,
-                   regions=figure_modules.regions)
+    MODULES["per_day"] = figure_modules.per_day
+    for name, build in first.items():
+        MODULES[name] = build
+        if name == "hours":
+            MODULES["people_hours"] = figure_modules.people_hours
+    MODULES.update(reasons=figure_modules.reasons, regions=figure_modules.regions)
 
 
 _added_modules()

@@ -13,8 +13,9 @@ from firmware.tracker.query import CallFilter
 from firmware.webui.access import owner_required
 from firmware.webui.modules import MODULES
 from firmware.webui.panel import get_panel
-from firmware.webui.reports import (WEEKLY_MODULES, Params, _campaign_table, _fmt,
-                                    _period_calls, _person_table)
+from firmware.webui.report_builtin import (Params, campaign_table, fmt_of, period_calls,
+                                           person_table)
+from firmware.webui.weekly import WEEKLY_MODULES
 
 bp = Blueprint("monthly", __name__, url_prefix="/reports")
 MONTHLY_MODULES = (*WEEKLY_MODULES, "reasons", "regions")
@@ -43,9 +44,9 @@ def monthly():
         abort(400)
     params = Params(first, last)
     summary = panel.tracker.summary(first, last)
-    fmt = _fmt(panel)
-    calls = _period_calls(panel, params)
-    people, _work = _person_table(panel, calls, params)
+    fmt = fmt_of(panel)
+    calls = period_calls(panel, params)
+    people, _work = person_table(panel, calls, params)
     lead = {c.name: c.lead_value for c in panel.config.campaigns}
     tracker = panel.tracker
     recovered = calc.recovery(tracker.recovered_callbacks() + tracker.callbacks(),
@@ -55,6 +56,6 @@ def monthly():
     return render_template(
         "reports_monthly.html", s=summary, start=first, end=last,
         modules=[MODULES[name](summary, fmt) for name in MONTHLY_MODULES],
-        tables=[_campaign_table(panel, calls, params), people],
+        tables=[campaign_table(panel, calls, params), people],
         recovery=recovered["total"], previous=before.strftime("%Y-%m"),
         following=after.strftime("%Y-%m") if last < panel.today() else None)

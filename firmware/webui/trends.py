@@ -25,6 +25,7 @@ FIGURES: dict[str, tuple[bool, Callable[[dict], float], str]] = {
     "value": (True, lambda s: s["value"], "money"),
     "target_calls": (True, lambda s: s["target_calls"], "count"),
     "first_time_callers": (True, lambda s: s["first_time_callers"], "count"),
+    "too_long": (False, lambda s: s["too_long"]["calls"], "count"),
 }
 
 
@@ -61,7 +62,8 @@ def trend(summary: dict, name: str, fmt: Formatter) -> dict[str, Any] | None:
 
 def added_figures(summary: dict, fmt: Formatter, answered_within_link: str = "") -> list[dict]:
     """The second row of key figures: answered in time, value, value not recovered, target
-    calls, first-time callers; each with its formatted value and trend."""
+    calls, first-time callers, and calls too long against their campaign's average (unless
+    `[tracking] too_long_factor` is 0); each with its formatted value and trend."""
     if "answered_within" not in summary:     # a central's summary from its rollups (partial)
         return []
     within = summary["answered_within"]
@@ -73,6 +75,11 @@ def added_figures(summary: dict, fmt: Formatter, answered_within_link: str = "")
         ("target_calls", _("Target calls"), "target"),
         ("first_time_callers", _("First-time callers"), "first"),
     ]
+    factor = (summary.get("too_long") or {}).get("factor")
+    if factor:          # a central's summary from rows of an older box may lack it
+        times = fmt.number(factor, 0 if float(factor).is_integer() else 1)
+        cards.append(("too_long", _("Too long (over %(times)s× average)", times=times),
+                      "long"))
     out = []
     for name, label, css in cards:
         _better, read, kind = FIGURES[name]

@@ -327,7 +327,7 @@ def test_dashboard_figures_equal_api_summary_after_sipp_calls(box, owner, page):
 def test_every_page_renders_and_is_saved(box, owner, page):
     """Each page of the panel answers 200 with no script error; a screenshot of each."""
     from firmware.webui.modules import MODULES
-    from firmware.webui.reports import BUILT_IN
+    from firmware.webui.report_builtin import BUILT_IN
 
     if not api(box, "/api/calls")["calls"]:
         answered_call(box, "+48600777888")

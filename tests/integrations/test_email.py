@@ -84,6 +84,10 @@ def test_sent_once_on_monday_morning_as_html_and_plain_text(tmp_path, smtp, make
     html = message.get_body(("html",)).get_content()
     assert "Answered: 2" in text and "Missed: 1" in text and "To call back (now): 1" in text
     assert "Shop window: 2" in text and h.MOBILE2 in text
+    # the figures an owner acts on (issue 21), each with its move against the week before
+    assert "Answered in 10 s: " in text and "Not recovered: " in text
+    assert "Too long (over 3× average): 0" in text
+    assert "Why calls were missed: " in text and ">Not recovered<" in html
     assert ">Answered<" in html and "Shop window" in html and h.MOBILE2 in html
     assert PASSWORD not in message.as_string()
     assert mailer.state()["last_sent"] == "2024-05-06 – 2024-05-12"

@@ -214,19 +214,26 @@ def test_duration_outliers():
         ("13:00", "short", BOB, "101", 2),
     ]
     assert result["people"] == [
-        {"extension": "101", "answered": 3, "short": 2, "long": 0, "short_pct": 0.6667,
-         "long_pct": 0.0},
-        {"extension": "102", "answered": 2, "short": 0, "long": 2, "short_pct": 0.0,
-         "long_pct": 1.0},
+        {"extension": "101", "answered": 3, "short": 2, "long": 0, "over_average": 0,
+         "short_pct": 0.6667, "long_pct": 0.0, "over_average_pct": 0.0},
+        {"extension": "102", "answered": 2, "short": 0, "long": 2, "over_average": 0,
+         "short_pct": 0.0, "long_pct": 1.0, "over_average_pct": 0.0},
     ]
+    # factor 0: the average rule is off; the campaign's average is still shown
+    assert result["campaigns"] == [{"campaign": "Shop", "answered": 4, "average": 378.8,
+                                    "limit": None, "over_average": 0}]
     with pytest.raises(BadInput):
         r.duration_outliers(calls, 60, 30)
 
 
 def test_thresholds_from_the_form():
-    assert r.parse_thresholds({}) == (10.0, 600.0)
-    assert r.parse_thresholds({"short": "5", "long": "300"}) == (5.0, 300.0)
-    for bad in ({"short": "x"}, {"short": "700"}, {"long": "-1"}):
+    assert r.parse_thresholds({}) == (10.0, 600.0, 0.0)
+    assert r.parse_thresholds({}, 3.0) == (10.0, 600.0, 3.0)          # the config's factor
+    assert r.parse_thresholds({"short": "5", "long": "300", "factor": "2,5"}, 3.0) == \
+        (5.0, 300.0, 2.5)
+    assert r.parse_thresholds({"factor": "0"}, 3.0) == (10.0, 600.0, 0.0)      # off
+    for bad in ({"short": "x"}, {"short": "700"}, {"long": "-1"}, {"factor": "0.5"},
+                {"factor": "101"}, {"factor": "x"}):
         with pytest.raises(BadInput):
             r.parse_thresholds(bad)
 

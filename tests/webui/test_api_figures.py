@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 
 import webui_helpers as h
 from firmware.pbx import events as ev
@@ -62,6 +63,14 @@ def test_summary_has_the_added_figures(client, week):
     assert (previous["answered"], previous["missed"], previous["value"]) == (1, 1, 100)
     # MOBILE2's miss on 2 May was answered on 6 May: recovered, though after that period
     assert previous["unrecovered_value"] == 0 and previous["answered_within"]["share"] == 0.5
+    # the extensions (docs/api.md): everyone answered by 101 at 9, 11 and 12; nothing too
+    # long (Shop talked 120 and 60 s, average 90 s, 3x = 270; Paper's one call is its
+    # own average)
+    assert s["answered_by_hour"] == [{"extension": "101", "calls": [
+        0] * 9 + [1, 0, 1, 1] + [0] * 11}]
+    assert s["too_long"] == {"factor": 3.0, "calls": 0, "share": 0.0}
+    assert previous["answered_by_hour"] == [{"extension": "101", "calls": [0] * 9 + [1] +
+                                             [0] * 14}]
 
 
 def test_campaigns(client, week):
@@ -87,6 +96,18 @@ def test_value_agrees_in_the_list_the_exports_and_the_figures(client, week):
     campaigns = client.get(f"/api/campaigns?{period}", headers=OWNER).get_json()["campaigns"]
     assert listed == sum(float(row["value"]) for row in exported) == summary["value"] == \
         sum(c["value"] for c in campaigns) == 300
+    # the campaigns report and its exports, for a signed-in owner
+    h.sign_in(client, h.OWNER, h.OWNER_PW)
+    report = list(csv.reader(io.StringIO(
+        client.get(f"/reports/campaigns/export.csv?{period}").get_data(as_text=True))))
+    header = next(row for row in report if "Value" in row)
+    total = next(row for row in report if row and row[0] == "Total")
+    assert float(total[header.index("Value")]) == 300
+    sheet = load_workbook(io.BytesIO(client.get(
+        f"/reports/campaigns/export.xlsx?{period}").data)).active
+    rows = list(sheet.values)
+    column = rows[0].index("Value")
+    assert next(r for r in rows if r[0] == "Total")[column] == 300
 
 
 def test_future_periods(client, week):

@@ -4,11 +4,14 @@ May 2024 (never today). Screenshots go to test-artifacts/screenshots/figures-*.p
 
 from __future__ import annotations
 
+import re
+
 import webui_helpers as h
 from test_api_figures import CALLER3, at, outbound
 import pytest
 from test_browser import CHROMIUM, LAPTOP, Live, clean, new_page, shot, sign_in
 
+from firmware.config import parse_config
 from firmware.pbx import events as ev
 from firmware.tracker.query import CallFilter
 
@@ -40,8 +43,13 @@ def fortnight(tracker):
         calls.append(h.inbound(at(6, 9) - back * 86400, f"+4850{back:07d}", h.SHOP, ring=14,
                                talk=90))
     for n, day in enumerate(range(6, 13)):
-        calls.append(h.inbound(at(day, 9), f"+4860{day:07d}", h.SHOP, ring=4, talk=120))
-        calls.append(h.inbound(at(day, 11), f"+48221{day:06d}", h.PAPER, ring=6, talk=50))
+        # Sunday's Shop call talks 580 s: Shop's average is (6 x 120 + 580) / 7 = 185.7 s,
+        # and 580 s is over 3x that (557 s; too long, though under the fixed 600 s); Sales
+        # (102) takes the Newspaper calls
+        calls.append(h.inbound(at(day, 9), f"+4860{day:07d}", h.SHOP, ring=4,
+                               talk=580 if day == 12 else 120))
+        calls.append(h.inbound(at(day, 11), f"+48221{day:06d}", h.PAPER, ring=6, talk=50,
+                               by="102"))
         if n % 2:
             calls.append(h.inbound(at(day, 15), f"+4812{day:07d}", h.SHOP, ring=9,
                                    talk=None))
@@ -52,7 +60,11 @@ def fortnight(tracker):
 
 
 @pytest.fixture
-def live(tmp_path):
+def live(tmp_path, monkeypatch):
+    # Shop window costs 900 a month: 210 for the week (the contract's 30-day month)
+    costly = h.CONFIG.replace("lead_value = 300\n", "lead_value = 300\ncost_per_month = 900\n")
+    monkeypatch.setattr(h, "CONFIG", costly)
+    monkeypatch.setattr(h, "config", lambda: parse_config(costly, "<test>"))
     box = Live(tmp_path)
     box.users.set_password(h.OWNER, h.OWNER_PW, "owner")
     fortnight(box.tracker)
@@ -90,7 +102,35 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     assert "Warsaw" in page.locator("#m-regions").inner_text()
     assert page.locator("#m-per_day rect.bar.missed").count() == 4     # 7, 8, 9, 11 May
     assert page.locator("#m-per_day rect.bar.answered").count() == 7
+    # too long against the average: Sunday's 580 s Shop call, none the week before
+    assert summary["too_long"] == {"factor": 3.0, "calls": 1, "share": round(1 / 14, 4)}
+    assert shown["too_long"] == "1"
+    assert page.locator(".figure.long .trend.bad").count() == 1
+    assert page.locator(".figure.long .label").text_content() == "Too long (over 3× average)"
+    # calls per person per hour: the heat map's cells are the summary's counts
+    assert heat_cells(page, "#m-people_hours") == summary_cells(summary)
+    assert summary_cells(summary) == {("101 · Reception", 9): 7, ("102 · Sales", 11): 7}
+    # what each campaign costs per call and per target call, against its value: the table
+    # equals /api/campaigns
+    campaigns = page.request.get(f"{live.url}/api/campaigns?{WEEK}").json()["campaigns"]
+    assert [(c["name"], c["calls"], c["target_calls"], c["value"], c["cost"],
+             c["cost_per_call"], c["cost_per_target_call"]) for c in campaigns] == [
+        ("Shop window", 11, 7, 2100, 210, 19.09, 30), ("Newspaper", 8, 7, 700, 0, 0, 0)]
+    for c in campaigns:
+        row = page.locator(f'.campaign-costs tr[data-campaign="{c["name"]}"]')
+        cells = {key: row.locator(f"[data-key={key}]").inner_text()
+                 for key in ("calls", "target_calls", "value", "cost", "cost_per_call",
+                             "cost_per_target_call")}
+        assert (int(cells["calls"]), int(cells["target_calls"])) == (c["calls"],
+                                                                   c["target_calls"])
+        for key in ("value", "cost", "cost_per_call", "cost_per_target_call"):
+            assert money(cells[key]) == c[key], key
+    assert page.locator(".campaign-costs td.over").count() == 0      # leads worth more
     shot(page, "figures-01-dashboard")
+    page.goto(f"{live.url}/dashboard/people_hours?{WEEK}")
+    assert heat_cells(page, "#m-people_hours") == summary_cells(summary)
+    assert "7 answered · most at 09:00–09:59" in page.locator("table.data").inner_text()
+    shot(page, "figures-08-module-people-hours")
     page.goto(f"{live.url}/dashboard/reasons?{WEEK}")
     shot(page, "figures-02-module-reasons")
     page.goto(f"{live.url}/dashboard/regions?{WEEK}")
@@ -101,6 +141,58 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     assert weekly["answered_within"] == shown["answered_within"]
     assert weekly["unrecovered_value"] == shown["unrecovered_value"]
     shot(page, "figures-04-weekly")
+    assert clean(page) == []
+    page.context.close()
+
+
+def money(text: str) -> float:
+    """A Polish box's money ("2 100,50 zł") as a number."""
+    return float(text.replace("zł", "").replace("\u00a0", "").replace(" ", "")
+                 .replace("\u202f", "").replace(",", "."))
+
+
+def heat_cells(page, where: str) -> dict[tuple[str, int], int]:
+    """{(row, hour): calls} read from a heat map's cell titles ("101 · Reception,
+    09:00–09:59: 7 calls answered"), the empty cells left out."""
+    cells = {}
+    titles = page.locator(f"{where} svg.heat g > title").evaluate_all(
+        "els => els.map(e => e.textContent)")
+    for title in titles:
+        match = re.fullmatch(r"(.+), (\d\d):00–\d\d:59: (\d+) calls answered", title)
+        assert match, title
+        if int(match[3]):
+            cells[(match[1], int(match[2]))] = int(match[3])
+    return cells
+
+
+def summary_cells(summary: dict) -> dict[tuple[str, int], int]:
+    names = {"101": "Reception", "102": "Sales"}
+    return {(f"{p['extension']} · {names[p['extension']]}", hour): n
+            for p in summary["answered_by_hour"] for hour, n in enumerate(p["calls"]) if n}
+
+
+def test_reports_show_calls_per_person_per_hour_and_too_long_calls(live, chromium):
+    page = new_page(chromium, viewport=LAPTOP, locale="en-GB")
+    sign_in(page, live, h.OWNER, h.OWNER_PW)
+    page.wait_for_url(live.url + "/")
+    summary = page.request.get(f"{live.url}/api/summary?{WEEK}").json()
+    page.goto(f"{live.url}/reports/people?{WEEK}")
+    assert page.locator(".heat-card h2").inner_text() == "Calls per person per hour"
+    # the report counts every answered inbound call; this week all were campaign calls
+    assert heat_cells(page, ".heat-card") == summary_cells(summary)
+    shot(page, "figures-09-report-people-heat")
+    page.goto(f"{live.url}/reports/durations?{WEEK}")
+    assert page.locator("input[name=factor]").input_value() == "3"      # the config's
+    tables = page.locator(".report-tables").inner_text()
+    # 580 / 185.7 = 3.1 times the average (in the Polish box's numbers)
+    assert "Too long (3× average)" in tables and "\t3,1" in tables
+    assert "OVER 3× AVERAGE" in tables            # a column head (in capitals by CSS)
+    shot(page, "figures-10-report-too-long")
+    page.fill("input[name=factor]", "0")
+    page.click("form.custom button[type=submit]")
+    page.wait_for_load_state()
+    assert "factor=0" in page.url
+    assert "Too long (" not in page.locator(".report-tables").inner_text()
     assert clean(page) == []
     page.context.close()
 

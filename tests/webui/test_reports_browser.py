@@ -16,7 +16,7 @@ import webui_helpers as h
 from firmware.config import parse_config
 from firmware.tracker.service import Tracker
 from firmware.webui.app import create_app, serve
-from firmware.webui.reports import BUILT_IN
+from firmware.webui.report_builtin import BUILT_IN
 from firmware.webui.users import UserStore
 from report_calls import seed_history
 from tests import peers

@@ -19,7 +19,8 @@ from firmware.tracker.query import CallFilter
 from firmware.tracker.service import Tracker
 from firmware.webui.app import create_app
 from firmware.webui.i18n import Formatter
-from firmware.webui.reports import BUILT_IN, PAGE_SIZE
+from firmware.webui.report_builder import PAGE_SIZE
+from firmware.webui.report_builtin import BUILT_IN
 from firmware.webui.users import UserStore
 from report_calls import WARSAW, seed_history
 from webui_helpers import english_client
