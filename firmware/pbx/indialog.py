@@ -65,6 +65,8 @@ class InDialog:
             leg.move(LegState.ENDED)
             self.end_originate(call, events.CALLER_HANGUP)
             return
+        if self.audio_request(call, leg, request, txn):   # the box answered it (voicemail)
+            return
         if call.state is not CallState.ANSWERED or leg.state is not LegState.CONFIRMED \
                 or call.other(leg) is None:
             # a leg that rang but lost, a call already over: it controls nothing
