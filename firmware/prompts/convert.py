@@ -25,7 +25,13 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class NotAudio(ValueError):
-    """The upload cannot become a prompt; the message says why, for the owner."""
+    """The upload cannot become a prompt; `code` says why (the panel words it), `limit` is
+    the number the reason names."""
+
+    def __init__(self, code: str, text: str, limit: int = 0) -> None:
+        super().__init__(text)
+        self.code = code
+        self.limit = limit
 
 
 def ffmpeg_path() -> str | None:
@@ -35,12 +41,12 @@ def ffmpeg_path() -> str | None:
 def convert(data: bytes, dest: Path, max_seconds: int) -> float:
     """Decode `data`, check it, and replace `dest` with it; returns its length in seconds."""
     if not data:
-        raise NotAudio("the file is empty")
+        raise NotAudio("empty", "the file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise NotAudio(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+        raise NotAudio("too_big", "the file is too large", MAX_UPLOAD_BYTES // (1024 * 1024))
     ffmpeg = ffmpeg_path()
     if ffmpeg is None:
-        raise NotAudio("ffmpeg is not installed on the box")
+        raise NotAudio("no_ffmpeg", "ffmpeg is not installed on the box")
     with tempfile.TemporaryDirectory(prefix="callbox-prompt-") as work:
         source, out = Path(work) / "upload", Path(work) / "out.wav"
         source.write_bytes(data)
@@ -53,20 +59,20 @@ def convert(data: bytes, dest: Path, max_seconds: int) -> float:
             result = subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS,
                                     check=False, env={**os.environ, "LC_ALL": "C"})
         except subprocess.TimeoutExpired:
-            raise NotAudio("converting the file took too long") from None
+            raise NotAudio("timeout", "converting the file took too long") from None
         if result.returncode != 0 or not out.is_file():
             why = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["-"]
             logger.info("prompts: ffmpeg refused an upload: %s", why[0][:200])
-            raise NotAudio("the file is not audio the box can read (WAV or MP3)")
+            raise NotAudio("not_audio", "not audio the box can read")
         try:
             samples = read_wav(out)
         except ValueError:
-            raise NotAudio("the file is not audio the box can read (WAV or MP3)") from None
+            raise NotAudio("not_audio", "not audio the box can read") from None
         seconds = len(samples) / RATE
         if seconds < 0.2:
-            raise NotAudio("the file holds no audio")
+            raise NotAudio("silent", "the file holds no audio")
         if seconds > max_seconds:
-            raise NotAudio(f"the recording is longer than {max_seconds} seconds")
+            raise NotAudio("too_long", "longer than the limit", max_seconds)
         atomic_write(dest, out.read_bytes(), 0o644)
     logger.info("prompts: %s replaced (%.1f s)", dest.name, seconds)
     return seconds
