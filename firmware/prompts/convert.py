@@ -63,16 +63,16 @@ def convert(data: bytes, dest: Path, max_seconds: int) -> float:
         if result.returncode != 0 or not out.is_file():
             why = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["-"]
             logger.info("prompts: ffmpeg refused an upload: %s", why[0][:200])
-            raise NotAudio("not_audio", "not audio the box can read")
+            raise NotAudio("not_audio", "not audio the box can read (WAV or MP3)")
         try:
             samples = read_wav(out)
         except ValueError:
-            raise NotAudio("not_audio", "not audio the box can read") from None
+            raise NotAudio("not_audio", "not audio the box can read (WAV or MP3)") from None
         seconds = len(samples) / RATE
         if seconds < 0.2:
             raise NotAudio("silent", "the file holds no audio")
         if seconds > max_seconds:
-            raise NotAudio("too_long", "longer than the limit", max_seconds)
+            raise NotAudio("too_long", f"longer than {max_seconds} seconds", max_seconds)
         atomic_write(dest, out.read_bytes(), 0o644)
     logger.info("prompts: %s replaced (%.1f s)", dest.name, seconds)
     return seconds

@@ -15,14 +15,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import wave
 from datetime import datetime
 
-from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
-                   request, send_file, url_for)
+from flask import (Blueprint, Flask, abort, current_app, flash, jsonify, redirect,
+                   render_template, request, send_file, url_for)
 from flask_login import current_user, login_required
 
+from firmware.pbx import g711
 from firmware.prompts.convert import MAX_UPLOAD_BYTES, NotAudio, convert
 from firmware.webui import wrapup
 from firmware.webui.access import owner_required
@@ -32,7 +35,8 @@ from firmware.webui.panel import get_panel
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("voicemail", __name__)
-UPLOAD_ENDPOINTS = {"voicemail.upload_greeting", "voicemail.upload_moh"}
+UPLOAD_ENDPOINTS = {"voicemail.upload_greeting", "voicemail.upload_moh",
+                    "voicemail.api_greeting", "voicemail.api_moh"}
 SAME_CALL_SECONDS = 1.0
 
 
@@ -186,13 +190,21 @@ def moh_audio():
 
 
 def _prompt_file(name: str, campaign: str):
+    """The file callers hear; where there is none, the tone the box plays instead."""
     library = _store()[1]
     path = library.own_path(name, campaign)
     if not path.is_file():
         path = library.default_path(name)
-    if path is None or not path.is_file():
-        abort(404, description="no file for this prompt: the box plays a tone")
-    return send_file(path, mimetype="audio/wav", conditional=True)
+    if path is not None and path.is_file():
+        return send_file(path, mimetype="audio/wav", conditional=True)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(g711.pcm_bytes(library.load(name, campaign)))
+    out.seek(0)
+    return send_file(out, mimetype="audio/wav", download_name=f"{name}.wav")
 
 
 def _campaign(index: int):
@@ -215,12 +227,36 @@ def upload_moh():
     return _upload(_store()[1].own_path("moh"), _("Music on hold"))
 
 
-def _upload(dest, label: str):
+@bp.post("/api/greetings/<int:index>")
+@owner_required
+def api_greeting(index: int):
+    """The same upload for scripts: 200 {"seconds"} or 400 {"error", "field": "audio"}."""
+    return _api_upload(_store()[1].own_path("greeting", _campaign(index).name))
+
+
+@bp.post("/api/greetings/moh")
+@owner_required
+def api_moh():
+    return _api_upload(_store()[1].own_path("moh"))
+
+
+def _api_upload(dest):
+    try:
+        seconds = _convert_upload(dest)
+    except NotAudio as exc:
+        return jsonify(error=str(exc), field="audio"), 400
+    return jsonify(seconds=round(seconds, 1))
+
+
+def _convert_upload(dest) -> float:
     upload = request.files.get("audio")
     data = upload.read() if upload is not None else b""
-    limit = get_panel().config.voicemail.greeting_max_seconds
+    return convert(data, dest, get_panel().config.voicemail.greeting_max_seconds)
+
+
+def _upload(dest, label: str):
     try:
-        seconds = convert(data, dest, limit)
+        seconds = _convert_upload(dest)
     except NotAudio as exc:
         flash(_("%(name)s: not changed: %(why)s.", name=label, why=_why(exc)), "error")
         return redirect(url_for("voicemail.greetings")), 303
