@@ -51,6 +51,7 @@ class PlayAudio:
     items: tuple
     tag: str
     skip_on_digit: bool = False
+    repeat: bool = False        # music on hold: round and round until stopped
     audio_action = True
 
 

@@ -75,7 +75,7 @@ class AudioDesk:
             if leg.remote is not None and leg.transport is not None and not session.closed:
                 leg.transport.sendto(packet, leg.remote)
 
-        player = Playout(send, items, action.payload_type,
+        player = Playout(send, items, action.payload_type, repeat=action.repeat,
                          on_done=lambda: self._done(action.call_id, action.tag))
         self._players[action.call_id] = player
         if action.skip_on_digit and action.event_pt is not None:

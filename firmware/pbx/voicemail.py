@@ -197,6 +197,22 @@ class Voicemail:
             logger.info("call: %s message reached its length limit", call.id)
             self._hang_up_all(call, events.COMPLETED)
 
+    def hold_music(self, call: Call) -> None:
+        """The box holds the caller (the transferor hung up while the target rings): music
+        on hold, in the codec already agreed, until someone takes the call or it ends."""
+        payload_type = self._agreed_g711(call)
+        if payload_type is None or call.media is None or call.state is not CallState.ANSWERED:
+            return
+        call.pending["audio"] = (payload_type, None)
+        call.pending["moh"] = True
+        logger.info("call: %s the caller is held by the box: music on hold", call.id)
+        self._out.append(PlayAudio(call.id, call.media, payload_type, None,
+                                   (("prompt", "moh", ""),), "moh", repeat=True))
+
+    def hold_music_off(self, call: Call) -> None:
+        if call.pending.pop("moh", None):
+            self._out.append(StopAudio(call.id))
+
     # -- inside ----------------------------------------------------------------------------
     def _after_notice(self, call: Call) -> None:
         notice = call.pending.pop("notice", None)
@@ -255,6 +271,18 @@ class Voicemail:
         except (SdpError, ValueError) as exc:
             logger.warning("call: %s the box cannot answer this offer: %s", call.id, exc)
             return None
+
+    def _agreed_g711(self, call: Call) -> int | None:
+        """The payload type agreed with the caller (the first of the answer), when G.711."""
+        body = call.pending.get("callee_sdp") or b""
+        try:
+            answer = SessionDescription.parse(body)
+            names = format_names(answer)
+            audio = next((m for m in answer.media if m.kind == "audio" and m.port), None)
+        except (SdpError, ValueError):
+            return None
+        first = audio.formats[0] if audio is not None and audio.formats else None
+        return int(first) if first is not None and names.get(first) in G711 else None
 
     def _play(self, call: Call, items: tuple, tag: str, skip_on_digit: bool = False) -> None:
         payload_type, event_pt = call.pending["audio"]

@@ -197,3 +197,20 @@ def test_star_98_records_the_greeting_of_a_campaign_the_phone_rings_for():
         assert box.requests("BYE", PHONE1) and desk.of(StopAudio)
         assert box.events == []
     run(scenario)
+
+
+def test_a_caller_the_box_holds_during_a_transfer_hears_music_until_the_target_answers():
+    from tests.pbx.test_b2bua import from_phone, refer, talking_with_101
+
+    async def scenario():
+        box, desk = boxed(CONFIG_TEXT)
+        leg1, _ = await talking_with_101(box)
+        box.receive(refer(leg1, "102"), PHONE1)
+        assert desk.actions == []                    # 101 still holds the caller itself
+        target = box.requests("INVITE", PHONE2)[-1]
+        box.receive(from_phone(leg1, "BYE", 3), PHONE1)
+        moh = desk.of(PlayAudio)[-1]
+        assert moh.items == (("prompt", "moh", ""),) and moh.repeat and moh.payload_type == 0
+        box.receive(reply(target, 200, "t2", sdp("127.0.0.12", 42000)), PHONE2)
+        assert desk.of(StopAudio)                    # 102 talks: the music stops first
+    run(scenario)
