@@ -576,3 +576,7 @@ CATALOG.update({
         "%(day)s: odebrane %(answered)s, nieodebrane %(missed)s",
     "Green: answered · red: missed": "Zielone: odebrane · czerwone: nieodebrane",
 })
+# Voicemail, greetings and music on hold keep their Polish in their own module.
+from firmware.webui.i18n_pl_voicemail import CATALOG as _VOICEMAIL  # noqa: E402
+
+CATALOG.update({k: v for k, v in _VOICEMAIL.items() if k not in CATALOG})
