@@ -37,6 +37,7 @@ logger = logging.getLogger("firmware.pbx.b2bua")
 MESSAGES, RECORD_GREETING = "*97", "*98"
 VOICEMAIL_REASONS = frozenset({events.RING_TIMEOUT, events.NOBODY_AVAILABLE})
 G711 = ("pcmu/8000", "pcma/8000")
+NOTICE_LIMIT = 60.0     # seconds a recording notice may play, at most
 
 
 class Voicemail:
@@ -116,6 +117,9 @@ class Voicemail:
         body, payload_type, event_pt = answer
         call.pending["notice"] = (decision, caller_number, offer)
         call.pending["audio"] = (payload_type, event_pt)
+        # the ring timeout starts after the notice (_after_notice); this only bounds a
+        # notice that never ends
+        self._arm(call, "ring", NOTICE_LIMIT + self.config.tracking.ring_timeout_seconds)
         self.provisional_to_caller(call, 183, "Session Progress", body)
         self._play(call, (("prompt", "notice", ""),), "notice")
         return True

@@ -77,6 +77,7 @@ class MessageRecorder:
         self.digits = DigitListener(event_pt, on_digit)
         self.on_full = on_full
         self.written = 0
+        self.full = False                 # max_seconds reached: on_full said once
         self._first_ts: int | None = None
         self._wav = wave.open(str(path), "wb")
         self._wav.setnchannels(1)
@@ -89,7 +90,7 @@ class MessageRecorder:
         return self.written / RATE
 
     def packet(self, data: bytes) -> None:
-        if self.closed:
+        if self.closed or self.full:
             return
         parsed = parse_rtp(data)
         if parsed is None:
@@ -114,13 +115,15 @@ class MessageRecorder:
         room = self.max_samples - self.written
         if len(samples) >= room:
             self._write(samples[:room])
+            self.full = True
             self.on_full()
             return
         self._write(samples)
 
     def _write(self, samples: array.array) -> None:
         if samples:
-            self._wav.writeframes(g711.pcm_bytes(samples))
+            # raw: the header is patched once, on close (not a seek per packet)
+            self._wav.writeframesraw(g711.pcm_bytes(samples))
             self.written += len(samples)
 
     def close(self) -> float:
