@@ -106,9 +106,9 @@ def tone_pcap(path: Path, frequency: float, seconds: float) -> None:
 class RtpSink:
     """A caller's RTP socket: keeps (arrival time, payload) of every packet."""
 
-    def __init__(self, ip: str) -> None:
+    def __init__(self, ip: str, port: int = 0) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((ip, 0))
+        self.sock.bind((ip, port))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.packets: list[tuple[float, bytes]] = []
@@ -321,6 +321,22 @@ def test_the_callback_list_plays_the_message_in_chromium(vmbox, browser):
     page.screenshot(path=str(SHOTS / "e2e-voicemail-greetings.png"), full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e], errors
     page.close()
+
+
+def test_star_97_plays_the_message_to_a_desk_phone(vmbox):
+    box = vmbox
+    sink = RtpSink("127.0.0.11", 40010)          # where phone_call_out.xml wants its audio
+    phone = sipp_background("phone_call_out.xml", f"127.0.0.1:{box.sip_port}",
+                            local_ip="127.0.0.11", local_port=box.base + 4, cwd=box.folder,
+                            args=["-s", "101", "-au", "101", "-ap", "secret-101-pw",
+                                  "-key", "dialled", "*97", "-d", "2500"])
+    code, out = finish(phone)
+    sink.close()
+    assert code == 0, out
+    heard = sink.samples()[int(0.8 * 8000):]      # after the beep: the caller's 1 kHz tone
+    assert len(heard) >= 8000
+    assert power(heard, 1000) > 50 * power(heard, 440)
+    assert "DialledOut(call_id" not in box.log().split("voicemail: message")[-1]
 
 
 def test_the_owner_deletes_a_message_and_the_file_is_gone(vmbox):
