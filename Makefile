@@ -10,6 +10,8 @@ APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd postgresql
 APT_TEST += kamailio linphone-cli   # the carrier proxy and a softphone; Kamailio is also make bench's C reference
 APT_TEST += openssl
 APT_TEST += dnsmasq-base
+APT_RUN  += ffmpeg       # greetings uploaded as WAV/MP3 are converted on the box (docs/voicemail.md)
+APT_TEST += espeak-ng    # the default prompts: make prompts
 PYTEST_ARGS ?= -rs
 
 .PHONY: run test bench lint apt-run apt-test clean image
@@ -37,6 +39,12 @@ bench: apt-test $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/python -m pyflakes firmware tests benchmarks
+
+# The default prompts (greeting, recording notice, beep, ...) in en, pl, ru, bg, spoken by
+# espeak-ng into build/prompts (not committed); the box plays tones where they are missing.
+.PHONY: prompts
+prompts: apt-test $(BIN)/.installed
+	$(BIN)/python scripts/make_prompts.py --out build/prompts
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts

@@ -121,6 +121,24 @@ class Box:
         self._timer_at: float | None = None
         self.integrations = None   # webhooks, GA4, e-mail (firmware/integrations)
         self.indicators = None     # the LEDs, listening to the tracker (firmware/hw/indicators.py)
+        self.start_audio()
+
+    def start_audio(self) -> None:
+        """The audio desk: prompts, voicemail, *97/*98 (pbx/audiodesk.py, docs/voicemail.md)."""
+        from firmware.pbx.audiodesk import AudioDesk
+
+        self.audio_desk = AudioDesk.for_box(self.config, self.data_dir)
+        self.audio_desk.feed = self.endpoint.feed
+        self.audio_desk.rings_for = lambda ext: {c.name for c in self.config.campaigns
+                                                 if ext in c.ring}
+        self.audio_desk.waiting = self._waiting_numbers
+        self.endpoint.audio = self.audio_desk
+
+    def _waiting_numbers(self) -> set[str] | None:
+        """The numbers still to call back (*97 plays only their messages)."""
+        if self.tracker is None:
+            return None
+        return {entry["number"] for entry in self.tracker.callbacks()}
 
     def _contact_name(self, number: str) -> str | None:
         """A known caller's name for the desk phone's display (the tracker's contacts)."""
@@ -267,6 +285,9 @@ class Box:
                          config_path=editable, on_config=self.apply_config,
                          switchboard=Switchboard(self),
                          integrations=self.integrations)
+        from firmware.webui import voicemail as voicemail_web
+
+        voicemail_web.install(app, self.audio_desk.store, self.audio_desk.library)
         self.web = serve(app, self.config.web.listen_host, self.config.web.listen_port)
         threading.Thread(target=self.web.run, name="web", daemon=True).start()
         logger.info("web: panel on http://%s:%d/", self.config.web.listen_host,

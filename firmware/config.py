@@ -125,6 +125,9 @@ class Campaign:
     after_hours_ring: tuple[str, ...] | None = None      # None: [hours] after_hours_ring
     after_hours_forward: tuple[str, ...] | None = None   # E.164; None: [hours] default
     web_source: str = ""      # the number-swap snippet's rule: "google/cpc" or "facebook.com"
+    record: bool = False      # [[campaign]] record: its answered calls are recorded
+    voicemail: bool = False   # nobody answers: the box takes a message (docs/voicemail.md)
+    voicemail_max_seconds: int = 120
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ class Config:
     email: "Email | None" = None
     central: "CentralLink | None" = None     # [central]: report to a central panel
     dns: Dns = field(default_factory=lambda: Dns())
+    voicemail: "VoicemailSettings" = field(default_factory=lambda: VoicemailSettings())
 
     def extension(self, number: str) -> Extension | None:
         return next((e for e in self.extensions if e.number == number), None)
@@ -345,7 +349,7 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     check.unknown(data, "config", {"box", "sip", "web", "trunk", "extension", "campaign",
                                    "tracking", "hw", "modem", "hours", "security",
                                    "webhook", "ga4", "email", "central",
-                                   "dns"})
+                                   "dns", "recording", "voicemail"})
     box = _box(check, check.table(data, "box"))
     sip = _sip(check, check.table(data, "sip"))
     web_table = check.table(data, "web")
@@ -375,11 +379,13 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     integrations = _integrations(check, data)
     central = _central_link(check, check.table(data, "central")) if "central" in data else None
     dns = _dns(check, check.table(data, "dns"))
+    campaigns = _campaign_voicemail(check, data, campaigns)
+    voicemail = _voicemail_settings(check, data)
     if check.problems:
         raise ConfigError(check.problems)
     return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source,
                   security=security, hours=hours, modem=modem, central=central, dns=dns,
-                  **integrations)
+                  voicemail=voicemail, **integrations)
 
 
 def _box(check: _Checker, table: dict[str, Any]) -> Box:
@@ -518,7 +524,8 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
         key = f"campaign[{index}]"
         check.unknown(table, key, {"name", "number", "source", "lead_value", "ring",
                                    "cost_per_month", "after_hours_ring", "after_hours_forward",
-                                   "web_source"})
+                                   "web_source", "record", "voicemail",
+                                   "voicemail_max_seconds"})
         name = check.string(table, "name", key)
         if name and name in {c.name for c in campaigns}:
             # the reports add calls up by campaign name: two would be counted as one
@@ -883,3 +890,43 @@ def _dns(check: _Checker, table: dict[str, Any]) -> Dns:
             check.problem("dns.servers", f"{text!r} is not an IPv4 address or IP:port")
     timeout = check.integer(table, "timeout_seconds", "dns", 2, 1, 30) or 2
     return Dns(tuple(servers), timeout)
+
+
+# -- voicemail, prompts and the recording notice (docs/voicemail.md) --------------------------
+@dataclass(frozen=True)
+class VoicemailSettings:
+    """`[recording] announce` (the notice before the phones ring) and `[voicemail]`."""
+
+    announce: bool = False            # [recording] announce
+    greeting_max_seconds: int = 120   # [voicemail]: an uploaded or dialled greeting, at most
+
+
+def _campaign_voicemail(check: _Checker, data: dict[str, Any],
+                        campaigns: tuple[Campaign, ...]) -> tuple[Campaign, ...]:
+    """`[[campaign]] record`, `voicemail`, `voicemail_max_seconds` (5 s to 1 h)."""
+    from dataclasses import replace
+
+    tables = data.get("campaign", [])
+    if not isinstance(tables, list):
+        return campaigns
+    out = list(campaigns)
+    for index, table in enumerate(tables[:len(out)], 1):
+        if not isinstance(table, dict):
+            continue
+        key = f"campaign[{index}]"
+        seconds = check.integer(table, "voicemail_max_seconds", key, 120, 5, 3600)
+        out[index - 1] = replace(out[index - 1],
+                                 record=check.boolean(table, "record", key, False),
+                                 voicemail=check.boolean(table, "voicemail", key, False),
+                                 voicemail_max_seconds=120 if seconds is None else seconds)
+    return tuple(out)
+
+
+def _voicemail_settings(check: _Checker, data: dict[str, Any]) -> VoicemailSettings:
+    """`[recording] announce` is read here; the table's other keys belong to recording."""
+    recording = check.table(data, "recording")
+    table = check.table(data, "voicemail")
+    check.unknown(table, "voicemail", {"greeting_max_seconds"})
+    seconds = check.integer(table, "greeting_max_seconds", "voicemail", 120, 5, 600)
+    return VoicemailSettings(check.boolean(recording, "announce", "recording", False),
+                             120 if seconds is None else seconds)

@@ -39,6 +39,8 @@ from firmware.pbx.mwi import MessageLamps, MessagesWaiting, NotifyTxn, is_messag
 from firmware.pbx.replaces import Replacing
 from firmware.pbx.ringing import Ringing
 from firmware.pbx.transfer import Transfers
+from firmware.pbx.voicemail import Voicemail
+from firmware.pbx.audio_io import AudioDone
 from firmware.pbx.presence import Presence
 from firmware.pbx.sip.digest import DigestServer
 from firmware.pbx.sip.errors import SipError
@@ -52,7 +54,7 @@ FORGET_AFTER = 32.0          # seconds an ended call's dialogs still absorb retr
 
 
 class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lamps,
-            InDialog, MessageLamps):
+            InDialog, MessageLamps, Voicemail):
     """Call control of the box. `trunk_hosts` maps a source IP to its trunk's name."""
 
     def __init__(self, config: Config, bindings: Bindings, digest: DigestServer, *,
@@ -146,6 +148,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
             self.originate(event.call_id, event.extension, event.number)
         elif isinstance(event, MessagesWaiting):
             self.messages_waiting(event)
+        elif isinstance(event, AudioDone):
+            self.on_audio_done(event)
 
     def _call_of(self, event) -> Call | None:
         """The call an input belongs to, for failing it cleanly if handling it raises."""
@@ -207,6 +211,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
             number_dialled = found.number if found is not None else ""
             decision = routing.route_inbound(number_dialled, self.config, self._available,
                                              self.wall, night=self.night())
+            decision = self.voicemail_route(decision, number_dialled)
             direction = "inbound"
         else:
             extension = self.authenticate(invite, txn, source)
@@ -214,6 +219,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
                 return
             number_dialled = dialled.digits(callerid.uri_user(invite.uri))
             if self.invite_replaces(invite, txn, source, extension) or \
+                    self.audio_code(number_dialled, extension, invite, txn, source) or \
                     self.feature_code(number_dialled, extension, invite, txn, source):
                 return
             decision = routing.route_outbound(extension, number_dialled, self.config,
@@ -283,6 +289,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
                 logger.warning("call: %s unusable SDP offer: %s", call.id, exc)
                 self._fail_caller(call, 488, events.FAILED)
                 return
+        if self.audio_on_media(call, decision, caller_number, offer):
+            return   # the box speaks first (notice) or takes the call itself (pbx/voicemail.py)
         call.move(CallState.RINGING)
         if isinstance(decision, routing.DialTrunk):
             self.dial_trunk(call, decision, caller_number, offer)
@@ -485,6 +493,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
             self._forget(call)
         elif kind == "transfer":
             self.transfer_failed(call, 408, "Request Timeout")
+        elif kind == "voicemail":
+            self.voicemail_deadline(call)
         elif kind == "max_length":
             if call.state is CallState.ANSWERED:
                 logger.warning("call: %s reached [sip] max_call_minutes; hanging up", call.id)
@@ -499,6 +509,8 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
             return
         if call.originate:
             self.end_originate(call, reason)
+            return
+        if self.to_voicemail(call, status, reason):
             return
         for leg in call.callees:
             if leg.live:
@@ -567,6 +579,7 @@ class B2BUA(Admission, Ringing, Features, ClickToCall, Transfers, Replacing, Lam
         self._plans.pop(call.id, None)
         if not call.pending.get("silent"):
             self._publish(events.CallEnded(call.id, reason, self.wall))
+        self.audio_ended(call)
         if call.media is not None:
             self._out.append(CloseMedia(call.media))
         # Keep the dialogs a little longer: late retransmissions still find their call.

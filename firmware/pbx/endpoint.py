@@ -71,6 +71,7 @@ class SipEndpoint:
         self.arm_timer = arm_timer   # the box calls tick() at (or after) this deadline
         self.counters = {"received": 0, "malformed": 0, "dropped": 0, "overloaded": 0}
         self._opening: set[asyncio.Task] = set()
+        self.audio = None            # the audio desk (pbx/audiodesk.py), when the box has one
 
     # -- incoming -----------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
@@ -154,6 +155,8 @@ class SipEndpoint:
                 action.session.close()
             elif isinstance(action, OpenMedia):
                 self._open_media(action.call_id)
+            elif getattr(action, "audio_action", False) and self.audio is not None:
+                self.audio.execute(action)       # voicemail, prompts (pbx/audiodesk.py)
         self._arm()
 
     def _open_media(self, call_id: str) -> None:

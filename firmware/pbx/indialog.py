@@ -65,6 +65,8 @@ class InDialog:
             leg.move(LegState.ENDED)
             self.end_originate(call, events.CALLER_HANGUP)
             return
+        if self.audio_request(call, leg, request, txn):   # the box answered it (voicemail)
+            return
         if method == "BYE" and leg is call.caller and not call.originate \
                 and call.state in (CallState.SETUP, CallState.RINGING):
             # RFC 3261 15: a caller may end its early dialog with BYE; it is its CANCEL

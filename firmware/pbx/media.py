@@ -161,6 +161,8 @@ class _Channel(asyncio.DatagramProtocol):
         remote = peer.remote
         if remote is None:
             self.dropped += 1
+            if self.tap is not None:     # the box itself is the other party (voicemail)
+                self._call_tap(data)
             return
         peer.transport.sendto(data, remote)
         self.packets_in += 1

@@ -107,6 +107,7 @@ class Transfers:
             return
         call.pending.pop("transfer")
         self._cancel(call.id, "transfer")
+        self.hold_music_off(call)
         leg.move(LegState.CONFIRMED)
         if response.body:
             call.pending["callee_sdp"] = response.body
@@ -167,6 +168,7 @@ class Transfers:
         if transfer is None or transfer["from"] != leg.index:
             return False
         leg.move(LegState.ENDED)
+        self.hold_music(call)           # the box holds the caller now (pbx/voicemail.py)
         return True
 
     def _notify(self, call: Call, leg: CallLeg, status_line: str, *, final: bool) -> None:

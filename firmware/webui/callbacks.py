@@ -27,7 +27,10 @@ def reasons() -> list[str]:
 @bp.get("/callbacks")
 @login_required
 def index():
-    return render_template("callbacks.html", callbacks=get_panel().tracker.callbacks(),
+    from firmware.webui.voicemail import with_voicemail   # the newest message of each
+
+    return render_template("callbacks.html",
+                           callbacks=with_voicemail(get_panel().tracker.callbacks()),
                            reasons=reasons())
 
 

@@ -581,3 +581,7 @@ CATALOG.update({
 from firmware.webui.i18n_pl_figures import CATALOG as _FIGURES  # noqa: E402
 
 CATALOG.update({k: v for k, v in _FIGURES.items() if k not in CATALOG})
+# Voicemail, greetings and music on hold keep their Polish in their own module.
+from firmware.webui.i18n_pl_voicemail import CATALOG as _VOICEMAIL  # noqa: E402
+
+CATALOG.update({k: v for k, v in _VOICEMAIL.items() if k not in CATALOG})

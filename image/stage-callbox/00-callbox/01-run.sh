@@ -24,6 +24,12 @@ install -D -m 644 "${REPO}/systemd/callbox-retry.service" "${ROOTFS_DIR}/etc/sys
 install -D -m 644 "${REPO}/systemd/callbox.sysusers" "${ROOTFS_DIR}/usr/lib/sysusers.d/callbox.conf"
 install -D -m 644 "${REPO}/systemd/callbox.tmpfiles" "${ROOTFS_DIR}/usr/lib/tmpfiles.d/callbox.conf"
 
+# The default prompts (make prompts: espeak-ng at build time); without them the box plays tones.
+if [ -d "${REPO}/build/prompts" ]; then
+	install -d -m 755 "${ROOTFS_DIR}/usr/share/callbox/prompts"
+	cp -r "${REPO}/build/prompts/." "${ROOTFS_DIR}/usr/share/callbox/prompts/"
+fi
+
 # The config the panel's first-boot page starts from (owner set in 01-run-chroot.sh).
 install -D -m 600 files/callbox.toml "${ROOTFS_DIR}/etc/callbox/callbox.toml"
 

@@ -1,0 +1,1 @@
+"""Audio the box speaks: default prompts, the owner's greetings and music on hold."""
