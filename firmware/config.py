@@ -112,6 +112,7 @@ class Extension:
     number: str
     name: str = ""
     password: str = ""
+    record: bool = False      # record this extension's outbound calls (firmware/recording)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Campaign:
     after_hours_ring: tuple[str, ...] | None = None      # None: [hours] after_hours_ring
     after_hours_forward: tuple[str, ...] | None = None   # E.164; None: [hours] default
     web_source: str = ""      # the number-swap snippet's rule: "google/cpc" or "facebook.com"
+    record: bool = False      # record this campaign's answered calls (firmware/recording)
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ class Config:
     email: "Email | None" = None
     central: "CentralLink | None" = None     # [central]: report to a central panel
     dns: Dns = field(default_factory=lambda: Dns())
+    recording: "Recording" = field(default_factory=lambda: Recording())
 
     def extension(self, number: str) -> Extension | None:
         return next((e for e in self.extensions if e.number == number), None)
@@ -344,7 +347,8 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     check.unknown(data, "config", {"box", "sip", "web", "trunk", "extension", "campaign",
                                    "tracking", "hw", "modem", "hours", "security",
                                    "webhook", "ga4", "email", "central",
-                                   "dns"})
+                                   "dns",
+                                   "recording"})
     box = _box(check, check.table(data, "box"))
     sip = _sip(check, check.table(data, "sip"))
     web_table = check.table(data, "web")
@@ -374,11 +378,12 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     integrations = _integrations(check, data)
     central = _central_link(check, check.table(data, "central")) if "central" in data else None
     dns = _dns(check, check.table(data, "dns"))
+    extensions, campaigns, recording = _recording(check, data, extensions, campaigns)
     if check.problems:
         raise ConfigError(check.problems)
     return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source,
                   security=security, hours=hours, modem=modem, central=central, dns=dns,
-                  **integrations)
+                  recording=recording, **integrations)
 
 
 def _box(check: _Checker, table: dict[str, Any]) -> Box:
@@ -495,7 +500,8 @@ def _extensions(check: _Checker, tables: list[dict]) -> tuple[Extension, ...]:
     extensions = []
     for index, table in enumerate(tables, 1):
         key = f"extension[{index}]"
-        check.unknown(table, key, {"number", "name", "password"})
+        check.unknown(table, key, {"number", "name", "password",
+                                   "record"})
         number = str(table.get("number", "")) if isinstance(table.get("number"), int) \
             else check.string(table, "number", key)
         if number and not (number.isdigit() and 2 <= len(number) <= 6):
@@ -517,7 +523,8 @@ def _campaigns(check: _Checker, tables: list[dict], country: str,
         key = f"campaign[{index}]"
         check.unknown(table, key, {"name", "number", "source", "lead_value", "ring",
                                    "cost_per_month", "after_hours_ring", "after_hours_forward",
-                                   "web_source"})
+                                   "web_source",
+                                   "record"})
         name = check.string(table, "name", key)
         if name and name in {c.name for c in campaigns}:
             # the reports add calls up by campaign name: two would be counted as one
@@ -871,3 +878,36 @@ def _dns(check: _Checker, table: dict[str, Any]) -> Dns:
             check.problem("dns.servers", f"{text!r} is not an IPv4 address or IP:port")
     timeout = check.integer(table, "timeout_seconds", "dns", 2, 1, 30) or 2
     return Dns(tuple(servers), timeout)
+
+
+# -- recordings (firmware/recording, docs/recordings.md) ----------------------------------------
+
+@dataclass(frozen=True)
+class Recording:
+    """[recording]: how long recordings are kept and how much disk they may take."""
+
+    announce: bool = False      # the caller hears the recording notice (the contract's key)
+    keep_days: int = 90
+    max_disk_mb: int = 2000
+
+
+def _recording(check: _Checker, data: dict[str, Any], extensions: tuple[Extension, ...],
+               campaigns: tuple[Campaign, ...]):
+    """`[recording]`, and `record = true` on [[extension]] and [[campaign]] blocks."""
+    table = check.table(data, "recording")
+    check.unknown(table, "recording", {"announce", "keep_days", "max_disk_mb"})
+    recording = Recording(
+        check.boolean(table, "announce", "recording", False),
+        check.integer(table, "keep_days", "recording", 90, 1, 36500) or 90,
+        check.integer(table, "max_disk_mb", "recording", 2000, 10, 10_000_000) or 2000)
+    out = []
+    for name, blocks, values in (("extension", data.get("extension"), extensions),
+                                 ("campaign", data.get("campaign"), campaigns)):
+        blocks = blocks if isinstance(blocks, list) else []
+        values = list(values)
+        for index, block in enumerate(blocks[:len(values)], 1):
+            if isinstance(block, dict) and "record" in block:
+                values[index - 1] = replace(values[index - 1], record=check.boolean(
+                    block, "record", f"{name}[{index}]", False))
+        out.append(tuple(values))
+    return out[0], out[1], recording

@@ -50,7 +50,8 @@ def decode_file(path: Path, rate: int = 48000) -> tuple[int, list[int], list[int
     head = packets[0]
     channels = head[9]
     pre_skip = struct.unpack_from("<H", head, 10)[0] * rate // 48000
-    decoder = Decoder(rate, channels)
+    streams = (head[19], head[20], bytes(head[21:21 + channels])) if head[18] else None
+    decoder = Decoder(rate, channels, streams=streams)
     pcm = b"".join(decoder.decode(p) for p in packets[2:])
     samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
     left, right = list(samples[0::channels]), list(samples[channels - 1::channels])

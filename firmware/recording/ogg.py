@@ -61,9 +61,13 @@ def make_page(packets: list[bytes], granule: int, serial: int, sequence: int,
     return bytes(page)
 
 
-def opus_head(channels: int, pre_skip: int, input_rate: int) -> bytes:
-    """The identification header (RFC 7845 section 5.1), channel mapping family 0."""
-    return b"OpusHead" + struct.pack("<BBHIhB", 1, channels, pre_skip, input_rate, 0, 0)
+def opus_head(channels: int, pre_skip: int, input_rate: int, *, separate: bool = False) -> bytes:
+    """The identification header (RFC 7845 section 5.1): channel mapping family 0, or with
+    `separate` family 1 with one uncoupled mono stream per channel."""
+    if not separate:
+        return b"OpusHead" + struct.pack("<BBHIhB", 1, channels, pre_skip, input_rate, 0, 0)
+    return b"OpusHead" + struct.pack("<BBHIhBBB", 1, channels, pre_skip, input_rate, 0, 1,
+                                     channels, 0) + bytes(range(channels))
 
 
 def opus_tags(vendor: str, comments: list[str] = ()) -> bytes:

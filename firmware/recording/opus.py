@@ -57,6 +57,21 @@ def library() -> ctypes.CDLL:
         lib.opus_decode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32,
                                     ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
         lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+        ms_create = lib.opus_multistream_encoder_create
+        ms_create.restype = ctypes.c_void_p
+        ms_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+        lib.opus_multistream_encode.restype = ctypes.c_int
+        lib.opus_multistream_encode.argtypes = lib.opus_encode.argtypes
+        lib.opus_multistream_encoder_destroy.argtypes = [ctypes.c_void_p]
+        lib.opus_multistream_encoder_ctl.restype = ctypes.c_int
+        ms_decoder = lib.opus_multistream_decoder_create
+        ms_decoder.restype = ctypes.c_void_p
+        ms_decoder.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                               ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]
+        lib.opus_multistream_decode.restype = ctypes.c_int
+        lib.opus_multistream_decode.argtypes = lib.opus_decode.argtypes
+        lib.opus_multistream_decoder_destroy.argtypes = [ctypes.c_void_p]
         lib.opus_strerror.restype = ctypes.c_char_p
         lib.opus_strerror.argtypes = [ctypes.c_int]
         lib.opus_get_version_string.restype = ctypes.c_char_p
@@ -75,37 +90,50 @@ def _check(lib: ctypes.CDLL, code: int, what: str) -> int:
 
 
 class Encoder:
-    """Interleaved 16-bit PCM frames in, Opus packets out."""
+    """Interleaved 16-bit PCM frames in, Opus packets out.
+
+    `separate=True` (stereo only) codes each channel as its own mono stream (RFC 7845
+    channel mapping family 1, no coupled stream): joint stereo at a speech bitrate lets the
+    caller leak into the desk phone's channel; two mono streams keep the parties apart.
+    """
 
     def __init__(self, rate: int = 8000, channels: int = 2, *, bitrate: int = 20000,
-                 complexity: int = 2) -> None:
+                 complexity: int = 2, separate: bool = False) -> None:
         lib = self._lib = library()
         error = ctypes.c_int()
-        self._state = lib.opus_encoder_create(rate, channels, APPLICATION_VOIP,
-                                              ctypes.byref(error))
+        self.separate = separate and channels == 2
+        if self.separate:
+            self._state = lib.opus_multistream_encoder_create(
+                rate, 2, 2, 0, bytes([0, 1]), APPLICATION_VOIP, ctypes.byref(error))
+            ctl, self._encode = lib.opus_multistream_encoder_ctl, lib.opus_multistream_encode
+            self._destroy = lib.opus_multistream_encoder_destroy
+        else:
+            self._state = lib.opus_encoder_create(rate, channels, APPLICATION_VOIP,
+                                                  ctypes.byref(error))
+            ctl, self._encode = lib.opus_encoder_ctl, lib.opus_encode
+            self._destroy = lib.opus_encoder_destroy
         _check(lib, error.value, "opus_encoder_create")
         self.rate, self.channels = rate, channels
         for request, value in ((SET_BITRATE, bitrate), (SET_COMPLEXITY, complexity),
                                (SET_SIGNAL, SIGNAL_VOICE), (SET_VBR, 1)):
-            _check(lib, lib.opus_encoder_ctl(ctypes.c_void_p(self._state), ctypes.c_int(request),
-                                             ctypes.c_int32(value)), f"ctl {request}")
+            _check(lib, ctl(ctypes.c_void_p(self._state), ctypes.c_int(request),
+                            ctypes.c_int32(value)), f"ctl {request}")
         lookahead = ctypes.c_int32()
-        _check(lib, lib.opus_encoder_ctl(ctypes.c_void_p(self._state),
-                                         ctypes.c_int(GET_LOOKAHEAD), ctypes.byref(lookahead)),
-               "lookahead")
+        _check(lib, ctl(ctypes.c_void_p(self._state), ctypes.c_int(GET_LOOKAHEAD),
+                        ctypes.byref(lookahead)), "lookahead")
         self.lookahead = lookahead.value          # in samples at `rate`
         self._out = ctypes.create_string_buffer(MAX_PACKET)
 
     def encode(self, pcm: bytes) -> bytes:
         """One frame (2.5-60 ms: len(pcm) // (2 * channels) samples per channel)."""
         samples = len(pcm) // (2 * self.channels)
-        size = _check(self._lib, self._lib.opus_encode(self._state, pcm, samples, self._out,
-                                                       MAX_PACKET), "opus_encode")
+        size = _check(self._lib, self._encode(self._state, pcm, samples, self._out, MAX_PACKET),
+                      "opus_encode")
         return self._out.raw[:size]
 
     def close(self) -> None:
-        if self._state:
-            self._lib.opus_encoder_destroy(self._state)
+        if getattr(self, "_state", None):
+            self._destroy(self._state)
             self._state = None
 
     __del__ = close
@@ -114,24 +142,32 @@ class Encoder:
 class Decoder:
     """Opus packets in, interleaved 16-bit PCM out (for checks and tests)."""
 
-    def __init__(self, rate: int = 48000, channels: int = 2) -> None:
+    def __init__(self, rate: int = 48000, channels: int = 2, *,
+                 streams: tuple[int, int, bytes] | None = None) -> None:
+        """`streams`: (streams, coupled, mapping) of a channel mapping family 1 file."""
         lib = self._lib = library()
         error = ctypes.c_int()
-        self._state = lib.opus_decoder_create(rate, channels, ctypes.byref(error))
+        if streams is not None:
+            self._state = lib.opus_multistream_decoder_create(
+                rate, channels, streams[0], streams[1], streams[2], ctypes.byref(error))
+            self._decode, self._destroy = (lib.opus_multistream_decode,
+                                           lib.opus_multistream_decoder_destroy)
+        else:
+            self._state = lib.opus_decoder_create(rate, channels, ctypes.byref(error))
+            self._decode, self._destroy = lib.opus_decode, lib.opus_decoder_destroy
         _check(lib, error.value, "opus_decoder_create")
         self.rate, self.channels = rate, channels
         self._max = rate * 120 // 1000          # the longest Opus packet: 120 ms
         self._pcm = ctypes.create_string_buffer(self._max * channels * 2)
 
     def decode(self, packet: bytes) -> bytes:
-        samples = _check(self._lib, self._lib.opus_decode(self._state, packet, len(packet),
-                                                          self._pcm, self._max, 0),
-                         "opus_decode")
+        samples = _check(self._lib, self._decode(self._state, packet, len(packet), self._pcm,
+                                                 self._max, 0), "opus_decode")
         return self._pcm.raw[:samples * self.channels * 2]
 
     def close(self) -> None:
-        if self._state:
-            self._lib.opus_decoder_destroy(self._state)
+        if getattr(self, "_state", None):
+            self._destroy(self._state)
             self._state = None
 
     __del__ = close

@@ -38,7 +38,7 @@ QUEUE_LIMIT = 8000           # packets waiting for the worker (4 s of 20 calls)
 PAGE_SECONDS = 1.0           # a page written this often
 SYNC_SECONDS = 3.0           # and made durable this often
 SPACE_CHECK_SECONDS = 10.0
-BITRATE = 20000              # bit/s for both channels: about 150 KB a minute
+BITRATE = 20000              # bit/s, both channels (2 mono streams of 10k): ~150 KB a minute
 COMPLEXITY = 2
 GRANULE_PER_FRAME = FRAME * 48000 // RATE
 
@@ -243,7 +243,8 @@ class Recorder:
                 self._finish(recording, item[2])
 
     def _open(self, recording: Recording, direction: str) -> None:
-        encoder = Encoder(RATE, 2, bitrate=self.bitrate, complexity=self.complexity)
+        encoder = Encoder(RATE, 2, bitrate=self.bitrate, complexity=self.complexity,
+                          separate=True)
         path = self.store.begin(recording.call_id, recording.offered_at, recording.answered_at,
                                 {"direction": direction})
         recording.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
@@ -252,7 +253,7 @@ class Recorder:
         recording.writer = ogg.OggWriter(int(recording.call_id[-6:], 16)
                                          if _is_hex(recording.call_id[-6:]) else 1)
         self._write(recording, recording.writer.headers(
-            ogg.opus_head(2, recording.pre_skip, RATE),
+            ogg.opus_head(2, recording.pre_skip, RATE, separate=True),
             ogg.opus_tags(f"Callbox ({self.codec})", [
                 "TITLE=call " + recording.call_id, "CHANNELS=left caller, right desk phone"])))
         os.fdatasync(recording.fd)
