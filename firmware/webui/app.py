@@ -33,7 +33,8 @@ from firmware.webui.users import UserStore
 logger = logging.getLogger(__name__)
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+       "; media-src 'self'")     # recordings play from the box (firmware/webui/recordings.py)
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:
