@@ -50,6 +50,7 @@ class _Call:
     direction: str              # "inbound" / "outbound"
     offered_at: float
     record: bool
+    party: str = ""             # the caller's (inbound) or dialled (outbound) number
 
 
 class Recording:
@@ -112,13 +113,15 @@ class Recorder:
             campaign = self.config.campaign_for(number)
             self._calls[event.call_id] = _Call("inbound", event.at,
                                                bool(campaign and getattr(campaign, "record",
-                                                                         False)))
+                                                                         False)),
+                                               event.caller)
         elif isinstance(event, ev.DialledOut):
             extension = self.config.extension(event.extension)
             internal = self.config.extension(event.number) is not None
             self._calls[event.call_id] = _Call(
                 "outbound", event.at,
-                bool(extension and getattr(extension, "record", False) and not internal))
+                bool(extension and getattr(extension, "record", False) and not internal),
+                event.number)
         elif isinstance(event, ev.CallAnswered):
             call = self._calls.get(event.call_id)
             if call is not None and call.record and event.call_id not in self._recording:
@@ -163,7 +166,8 @@ class Recorder:
         recording.tap = tap
         self.store.expect(call_id, call.offered_at, answered_at)
         self._recording[call_id] = recording
-        queue.append(("start", recording, call.direction))
+        queue.append(("start", recording, {"direction": call.direction,
+                                           "party": call.party}))
         self._wake.set()
         session.tap = tap
 
@@ -242,11 +246,11 @@ class Recorder:
             if recording.fd is not None:
                 self._finish(recording, item[2])
 
-    def _open(self, recording: Recording, direction: str) -> None:
+    def _open(self, recording: Recording, extras: dict) -> None:
         encoder = Encoder(RATE, 2, bitrate=self.bitrate, complexity=self.complexity,
                           separate=True)
         path = self.store.begin(recording.call_id, recording.offered_at, recording.answered_at,
-                                {"direction": direction})
+                                extras)
         recording.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         recording.encoder = encoder
         recording.pre_skip = encoder.lookahead * 48000 // RATE

@@ -53,6 +53,8 @@ class RecordingStore:
         self.links: dict[str, str] = {}              # record id -> pbx call id
         self.marks: dict[str, dict] = {}             # record id -> {"by", "at"}
         self._expected: dict[tuple[float, float], str] = {}   # (offered, answered) -> call
+        self.record_of: dict[str, str] = {}          # pbx call id -> record id
+        self.by_party: dict[str, str] = {}           # the other party's number -> newest call
         self._lines = 0
         self._load()
         self._log = open(self.folder / INDEX, "ab")
@@ -88,6 +90,9 @@ class RecordingStore:
             self.entries[op["call"]] = Entry(op["call"], op["file"], op["at"], op["offered_at"],
                                              op["answered_at"], extras=op.get("extras") or {})
             self._expected[(op["offered_at"], op["answered_at"])] = op["call"]
+            party = (op.get("extras") or {}).get("party")
+            if party:
+                self.by_party[party] = op["call"]
         elif kind == "end":
             entry = self.entries.get(op["call"])
             if entry is not None:
@@ -95,10 +100,14 @@ class RecordingStore:
                 entry.dropped_packets = op.get("dropped", 0)
         elif kind == "link":
             self.links[op["record"]] = op["call"]
+            self.record_of[op["call"]] = op["record"]
         elif kind == "delete":
             entry = self.entries.pop(op["call"], None)
             if entry is not None:
                 self._expected.pop((entry.offered_at, entry.answered_at), None)
+                party = entry.extras.get("party")
+                if party and self.by_party.get(party) == entry.call_id:
+                    del self.by_party[party]
         elif kind == "mark":
             self.marks[op["record"]] = {"by": op.get("by", ""), "at": op.get("at", 0)}
         elif kind == "unmark":
@@ -189,6 +198,11 @@ class RecordingStore:
     def for_record(self, record_id: str) -> Entry | None:
         call_id = self.links.get(record_id)
         return self.entries.get(call_id) if call_id is not None else None
+
+    def newest_for(self, number: str) -> str | None:
+        """The record id of the newest recorded call with `number` (caller or called)."""
+        call_id = self.by_party.get(number)
+        return self.record_of.get(call_id) if call_id in self.entries else None
 
     def delete(self, call_id: str, why: str) -> bool:
         """Remove one recording (file and entry); False when there was none."""

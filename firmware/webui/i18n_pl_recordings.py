@@ -31,5 +31,5 @@ CATALOG: dict[str, str] = {
     "No call is marked yet. Open a recorded call and press “Mark as a good call”.":
         "Żadna rozmowa nie jest jeszcze oznaczona. Otwórz nagraną rozmowę i naciśnij "
         "„Oznacz jako dobrą rozmowę”.",
-    "Listen": "Odsłuchaj",
+    "Last conversation": "Ostatnia rozmowa",
 }

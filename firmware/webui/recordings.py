@@ -173,5 +173,13 @@ def _recording_globals() -> dict:
     def recording_health() -> dict:
         return service.health() if service is not None else {}
 
+    def recording_for_number(number: str) -> dict | None:
+        """The newest recorded call with `number` the signed-in person may hear (the
+        callback list plays the last conversation with a caller waiting again)."""
+        record_id = service.store.newest_for(number) if service is not None else None
+        call = panel.tracker.call(record_id) if record_id else None
+        return call if call is not None and may_hear(call) else None
+
     return {"may_hear": may_hear, "is_good_call": is_good, "recording_file_state": file_state,
-            "recording_health": recording_health}
+            "recording_health": recording_health,
+            "recording_for_number": recording_for_number}

@@ -198,10 +198,13 @@ def _heat(result: dict, days: list[str], hours: range, fmt: Formatter) -> dict:
 
 
 def _durations(panel: Panel, p: Params) -> Report:
-    result = calc.duration_outliers(_period_calls(panel, p), p.short, p.long)
+    calls = _period_calls(panel, p)
+    result = calc.duration_outliers(calls, p.short, p.long)
     kinds = {"short": _("Too short"), "long": _("Too long")}
+    recordings = {c["id"]: c["recording"] for c in calls if c.get("recording")}
     for row in result["calls"]:
         row["kind"] = kinds[row["kind"]]
+        row["recording"] = recordings.get(row["id"])     # a player on the row (issue 16)
     names = dict(_people(panel))
     for row in result["people"]:
         row["person"] = " · ".join(x for x in (row["extension"], names.get(row["extension"]))
