@@ -34,7 +34,7 @@ def _tables(decode) -> tuple[bytes, bytes]:
 _TABLES = {PCMU: _tables(_ulaw), PCMA: _tables(_alaw)}
 
 
-def decode(payload: bytes, payload_type: int) -> bytes | None:
+def decode(payload: bytes, payload_type: int) -> bytearray | None:
     """16-bit PCM of a PCMU or PCMA payload; None for another payload type."""
     tables = _TABLES.get(payload_type)
     if tables is None:
@@ -42,7 +42,7 @@ def decode(payload: bytes, payload_type: int) -> bytes | None:
     out = bytearray(2 * len(payload))
     out[0::2] = payload.translate(tables[0])
     out[1::2] = payload.translate(tables[1])
-    return bytes(out)
+    return out
 
 
 def encode_ulaw(sample: int) -> int:

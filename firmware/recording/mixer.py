@@ -19,7 +19,7 @@ import struct
 from firmware.recording import g711
 
 RATE = 8000
-FRAME = 160                      # 20 ms at 8 kHz
+FRAME = 480                      # 60 ms at 8 kHz: one Opus packet (long frames: least CPU)
 FRAME_BYTES = FRAME * 2
 JUMP_SAMPLES = RATE              # 1 s between timestamp and arrival: anchor anew
 MAX_AHEAD = 10 * RATE            # never buffer more than this beyond what was given out
@@ -62,14 +62,20 @@ class StereoTimeline:
         self.late = 0                        # packets that came after their frame went out
         self.ignored = 0                     # not G.711 (telephone-event, comfort noise, junk)
 
-    def put(self, leg: str, arrival: float, packet: bytes) -> None:
+    def put(self, leg: str, arrival: float, packet: bytes, _head=struct.Struct("!II")) -> None:
         """One RTP packet of `leg`, arrived `arrival` seconds after the answer."""
-        parsed = rtp_payload(packet)
-        pcm = g711.decode(parsed[3], parsed[0]) if parsed is not None else None
+        if packet[0] == 0x80 and len(packet) > 12:        # the usual: no CSRC, ext, padding
+            payload_type = packet[1] & 0x7F
+            timestamp, ssrc = _head.unpack_from(packet, 4)
+            pcm = g711.decode(packet[12:], payload_type)
+        else:
+            parsed = rtp_payload(packet)
+            pcm = g711.decode(parsed[3], parsed[0]) if parsed is not None else None
+            if pcm is not None:
+                timestamp, ssrc = parsed[1], parsed[2]
         if pcm is None:
             self.ignored += 1
             return
-        _, timestamp, ssrc, _ = parsed
         state = self.legs[leg]
         heard_at = int(arrival * RATE)
         if state.ssrc is not None and ssrc == state.ssrc:
@@ -98,8 +104,12 @@ class StereoTimeline:
                 return
         if offset > MAX_AHEAD:
             return
-        start, end = 2 * offset, 2 * offset + len(pcm)
+        start = 2 * offset
         buffer = state.buffer
+        if len(buffer) == start:                     # the usual: right after the last one
+            buffer += pcm
+            return
+        end = start + len(pcm)
         if len(buffer) < end:
             buffer.extend(bytes(end - len(buffer)))
         buffer[start:end] = pcm
