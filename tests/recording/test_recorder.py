@@ -179,3 +179,25 @@ def test_retention_deletes_files_and_the_index_survives_a_restart(store):
     again = RecordingStore(store.folder)
     assert list(again.entries) == ["new"] and again.marks["r-new"]["by"] == "owner"
     again.close()
+
+
+def test_a_transferred_call_stays_one_recording(store):
+    clock = Clock()
+    first, second = FakeSession(), FakeSession()
+    sessions = {"t": first}
+    recorder = Recorder(CONFIG, store, sessions.get, clock=clock,
+                        guard=DiskGuard(store.folder, free_bytes=lambda p: 10**12))
+    recorder.start()
+    recorder.on_event(ev.CallOffered("t", "+48221234567", "+48501234567", 100.0))
+    recorder.on_event(ev.CallAnswered("t", "101", 101.0))
+    tap = first.tap
+    recorder.on_event(ev.CallTransferred("t", "102", 102.0))     # same session: same tap
+    assert first.tap is tap
+    sessions["t"] = second                                        # moved to another session
+    recorder.on_event(ev.CallTransferred("t", "103", 103.0))
+    assert second.tap is tap
+    recorder.on_event(ev.CallEnded("t", ev.COMPLETED, 104.0))
+    assert second.tap is None
+    recorder.stop()
+    assert list(store.entries) == ["t"] and store.entries["t"].seconds == pytest.approx(
+        3.0, abs=0.06)
