@@ -183,6 +183,98 @@ def _store_figures(size: int) -> dict:
             "retention": retention, "doomed": len(doomed)}
 
 
+def _ten_minute_file(path: Path, seconds: int = 600) -> None:
+    from firmware.recording import ogg
+    from firmware.recording.opus import Encoder
+
+    rng = random.Random(7)
+    frames = [bytes(rng.getrandbits(8) for _ in range(480 * 4)) for _ in range(8)]
+    encoder = Encoder(8000, 2, bitrate=20000, complexity=0, separate=True)
+    pre_skip = encoder.lookahead * 6
+    writer = ogg.OggWriter(3)
+    with open(path, "wb") as out:
+        out.write(writer.headers(ogg.opus_head(2, pre_skip, 8000, separate=True),
+                                 ogg.opus_tags("bench")))
+        for index in range(seconds * 1000 // 60):
+            writer.add(encoder.encode(frames[index % 8]), pre_skip + (index + 1) * 2880)
+            if index % 17 == 16:
+                out.write(writer.pages())
+        out.write(writer.finish())
+
+
+def playback_start() -> dict:
+    """Chromium on the call page of a 10-minute recording: from play() to "playing", at the
+    start and after a seek to 5:00 (a Range request into the file)."""
+    import threading
+
+    from argon2 import PasswordHasher
+
+    from firmware.recording.service import Recordings
+    from firmware.tracker.query import CallFilter
+    from firmware.tracker.service import Tracker
+    from firmware.webui.app import create_app, serve
+    from firmware.webui.users import UserStore
+    from playwright.sync_api import sync_playwright
+
+    config = parse_config(CONFIG)
+    with tempfile.TemporaryDirectory(prefix="bench-play-") as folder:
+        data = Path(folder)
+        tracker = Tracker(config, data)
+        tracker.start()
+        service = Recordings(config, data, lambda call_id: None)
+        tracker.call_extras.append(service.decorate)
+        now = time.time() - 700
+        for event in (ev.CallOffered("b1", CAMPAIGN, "+48501234567", now),
+                      ev.CallAnswered("b1", "101", now + 5),
+                      ev.CallEnded("b1", ev.COMPLETED, now + 605)):
+            tracker.submit(event)
+        tracker.flush()
+        _ten_minute_file(service.store.begin("b1", now, now + 5))
+        service.store.end("b1", 600.0, 0)
+        record = tracker.calls(CallFilter())[0]
+        service.store.link(record["id"], now, now + 5)
+        users = UserStore(data, hasher=PasswordHasher(time_cost=1, memory_cost=1024,
+                                                      parallelism=1))
+        users.set_password("owner", "owner-pass-1", "owner")
+        app = create_app(config, tracker, users, secret_key="bench", recordings=service)
+        server = serve(app, "127.0.0.1", 0)
+        threading.Thread(target=server.run, daemon=True).start()
+        url = f"http://127.0.0.1:{server.effective_port}"
+        size = service.store.path(service.entry(record["id"])).stat().st_size
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium",
+                    args=["--no-sandbox", "--disable-gpu",
+                          "--autoplay-policy=no-user-gesture-required"])
+                page = browser.new_page()
+                page.goto(url + "/login")
+                page.fill('input[name="user"]', "owner")
+                page.fill('input[name="password"]', "owner-pass-1")
+                page.click('button[type="submit"]')
+                page.goto(url + f"/calls/{record['id']}")
+                timing = page.evaluate("""async () => {
+                    const audio = document.querySelector('#recording audio');
+                    const playing = () => new Promise(r => audio.addEventListener(
+                        'playing', r, {once: true}));
+                    let t0 = performance.now();
+                    let p = playing(); audio.play(); await p;
+                    const first = performance.now() - t0;
+                    audio.pause();
+                    t0 = performance.now();
+                    audio.currentTime = 300;
+                    p = playing(); audio.play(); await p;
+                    const seek = performance.now() - t0;
+                    return [first, seek, audio.duration];
+                }""")
+                browser.close()
+        finally:
+            server.close()
+            tracker.stop()
+            service.store.close()
+    return {"first": timing[0], "seek": timing[1], "duration": timing[2], "size": size}
+
+
 def run() -> list[dict]:
     plain = measure(CALLS, SECONDS, record=False)
     recorded = measure(CALLS, SECONDS, record=True)
@@ -206,6 +298,20 @@ def run() -> list[dict]:
                  f"{recorded['worker_pct_per_call']:.3f}%/call; {recorded['dropped']} "
                  f"packets dropped for the files; {SECONDS:.0f} s window"},
     ]
+    try:
+        play = playback_start()
+    except (ImportError, OSError) as exc:
+        rows.append({"what": "playback start, 10-minute call (chromium)", "measured": "skipped",
+                     "target": "< 1 s", "note": f"{type(exc).__name__}: {exc}"})
+    else:
+        worst = max(play["first"], play["seek"]) / 1000
+        rows.append({
+            "what": "playback start, 10-minute call (chromium)",
+            "measured": f"{play['first']:.0f} ms; after a seek to 5:00 {play['seek']:.0f} ms",
+            "target": "< 1 s",
+            "note": f"{'ok' if worst < 1 else 'MISSES TARGET'}; play() to 'playing' on the call "
+                    f"page; {play['size'] // 1024} KB file, {play['duration']:.0f} s long, "
+                    f"served with Range"})
     for size in (1_000, 10_000, 100_000):
         figures = _store_figures(size)
         rows.append({

@@ -322,7 +322,8 @@ class Recorder:
     # -- what the panel and /healthz show --------------------------------------------------
     @property
     def active_calls(self) -> frozenset[str]:
-        return frozenset(self._recording) | frozenset(self._active)
+        # dict.copy() is atomic under the GIL: the loop and the worker change these dicts
+        return frozenset(self._recording.copy()) | frozenset(self._active.copy())
 
     def health(self) -> dict:
         state = "unavailable" if self.unavailable else "low_disk" if self.low_disk else "ok"

@@ -89,7 +89,8 @@ class RecordingStore:
         if kind == "begin":
             self.entries[op["call"]] = Entry(op["call"], op["file"], op["at"], op["offered_at"],
                                              op["answered_at"], extras=op.get("extras") or {})
-            self._expected[(op["offered_at"], op["answered_at"])] = op["call"]
+            if op["call"] not in self.record_of:        # else linked already
+                self._expected[(op["offered_at"], op["answered_at"])] = op["call"]
             party = (op.get("extras") or {}).get("party")
             if party:
                 self.by_party[party] = op["call"]
@@ -101,6 +102,9 @@ class RecordingStore:
         elif kind == "link":
             self.links[op["record"]] = op["call"]
             self.record_of[op["call"]] = op["record"]
+            linked = self.entries.get(op["call"])
+            if linked is not None:
+                self._expected.pop((linked.offered_at, linked.answered_at), None)
         elif kind == "delete":
             entry = self.entries.pop(op["call"], None)
             if entry is not None:
@@ -156,9 +160,9 @@ class RecordingStore:
 
     def expect(self, call_id: str, offered_at: float, answered_at: float) -> None:
         """Remember a call being recorded, so its record can be linked even before `begin`
-        reaches the disk (no I/O: called from the event loop)."""
-        with self._lock:
-            self._expected[(offered_at, answered_at)] = call_id
+        reaches the disk. Called from the event loop: no I/O and no lock (the worker may hold
+        it through an fdatasync); one dict assignment is atomic."""
+        self._expected[(offered_at, answered_at)] = call_id
 
     def begin(self, call_id: str, offered_at: float, answered_at: float,
               extras: dict | None = None) -> Path:

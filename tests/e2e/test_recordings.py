@@ -186,16 +186,19 @@ def test_player_on_the_call_page_in_chromium(box, call, browser):
     page.goto(box.url + f"/calls/{call['id']}")
     audio = page.locator("#recording audio")
     audio.wait_for()
-    started = time.monotonic()
     page.wait_for_function("document.querySelector('#recording audio').readyState >= 1",
-                           timeout=10000)
-    assert time.monotonic() - started < 5          # a bound for a loaded machine; bench: 1 s
+                           timeout=20000)         # how fast: make bench (recording rows)
     duration = page.evaluate("document.querySelector('#recording audio').duration")
     assert abs(duration - call["talk_seconds"]) <= 1.0
     page.click("#recording button[data-speed='1.5']")
     assert page.evaluate("document.querySelector('#recording audio').playbackRate") == 1.5
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "e2e-recording-call-detail.png"), full_page=True)
+    page.click("#recording button:has-text('Mark as a good call')")
+    page.wait_for_selector("#recording .tag:has-text('Good call')")
+    page.goto(box.url + "/calls/good")
+    assert page.locator("audio").count() == 1
+    page.screenshot(path=str(SHOTS / "e2e-recording-good-calls.png"), full_page=True)
     page.goto(box.url + "/calls")
     page.screenshot(path=str(SHOTS / "e2e-recording-history.png"), full_page=True)
     context.close()
