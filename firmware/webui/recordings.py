@@ -59,7 +59,8 @@ def play(call_id: str):
         return jsonify(error="the recording's file is missing", state="missing"), 404
     response = send_file(path, mimetype="audio/ogg", conditional=True, max_age=0)
     if entry.seconds is None:
-        response.headers["X-Recording-State"] = "truncated"
+        response.headers["X-Recording-State"] = \
+            "recording" if entry.call_id in service.recorder.active_calls else "truncated"
     response.headers["Accept-Ranges"] = "bytes"
     return response
 
@@ -87,8 +88,9 @@ def state(call_id: str):
     if entry is None:
         return jsonify(state="none", seconds=0, good=call_id in service.store.marks)
     found = service.file_state(entry)
-    return jsonify(state=found.state if entry.seconds is not None or found.state != "ok"
-                   else "recording", seconds=round(found.seconds, 1), size=found.size,
+    active = entry.call_id in service.recorder.active_calls and found.state != "missing"
+    return jsonify(state="recording" if active else found.state,
+                   seconds=round(found.seconds, 1), size=found.size,
                    good=call_id in service.store.marks)
 
 
@@ -168,7 +170,9 @@ def _recording_globals() -> dict:
         if entry is None:
             return None
         found = service.file_state(entry)
-        return "recording" if entry.seconds is None and found.state != "missing" else found.state
+        if entry.call_id in service.recorder.active_calls and found.state != "missing":
+            return "recording"
+        return found.state
 
     def recording_health() -> dict:
         return service.health() if service is not None else {}
