@@ -138,6 +138,21 @@ def recorded_call(box) -> dict:
     raise AssertionError(f"no recorded call in /api/calls: {calls}")
 
 
+def missed_call(box) -> None:
+    """+48600111222 calls again and hangs up while 101 rings."""
+    ringing = sipp_background("phone_ring_cancel.xml", f"127.0.0.1:{box.sip_port}",
+                              local_ip="127.0.0.11", local_port=box.base + 4, cwd=box.folder,
+                              args=["-s", "101", "-key", "rtp", "40100"])
+    time.sleep(0.3)
+    trunk = sipp_background("trunk_cancel.xml", f"127.0.0.1:{box.sip_port}",
+                            local_ip="127.0.0.2", local_port=box.base + 3, cwd=box.folder,
+                            args=["-key", "dialled", CAMPAIGN, "-key", "caller", "+48600111222",
+                                  "-key", "rtp", "40000", "-d", "800"])
+    for proc in (trunk, ringing):
+        code, out = finish(proc)
+        assert code == 0, out
+
+
 @pytest.fixture(scope="module")
 def call(box):
     return recorded_call(box)
@@ -201,6 +216,13 @@ def test_player_on_the_call_page_in_chromium(box, call, browser):
     page.screenshot(path=str(SHOTS / "e2e-recording-good-calls.png"), full_page=True)
     page.goto(box.url + "/calls")
     page.screenshot(path=str(SHOTS / "e2e-recording-history.png"), full_page=True)
+    page.goto(box.url + "/reports/durations?short=100&long=3600")   # the call is "too short"
+    assert page.locator(".rec-player audio").count() == 1
+    page.screenshot(path=str(SHOTS / "e2e-recording-report-durations.png"), full_page=True)
+    missed_call(box)                            # the same caller again: on the callback list
+    page.goto(box.url + "/callbacks")
+    assert page.locator(".rec-player audio").count() == 1
+    page.screenshot(path=str(SHOTS / "e2e-recording-callbacks.png"), full_page=True)
     context.close()
     assert errors == []
 

@@ -42,7 +42,8 @@ def recorded(tracker, service):
     for events in (events_101, events_102):
         offered, answered = events[0].at, events[2].at
         call_id = events[0].call_id
-        path = service.store.begin(call_id, offered, answered)
+        path = service.store.begin(call_id, offered, answered,      # as the recorder does
+                                   {"direction": "inbound", "party": events[0].caller})
         path.write_bytes(opus_file())
         service.store.end(call_id, 1.0, path.stat().st_size)
         record = next(c for c in tracker.calls(_everything())
@@ -136,3 +137,13 @@ def test_low_disk_is_shown_in_healthz_and_the_panel(tmp_path, config, tracker, u
     assert h.sign_in(client, h.OWNER, h.OWNER_PW).status_code == 302
     assert "Recording is stopped" in client.get("/calls").get_data(as_text=True)
     service.store.close()
+
+
+def test_players_in_the_call_list_the_report_and_the_callback_list(owner, recorded, tracker):
+    calls_page = owner.get("/calls").get_data(as_text=True)
+    assert calls_page.count("<audio") == 2
+    report = owner.get("/reports/durations?short=100&long=3600").get_data(as_text=True)
+    assert report.count("<audio") == 2                      # both calls are "too short"
+    h.feed(tracker, h.inbound(time.time() - 60, h.MOBILE, h.SHOP, talk=None))  # calls again
+    callbacks = owner.get("/callbacks").get_data(as_text=True)
+    assert "Last conversation" in callbacks and callbacks.count("<audio") == 1
