@@ -242,3 +242,59 @@ def test_staff_may_not_hear_or_delete_anothers_call_and_the_owner_deletes(box, c
     assert request(box, call["recording"])[0] == 404
     again = api(box, f"/api/calls/{call['id']}")
     assert again["recording"] is None and again["talk_seconds"] == call["talk_seconds"]
+
+
+def test_a_transferred_call_is_one_recording_with_the_new_phone_on_the_right(box):
+    """101 answers and transfers (blind) to 103, who talks 2.5 s with a 1000 Hz tone and
+    hangs up: one recording for the call, the caller left all along, 103 right."""
+    folder = box.folder
+    caller = "+48600444555"
+    write_pcap(folder / "caller2.pcap", rtp_packets(ulaw_tone(440, 8), ssrc=0x33),
+               source="127.0.0.2", dest="127.0.0.1")
+    write_pcap(folder / "manager.pcap", rtp_packets(ulaw_tone(1000, 3), ssrc=0x44),
+               source="127.0.0.13", dest="127.0.0.1")
+    for extension, ip, port in (("101", "127.0.0.11", box.base + 4),
+                                ("103", "127.0.0.13", box.base + 6)):
+        result = sipp("register.xml", f"127.0.0.1:{box.sip_port}", local_ip=ip,
+                      local_port=port, args=["-s", extension, "-au", extension,
+                                             "-ap", f"secret-{extension}-pw"])
+        assert result.returncode == 0, result.stdout[-1500:]
+    transferor = sipp_background("phone_answer_refer.xml", f"127.0.0.1:{box.sip_port}",
+                                 local_ip="127.0.0.11", local_port=box.base + 4, cwd=folder,
+                                 args=["-s", "101", "-key", "rtp", "40100",
+                                       "-key", "target", "103"])
+    target = sipp_background(
+        str(scenario("phone_answer_bye_audio.xml", folder, PCAP=str(folder / "manager.pcap"))),
+        f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.13", local_port=box.base + 6,
+        cwd=folder, args=["-s", "103", "-d", "2500", "-mi", "127.0.0.13",
+                          "-mp", str(box.base + 16)])
+    time.sleep(0.3)
+    trunk = sipp_background(
+        str(scenario("trunk_call_gets_bye_audio.xml", folder,
+                     PCAP=str(folder / "caller2.pcap"))),
+        f"127.0.0.1:{box.sip_port}", local_ip="127.0.0.2", local_port=box.base + 3,
+        cwd=folder, args=["-key", "dialled", CAMPAIGN, "-key", "caller", caller,
+                          "-mi", "127.0.0.2", "-mp", str(box.base + 18)])
+    for proc in (transferor, target, trunk):
+        code, out = finish(proc)
+        assert code == 0, out
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        calls = api(box, "/api/calls?number=%2B48600444555")["calls"]
+        if calls and calls[0]["recording"]:
+            break
+        time.sleep(0.2)
+    assert len(calls) == 1 and calls[0]["handled_by"] == ["101", "103"]
+    call = calls[0]
+    status, _, body = request(box, call["recording"])
+    assert status == 200
+    path = folder / "transferred.ogg"
+    path.write_bytes(body)
+    rate, left, right = decode_file(path)
+    assert abs(len(left) / rate - call["talk_seconds"]) <= 1.0
+    handed_over = call["talk_by"]["101"]
+    before = slice(int(0.2 * rate), int((handed_over - 0.2) * rate))
+    after = slice(int((handed_over + 0.5) * rate), int((call["talk_seconds"] - 0.3) * rate))
+    assert tone_power(left[after], rate, 440) > 20 * tone_power(left[after], rate, 1000)
+    assert tone_power(right[after], rate, 1000) > 20 * tone_power(right[after], rate, 440)
+    assert tone_power(right[before], rate, 1000) < tone_power(right[after], rate, 1000) / 100
