@@ -223,13 +223,13 @@ class Recorder:
                 item = queue.popleft()
                 try:
                     self._handle(item)
-                except (OSError, OpusError) as exc:
+                except (OSError, OpusError, ValueError) as exc:   # that call only
                     self._fail(item[0] if isinstance(item[0], Recording) else item[1], exc)
             now = self.clock()
             for recording in list(self._active.values()):
                 try:
                     self._advance(recording, now)
-                except (OSError, OpusError) as exc:
+                except (OSError, OpusError, ValueError) as exc:   # that call only
                     self._fail(recording, exc)
             if now - self._last_space_check >= SPACE_CHECK_SECONDS and not self.check_space():
                 for recording in list(self._active.values()):
