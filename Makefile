@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN  = python3 python3-venv python3-pip
+APT_RUN += libopus0   # call recordings: Opus through ctypes (firmware/recording/opus.py)
 APT_TEST = $(APT_RUN) sip-tester baresip-core chromium systemd postgresql
 APT_TEST += kamailio linphone-cli   # the carrier proxy and a softphone; Kamailio is also make bench's C reference
 APT_TEST += openssl

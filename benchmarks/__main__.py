@@ -122,6 +122,7 @@ BENCHMARKS: list[tuple[str, Callable, str]] = [
     ("bench_contacts", module_rows, "contacts: import, search, one change"),
     ("bench_integrations", module_rows, "webhook deliveries; cost per call of a webhook"),
     ("bench_central", module_rows, "central on PostgreSQL: dashboards, ingestion"),
+    ("bench_recording", module_rows, "call recording: KB/minute, CPU per recorded call"),
 ]
 
 

@@ -139,6 +139,7 @@ class Box:
         if self.tracker is None:
             return None
         return {entry["number"] for entry in self.tracker.callbacks()}
+        self.recordings = None     # call recordings (firmware/recording), start_recording()
 
     def _contact_name(self, number: str) -> str | None:
         """A known caller's name for the desk phone's display (the tracker's contacts)."""
@@ -237,6 +238,8 @@ class Box:
         health["ban_count"] = len(in_force)
         health["bans_by_reason"] = {reason: sum(1 for b in in_force if b.reason == reason)
                                     for reason in sorted({b.reason for b in in_force})}
+        if self.recordings is not None:
+            health["recording"] = self.recordings.health()
         return health
 
     def create_tracker(self) -> None:
@@ -284,7 +287,8 @@ class Box:
                          secret_key=load_or_create_secret(self.data_dir),
                          config_path=editable, on_config=self.apply_config,
                          switchboard=Switchboard(self),
-                         integrations=self.integrations)
+                         integrations=self.integrations,
+                         recordings=self.recordings)
         from firmware.webui import voicemail as voicemail_web
 
         voicemail_web.install(app, self.audio_desk.store, self.audio_desk.library)
@@ -310,6 +314,8 @@ class Box:
             self.integrations.reload_config(config)
         if getattr(self, "uplink", None) is not None:    # the central hears the campaign set
             self.uplink.report_config(config)
+        if self.recordings is not None:
+            self.recordings.reload_config(config)
 
         def swap() -> None:
             self.config = config
@@ -363,6 +369,17 @@ class Box:
         self.integrations.open()
         self.tracker.subscribe(self.integrations.listen)
         self.integrations.start()
+
+    def start_recording(self) -> None:
+        """Call recordings: they listen to the call events and tap the relay's session of a
+        call to record; the tracker's records are linked to them (firmware/recording)."""
+        from firmware.recording.service import Recordings
+
+        self.recordings = Recordings(self.config, self.data_dir, self.media.sessions.get)
+        self.bus.subscribe(self.recordings.recorder.on_event)
+        self.tracker.published.listen(self.recordings.on_tracker)
+        self.tracker.call_extras.append(self.recordings.decorate)
+        self.recordings.start()
 
     async def save_bindings_forever(self) -> None:
         while True:
@@ -420,6 +437,8 @@ class Box:
             self.alerter.stop()
         if self.night is not None:
             self.night.close()
+        if self.recordings is not None:
+            self.recordings.stop()
 
 
 async def _serve(box: Box) -> int:
@@ -493,6 +512,7 @@ def run_box(config: Config, data_dir: Path) -> int:
         box.create_tracker()
         box.start_integrations()
         box.start_hw()
+        box.start_recording()
         return asyncio.run(_serve(box))
     except OSError as exc:
         logger.error("callbox: cannot start: %s", exc)

@@ -112,6 +112,7 @@ class Extension:
     number: str
     name: str = ""
     password: str = ""
+    record: bool = False      # record this extension's outbound calls (firmware/recording)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class Campaign:
     after_hours_ring: tuple[str, ...] | None = None      # None: [hours] after_hours_ring
     after_hours_forward: tuple[str, ...] | None = None   # E.164; None: [hours] default
     web_source: str = ""      # the number-swap snippet's rule: "google/cpc" or "facebook.com"
-    record: bool = False      # [[campaign]] record: its answered calls are recorded
+    record: bool = False      # record this campaign's answered calls (firmware/recording)
     voicemail: bool = False   # nobody answers: the box takes a message (docs/voicemail.md)
     voicemail_max_seconds: int = 120
 
@@ -222,6 +223,7 @@ class Config:
     central: "CentralLink | None" = None     # [central]: report to a central panel
     dns: Dns = field(default_factory=lambda: Dns())
     voicemail: "VoicemailSettings" = field(default_factory=lambda: VoicemailSettings())
+    recording: "Recording" = field(default_factory=lambda: Recording())
 
     def extension(self, number: str) -> Extension | None:
         return next((e for e in self.extensions if e.number == number), None)
@@ -381,11 +383,12 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     dns = _dns(check, check.table(data, "dns"))
     campaigns = _campaign_voicemail(check, data, campaigns)
     voicemail = _voicemail_settings(check, data)
+    extensions, campaigns, recording = _recording(check, data, extensions, campaigns)
     if check.problems:
         raise ConfigError(check.problems)
     return Config(box, sip, web, trunks, extensions, campaigns, tracking, hw, source,
                   security=security, hours=hours, modem=modem, central=central, dns=dns,
-                  voicemail=voicemail, **integrations)
+                  voicemail=voicemail, recording=recording, **integrations)
 
 
 def _box(check: _Checker, table: dict[str, Any]) -> Box:
@@ -502,7 +505,8 @@ def _extensions(check: _Checker, tables: list[dict]) -> tuple[Extension, ...]:
     extensions = []
     for index, table in enumerate(tables, 1):
         key = f"extension[{index}]"
-        check.unknown(table, key, {"number", "name", "password"})
+        check.unknown(table, key, {"number", "name", "password",
+                                   "record"})
         number = str(table.get("number", "")) if isinstance(table.get("number"), int) \
             else check.string(table, "number", key)
         if number and not (number.isdigit() and 2 <= len(number) <= 6):
@@ -903,7 +907,7 @@ class VoicemailSettings:
 
 def _campaign_voicemail(check: _Checker, data: dict[str, Any],
                         campaigns: tuple[Campaign, ...]) -> tuple[Campaign, ...]:
-    """`[[campaign]] record`, `voicemail`, `voicemail_max_seconds` (5 s to 1 h)."""
+    """`[[campaign]] voicemail`, `voicemail_max_seconds` (5 s to 1 h); `record` is _recording's."""
     from dataclasses import replace
 
     tables = data.get("campaign", [])
@@ -916,7 +920,6 @@ def _campaign_voicemail(check: _Checker, data: dict[str, Any],
         key = f"campaign[{index}]"
         seconds = check.integer(table, "voicemail_max_seconds", key, 120, 5, 3600)
         out[index - 1] = replace(out[index - 1],
-                                 record=check.boolean(table, "record", key, False),
                                  voicemail=check.boolean(table, "voicemail", key, False),
                                  voicemail_max_seconds=120 if seconds is None else seconds)
     return tuple(out)
@@ -930,3 +933,34 @@ def _voicemail_settings(check: _Checker, data: dict[str, Any]) -> VoicemailSetti
     seconds = check.integer(table, "greeting_max_seconds", "voicemail", 120, 5, 600)
     return VoicemailSettings(check.boolean(recording, "announce", "recording", False),
                              120 if seconds is None else seconds)
+# -- recordings (firmware/recording, docs/recordings.md) ----------------------------------------
+
+@dataclass(frozen=True)
+class Recording:
+    """[recording]: how long recordings are kept and how much disk they may take."""
+
+    announce: bool = False      # the caller hears the recording notice (the contract's key)
+    keep_days: int = 90
+    max_disk_mb: int = 2000
+
+
+def _recording(check: _Checker, data: dict[str, Any], extensions: tuple[Extension, ...],
+               campaigns: tuple[Campaign, ...]):
+    """`[recording]`, and `record = true` on [[extension]] and [[campaign]] blocks."""
+    table = check.table(data, "recording")
+    check.unknown(table, "recording", {"announce", "keep_days", "max_disk_mb"})
+    recording = Recording(
+        check.boolean(table, "announce", "recording", False),
+        check.integer(table, "keep_days", "recording", 90, 1, 36500) or 90,
+        check.integer(table, "max_disk_mb", "recording", 2000, 10, 10_000_000) or 2000)
+    out = []
+    for name, blocks, values in (("extension", data.get("extension"), extensions),
+                                 ("campaign", data.get("campaign"), campaigns)):
+        blocks = blocks if isinstance(blocks, list) else []
+        values = list(values)
+        for index, block in enumerate(blocks[:len(values)], 1):
+            if isinstance(block, dict) and "record" in block:
+                values[index - 1] = replace(values[index - 1], record=check.boolean(
+                    block, "record", f"{name}[{index}]", False))
+        out.append(tuple(values))
+    return out[0], out[1], recording

@@ -85,6 +85,9 @@ class Tracker:
         self._listeners: list[Callable[[str, dict], None]] = []
         self.published = Publisher()    # listeners: tracker.published.listen(fn); publish.py
         self._published_queue: list[dict] | None = None
+        # Fields other parts add to every /api/calls entry (recordings: `recording`): each is
+        # called with the call dict, outside the lock, and must be quick (a dict look-up).
+        self.call_extras: list[Callable[[dict], None]] = []
 
     # -- life ---------------------------------------------------------------------------
 
@@ -378,6 +381,8 @@ class Tracker:
         contact owning the caller's number, else the callee's."""
         call["contact"] = self.contacts.contact_for(call["caller"]) or \
             self.contacts.contact_for(call["callee"])
+        for extra in self.call_extras:
+            extra(call)
         return call
 
     # -- changes from the panel -----------------------------------------------------------

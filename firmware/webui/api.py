@@ -72,6 +72,9 @@ def public_health(health: dict, *, signed_in_owner: bool) -> dict:
     """/healthz as the asker may see it: banned addresses only for a signed-in owner, counts
     for anyone (issue 14.16: the list told a stranger which of his addresses still work)."""
     health = dict(health)
+    if not signed_in_owner and isinstance(health.get("recording"), dict):
+        # recordings (issue 16): the state for anyone, disk figures for the owner
+        health["recording"] = {"state": health["recording"].get("state", "")}
     bans = health.get("bans")
     if bans is None:
         return health

@@ -530,6 +530,10 @@ CATALOG.update({k: v for k, v in _CALLS.items() if k not in CATALOG})
 from firmware.webui.i18n_pl_contacts import CATALOG as _CONTACTS  # noqa: E402
 
 CATALOG.update({k: v for k, v in _CONTACTS.items() if k not in CATALOG})
+# Call recordings (issue 16) keep their Polish in their own module.
+from firmware.webui.i18n_pl_recordings import CATALOG as _RECORDINGS  # noqa: E402
+
+CATALOG.update({k: v for k, v in _RECORDINGS.items() if k not in CATALOG})
 # The figures an owner acts on (issue 21): trends, missed reasons, regions, campaigns.
 CATALOG.update({
     "%(points)s pp": "%(points)s pp",

@@ -186,7 +186,9 @@ def _load_heat(result: dict, days: list[str], hours: range, fmt: Formatter) -> d
 
 
 def _durations(panel: Panel, p: Params) -> Report:
-    result = calc.duration_outliers(period_calls(panel, p), p.short, p.long, p.factor)
+    calls = period_calls(panel, p)
+    result = calc.duration_outliers(calls, p.short, p.long, p.factor)
+    recordings = {c["id"]: c["recording"] for c in calls if c.get("recording")}
     fmt = fmt_of(panel)
     times = _("%(times)s× average", times=fmt.number(
         p.factor, 0 if float(p.factor).is_integer() else 1)) if p.factor else ""
@@ -194,6 +196,7 @@ def _durations(panel: Panel, p: Params) -> Report:
              "average": _("Too long") + f" ({times})"}
     for row in result["calls"]:
         row["kind"] = kinds[row["kind"]]
+        row["recording"] = recordings.get(row["id"])     # a player on the row (issue 16)
     names = dict(people_of(panel))
     for row in result["people"]:
         row["person"] = " · ".join(x for x in (row["extension"], names.get(row["extension"]))
