@@ -60,7 +60,7 @@ def create_app(config: Config, tracker, users: UserStore, *,
                testing: bool = False, prefs: PanelPrefs | None = None,
                config_path: Path | None = None,
                on_config: Callable[[Config], None] | None = None,
-               switchboard=None, integrations=None) -> Flask:
+               switchboard=None, integrations=None, recordings=None) -> Flask:
     """The panel for one box: `tracker` answers the questions, `users` signs people in.
 
     `config_path` is the TOML file the settings page edits (None: the embedded default, not
@@ -96,6 +96,9 @@ def create_app(config: Config, tracker, users: UserStore, *,
     app.register_blueprint(api_figures.bp)
     from firmware.webui import monthly          # the monthly summary (issue 21)
     app.register_blueprint(monthly.bp)
+    from firmware.webui import recordings as recordings_views   # call recordings (issue 16)
+    app.extensions["callbox"].recordings = recordings
+    app.register_blueprint(recordings_views.bp)
     app.before_request(_before)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
