@@ -17,12 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from collections import Counter
 from statistics import median
 from typing import Any, Iterable, Mapping, Sequence
 
 from firmware.tracker.errors import BadInput
-from firmware.tracker.figures import is_too_long, period_cost, talk_averages
+from firmware.tracker.figures import period_cost
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 ANSWERED, MISSED = "answered", "missed"
@@ -356,37 +355,50 @@ def duration_outliers(calls: Iterable[dict], short_seconds: float, long_seconds:
     `too_long` (figures.too_long), so both count the same calls."""
     if short_seconds < 0 or long_seconds <= short_seconds:
         raise BadInput("long", "must be longer than the short threshold")
-    calls = [c for c in calls if c["status"] == ANSWERED
-             and c["direction"] in (INBOUND, OUTBOUND)]
-    campaign_calls = [c for c in calls if c["direction"] == INBOUND and c["campaign"]]
-    average = talk_averages((c["campaign"] for c in campaign_calls),
-                            (c["talk_seconds"] for c in campaign_calls))
+    calls = calls if isinstance(calls, list) else list(calls)
+    total: dict[str, float] = {}        # the campaigns' average talk (figures.too_long's)
+    answered: dict[str, int] = {}
+    for call in calls:
+        name = call["campaign"]
+        if name and call["status"] == ANSWERED and call["direction"] == INBOUND:
+            total[name] = total.get(name, 0.0) + call["talk_seconds"]
+            answered[name] = answered.get(name, 0) + 1
+    average = {name: total[name] / answered[name] for name in total}
+    # figures.is_too_long(talk, average, factor) as one limit per campaign (inf: never)
+    limits = {name: factor * mean if factor else math.inf for name, mean in average.items()}
     found: list[dict] = []
     people: dict[str, dict] = {}
     over_by_campaign: dict[str, int] = dict.fromkeys(average, 0)
     for call in calls:
         direction = call["direction"]
-        person = (call["answered_by"] if direction == INBOUND else call["extension"]) or ""
+        if call["status"] != ANSWERED or direction not in (INBOUND, OUTBOUND):
+            continue
+        inbound = direction == INBOUND
+        person = (call["answered_by"] if inbound else call["extension"]) or ""
         row = people.get(person)
         if row is None:
             row = people[person] = {"extension": person, "answered": 0, "short": 0, "long": 0,
                                     "over_average": 0}
         row["answered"] += 1
         talk = call["talk_seconds"]
-        mean = average.get(call["campaign"]) if direction == INBOUND else None
-        over = is_too_long(talk, mean, factor)
+        over = inbound and talk > limits.get(call["campaign"], math.inf)
         if over:
             row["over_average"] += 1
             over_by_campaign[call["campaign"]] += 1
-        kind = "short" if talk < short_seconds else "long" if talk > long_seconds else \
-            "average" if over else None
-        if kind is None:
+        if talk < short_seconds:
+            kind = "short"
+        elif talk > long_seconds:
+            kind = "long"
+        elif over:
+            kind = "average"
+        else:
             continue
         if kind != "average":
             row[kind] += 1
+        mean = average.get(call["campaign"]) if inbound else None
         found.append({"id": call["id"], "started_at": call["started_at"], "kind": kind,
                       "direction": direction,
-                      "number": call["caller"] if direction == INBOUND else call["callee"],
+                      "number": call["caller"] if inbound else call["callee"],
                       "campaign": call["campaign"], "person": person, "talk_seconds": talk,
                       "times_average": round(talk / mean, 1) if mean else None})
     found.sort(key=lambda r: (r["started_at"], r["id"]))
@@ -395,7 +407,6 @@ def duration_outliers(calls: Iterable[dict], short_seconds: float, long_seconds:
         row["short_pct"] = _share(row["short"], row["answered"])
         row["long_pct"] = _share(row["long"], row["answered"])
         row["over_average_pct"] = _share(row["over_average"], row["answered"])
-    answered = Counter(c["campaign"] for c in campaign_calls)
     campaigns = [{"campaign": name, "answered": answered[name],
                   "average": round(average[name], 1),
                   "limit": round(factor * average[name], 1) if factor else None,
