@@ -14,6 +14,7 @@ is rebuilt from the journal at start-up.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import queue
@@ -37,7 +38,7 @@ from firmware.tracker.callbacks import CallbackQueue, Entry
 from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
-from firmware.tracker.history import NumberHistory
+from firmware.tracker.history import TableHistory
 from firmware.tracker.index import CallIndex
 from firmware.tracker.publish import CALL_RECORDED, QUEUE_CHANGED, WRAPUP_SAVED, Publisher
 from firmware.tracker.query import CallFilter, day_bounds, matches
@@ -68,9 +69,9 @@ class Tracker:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._assembler = CallAssembler()
-        self._history = NumberHistory()
         self._queue = CallbackQueue()
         self._index = CallIndex(self._tz)
+        self._history = TableHistory(self._index.table)
         self._pending: list[tuple[str, Mapping[str, Any]]] = []   # appends that failed
         self._storage_error: str | None = None
         self._repaired: list[str] = []                          # files set aside at start-up
@@ -98,8 +99,14 @@ class Tracker:
             regions.use(regions.load_names(self._config.box.country, self._data_dir))
             try:
                 with _no_cyclic_gc():
-                    loaded = self._store.open(make_record=self._index.compact)
-                    self._rebuild(loaded.records.values(), loaded.dismissals)
+                    self._index.loading()
+                    try:
+                        loaded = self._store.open_months(self._index.compact,
+                                                         self._take_month)
+                    finally:
+                        self._index.loaded()
+                    self._rebuild(loaded.dismissals)
+                _release_free_memory()
                 self.contacts.open()
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
@@ -252,21 +259,34 @@ class Tracker:
                 logger.info("call store writable again")
                 self._storage_error = None
 
-    def _rebuild(self, records: Any, dismissals: list[dict[str, Any]]) -> None:
-        """Index, number history and callback queue from the journal."""
-        self._index.load(records)
-        records = self._index.in_order()
+    def _take_month(self, records: list) -> None:
+        """One month's records at start-up, into the index in (start, id) order."""
+        records.sort(key=lambda r: (r.offered_at, r.id))
+        self._index.extend(records)
+
+    def _rebuild(self, dismissals: list[dict[str, Any]]) -> None:
+        """Number history and callback queue from the indexed records and the dismissals:
+        a fold in the order calls ended, each record made only for its turn."""
+        table = self._index.table
+        ended = table.floats["ended_at"]
+        rows = sorted(range(len(ended)), key=ended.__getitem__)     # stable: ties by start
+        marks = sorted(range(len(dismissals)), key=lambda n: dismissals[n]["at"])
         target_seconds = self._config.tracking.target_call_seconds
-        for record in records:
+        next_mark = 0
+        for row in rows:
+            while next_mark < len(marks) and dismissals[marks[next_mark]]["at"] < ended[row]:
+                self._dismiss_loaded(dismissals[marks[next_mark]])
+                next_mark += 1
+            record = table.record(row)
             self._history.add(record, target_seconds)
-        timeline = [(r.ended_at, 0, n, r) for n, r in enumerate(records)]
-        timeline += [(d["at"], 1, n, d) for n, d in enumerate(dismissals)]
-        for _, kind, _, item in sorted(timeline, key=lambda t: t[:3]):
-            if kind == 0:
-                self._queue.apply(item)
-            elif item["number"] in self._queue:
-                self._queue.dismiss(item["number"], item.get("reason", ""), item.get("by", ""),
-                                    item["at"])
+            self._queue.apply(record)
+        for mark in marks[next_mark:]:
+            self._dismiss_loaded(dismissals[mark])
+
+    def _dismiss_loaded(self, item: dict[str, Any]) -> None:
+        if item["number"] in self._queue:
+            self._queue.dismiss(item["number"], item.get("reason", ""), item.get("by", ""),
+                                item["at"])
 
     # -- reading --------------------------------------------------------------------------
 
@@ -508,6 +528,15 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _release_free_memory() -> None:
+    """Hand the memory the start-up's parsing freed back to the system (glibc keeps it
+    otherwise, and the box's resident size would stay at the peak)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):      # not glibc: nothing to do
+        pass
 
 
 def _led(kind: type, pin: int | None, pin_factory) -> Any:

@@ -1,0 +1,328 @@
+"""Every stored call as columns: a year of calls in little memory. See docs/storage.md.
+
+Why: a `CallRecord` per call (slots, an id string, float objects, a dict by id) cost about
+900 bytes of resident memory a call, 140 MB with 100k calls stored. Here a call is one row of
+flat columns, about 110 bytes: its times and amounts in `array("d")`, its texts (campaign,
+source, status, numbers, extensions, the tuple of extensions that rang, ...) as codes into one
+pool of shared values (`array("I")`), its flags in `array("b")`, and its id as a 2-byte counter
+(an id is the base36 millisecond of its start and a counter, so it is rebuilt from the start;
+an id of any other form is kept in a side list). What is rare or free-form (the wrap-up, the
+callback the call cleared, keys from a newer version) stays as objects in one list of `None`s.
+
+A record is materialised as a `CallRecord` only when someone asks for it (a page of calls, a
+wrap-up), and equals the record that was stored, value for value and type for type (an int
+time stays an int). A stored value the columns cannot hold exactly (a string where a number
+belongs, a list where a name belongs: hand edits) makes its row keep the whole `CallRecord`
+in the side list; the columns then hold what `stats.stat_row` would read for it.
+
+Rows are sorted by (start, id), so a period is two bisects. Pure: no I/O, no locks (the
+tracker's lock guards every use).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left, bisect_right
+from itertools import compress
+from typing import Any, Iterator, Mapping, Sequence
+
+from firmware.tracker.callrecord import FIELDS, CallRecord
+
+FLOATS = ("offered_at", "answered_at", "ended_at", "wait_seconds", "talk_seconds",
+          "lead_value", "value")
+CODES = ("direction", "caller", "callee", "campaign", "source", "trunk", "extension",
+         "status", "missed_reason", "end_reason", "answered_by", "line_type", "rang")
+FLAGS = ("target", "first_time")
+EXTRA = tuple(key for key in FIELDS if key not in FLOATS + CODES + FLAGS + ("id",))
+_NONE = math.nan                 # answered_at of an unanswered call (JSON has no NaN)
+_EXACT_INT = 2 ** 53
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]      # 1296 two-digit base36 strings
+ID_COUNTERS = 36 * 36
+
+
+def stem_of(started_at: float) -> int:
+    """The millisecond an id is made of (`index.base36` of it, 9 digits)."""
+    return max(int(started_at * 1000), 0)
+
+
+def derived_id(ms: int, counter: int) -> str:
+    """base36(ms, 9) + base36(counter, 2), as CallIndex.new_id makes ids."""
+    ms, d4 = divmod(ms, 1296)
+    ms, d3 = divmod(ms, 1296)
+    ms, d2 = divmod(ms, 1296)
+    ms, d1 = divmod(ms, 1296)
+    return _DIGITS[ms] + _PAIRS[d1] + _PAIRS[d2] + _PAIRS[d3] + _PAIRS[d4] + _PAIRS[counter]
+
+
+def id_counter(call_id: str, started_at: float) -> int:
+    """The counter of an id made from `started_at`, else -1 (an id of another form)."""
+    if (len(call_id) != 11 or not call_id.isascii() or not call_id.isalnum()
+            or call_id != call_id.lower()):
+        return -1
+    if int(call_id[:9], 36) != stem_of(started_at):
+        return -1
+    return int(call_id[9:], 36)
+
+
+class Pool:
+    """Values that repeat (texts, tuples, None) as small int codes; code 0 is None."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = [None]
+        self._codes: dict[Any, int] = {(type(None), None): 0}
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def code(self, value: Any) -> int:
+        """The value's code (a new one if needed); TypeError for an unhashable value."""
+        key = value if value.__class__ in (str, tuple) else (value.__class__, value)
+        code = self._codes.get(key)
+        if code is None:
+            code = self._codes[key] = len(self.values)
+            self.values.append(value)
+        return code
+
+    def find(self, value: Any) -> int | None:
+        """The code of a value already pooled, else None (never adds)."""
+        key = value if value.__class__ in (str, tuple) else (value.__class__, value)
+        try:
+            return self._codes.get(key)
+        except TypeError:
+            return None
+
+
+def _stat_number(value: Any) -> float:
+    """What `stats._number` reads: the number, or 0 for anything else."""
+    return float(value) if value.__class__ in (int, float) else 0.0
+
+
+class CallTable:
+    def __init__(self) -> None:
+        self.pool = Pool()
+        self.floats = {name: array("d") for name in FLOATS}
+        self.codes = {name: array("I") for name in CODES}
+        self.flags = {name: array("b") for name in FLAGS}
+        self.int_kinds = array("B")      # bit n: FLOATS[n] was stored as an int
+        self.id_tags = array("h")        # counter of a derived id, or -(n + 1): odd_ids[n]
+        self.recovered = array("b")      # the call cleared a callback entry
+        self.rest: list[Any] = []        # None, {EXTRA field or newer key: value}, or the
+        #                                  whole CallRecord of a row the columns cannot hold
+        self.odd_ids: list[str] = []
+        self._odd_where: dict[str, float] = {}      # odd id -> its call's start
+        self.starts = self.floats["offered_at"]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    # -- rows -----------------------------------------------------------------------------
+
+    def row_values(self, record: CallRecord) -> tuple:
+        """A record as the values of one row (see `put`)."""
+        exact = True
+        numbers, kinds = [], 0
+        for n, name in enumerate(FLOATS):
+            value = getattr(record, name)
+            cls = value.__class__
+            if cls is float:
+                numbers.append(value)
+            elif value is None and name == "answered_at":
+                numbers.append(_NONE)
+            elif cls is int and -_EXACT_INT < value < _EXACT_INT:
+                numbers.append(float(value))
+                kinds |= 1 << n
+            else:
+                numbers.append(_stat_number(value))
+                exact = False
+        codes = []
+        pool_code = self.pool.code
+        for name in CODES:
+            value = getattr(record, name)
+            try:
+                codes.append(pool_code(value))
+            except TypeError:            # unhashable where a name belongs
+                codes.append(0)
+                exact = False
+        flags = []
+        for name in FLAGS:
+            value = getattr(record, name)
+            flags.append(bool(value))
+            exact = exact and value.__class__ is bool
+        rest: Any = None
+        extra = {name: getattr(record, name) for name in EXTRA
+                 if getattr(record, name) is not None}
+        if record.extra:
+            extra.update(record.extra)
+        if extra:
+            rest = extra
+        call_id = record.id
+        counter = id_counter(call_id, record.offered_at)
+        if not exact:
+            rest = record
+        return numbers, codes, flags, kinds, rest, call_id, counter, bool(record.callback)
+
+    def insert(self, at: int, values: tuple) -> None:
+        numbers, codes, flags, kinds, rest, call_id, counter, recovered = values
+        for name, value in zip(FLOATS, numbers):
+            self.floats[name].insert(at, value)
+        for name, value in zip(CODES, codes):
+            self.codes[name].insert(at, value)
+        for name, value in zip(FLAGS, flags):
+            self.flags[name].insert(at, value)
+        self.int_kinds.insert(at, kinds)
+        self.id_tags.insert(at, self._id_tag(call_id, counter, numbers[0]))
+        self.recovered.insert(at, recovered)
+        self.rest.insert(at, rest)
+
+    def put(self, at: int, values: tuple) -> None:
+        """Overwrite row `at` with a record of the same id and start (a wrap-up)."""
+        numbers, codes, flags, kinds, rest, call_id, counter, recovered = values
+        for name, value in zip(FLOATS, numbers):
+            self.floats[name][at] = value
+        for name, value in zip(CODES, codes):
+            self.codes[name][at] = value
+        for name, value in zip(FLAGS, flags):
+            self.flags[name][at] = value
+        self.int_kinds[at] = kinds
+        self.recovered[at] = recovered
+        self.rest[at] = rest
+
+    def extend_sorted(self, records: Sequence[CallRecord]) -> None:
+        """Append records known to sort after every row already here, in (start, id) order."""
+        for record in records:
+            self.insert(len(self), self.row_values(record))
+
+    def _id_tag(self, call_id: str, counter: int, start: float) -> int:
+        if counter >= 0:
+            return counter
+        self._odd_where[call_id] = start
+        self.odd_ids.append(call_id)
+        return -len(self.odd_ids)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def id_at(self, row: int) -> str:
+        tag = self.id_tags[row]
+        if tag >= 0:
+            return derived_id(stem_of(self.starts[row]), tag)
+        return self.odd_ids[-tag - 1]
+
+    def find(self, call_id: str) -> int | None:
+        """The row of a call id, or None."""
+        starts = self.starts
+        start = self._odd_where.get(call_id)
+        if start is not None:
+            at = bisect_left(starts, start)
+            while at < len(starts) and starts[at] == start:
+                tag = self.id_tags[at]
+                if tag < 0 and self.odd_ids[-tag - 1] == call_id:
+                    return at
+                at += 1
+            return None
+        if (len(call_id) != 11 or not call_id.isascii() or not call_id.isalnum()
+                or call_id != call_id.lower()):
+            return None
+        ms, counter = int(call_id[:9], 36), int(call_id[9:], 36)
+        low = 0 if ms == 0 else bisect_left(starts, ms / 1000 - 0.002)
+        high = bisect_right(starts, (ms + 1) / 1000 + 0.002)
+        tags = self.id_tags
+        for at in range(low, high):
+            if tags[at] == counter and stem_of(starts[at]) == ms:
+                return at
+        return None
+
+    def record(self, row: int) -> CallRecord:
+        """Row `row` as the CallRecord that was stored."""
+        rest = self.rest[row]
+        if rest.__class__ is CallRecord:
+            return rest
+        record = CallRecord.__new__(CallRecord)
+        record.id = self.id_at(row)
+        kinds = self.int_kinds[row]
+        for n, name in enumerate(FLOATS):
+            value = self.floats[name][row]
+            if kinds >> n & 1:
+                value = int(value)
+            elif value != value:
+                value = None
+            setattr(record, name, value)
+        values = self.pool.values
+        for name in CODES:
+            setattr(record, name, values[self.codes[name][row]])
+        for name in FLAGS:
+            setattr(record, name, bool(self.flags[name][row]))
+        for name in EXTRA:
+            setattr(record, name, None)
+        record.extra = None
+        if rest is not None:
+            extra = None
+            for key, value in rest.items():
+                if key in _EXTRA_SET:
+                    setattr(record, key, value)
+                else:
+                    if extra is None:
+                        extra = {}
+                    extra[key] = value
+            record.extra = extra
+        return record
+
+    def records(self, low: int, high: int) -> Iterator[CallRecord]:
+        for row in range(low, high):
+            yield self.record(row)
+
+    def rows_between(self, low: float, high: float) -> tuple[int, int]:
+        """Rows [first, last) of the calls that started in [low, high)."""
+        return bisect_left(self.starts, low), bisect_left(self.starts, high)
+
+    def position(self, started_at: float, call_id: str) -> int:
+        """Where a call belongs in (start, id) order."""
+        starts = self.starts
+        if not starts or starts[-1] < started_at:
+            return len(starts)
+        at = bisect_left(starts, started_at)
+        while at < len(starts) and starts[at] == started_at and self.id_at(at) < call_id:
+            at += 1
+        return at
+
+    def decoded(self, name: str, first: int, last: int, mask: Sequence[int] | None = None,
+                change=None) -> list:
+        """The values of code column `name` in rows [first, last) (where `mask` is true),
+        each through `change` when given: one C-level pass, a look-up per distinct code."""
+        codes = self.codes[name][first:last]
+        if mask is not None:
+            codes = array("I", compress(codes, mask))
+        values = self.pool.values
+        table = {code: values[code] if change is None else change(values[code])
+                 for code in set(codes)}
+        return list(map(table.__getitem__, codes))
+
+
+_EXTRA_SET = frozenset(EXTRA)
+
+
+class IdColumn(Sequence):
+    """The ids of some rows, made only when read (the stat columns' "id"): building 100k
+    ids cost more than the figures that never read them."""
+
+    def __init__(self, table: CallTable, rows: Sequence[int]):
+        self._table = table
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return IdColumn(self._table, self._rows[index])
+        return self._table.id_at(self._rows[index])
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self._table.id_at, self._rows)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None       # type: ignore[assignment]
+
