@@ -25,7 +25,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from itertools import compress
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Sequence
 
 from firmware.tracker.callrecord import FIELDS, CallRecord
 
@@ -76,6 +76,11 @@ class Pool:
     def __len__(self) -> int:
         return len(self.values)
 
+    @property
+    def lookup(self) -> dict[Any, int]:
+        """value -> code for texts and tuples (other values are keyed by (type, value))."""
+        return self._codes
+
     def code(self, value: Any) -> int:
         """The value's code (a new one if needed); TypeError for an unhashable value."""
         key = value if value.__class__ in (str, tuple) else (value.__class__, value)
@@ -111,8 +116,11 @@ class CallTable:
         self.rest: list[Any] = []        # None, {EXTRA field or newer key: value}, or the
         #                                  whole CallRecord of a row the columns cannot hold
         self.odd_ids: list[str] = []
-        self._odd_where: dict[str, float] = {}      # odd id -> its call's start
+        self._odd_where: dict[str, tuple[float, int]] = {}     # odd id -> (start, its tag)
         self.starts = self.floats["offered_at"]
+        self.columns: list[Any] = [*self.floats.values(), *self.codes.values(),
+                                   *self.flags.values(), self.int_kinds, self.id_tags,
+                                   self.recovered, self.rest]
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -120,86 +128,102 @@ class CallTable:
     # -- rows -----------------------------------------------------------------------------
 
     def row_values(self, record: CallRecord) -> tuple:
-        """A record as the values of one row (see `put`)."""
+        """A record as the values of one row, in the order of `columns`."""
         exact = True
-        numbers, kinds = [], 0
+        values: list[Any] = []
+        kinds = 0
         for n, name in enumerate(FLOATS):
             value = getattr(record, name)
             cls = value.__class__
             if cls is float:
-                numbers.append(value)
-            elif value is None and name == "answered_at":
-                numbers.append(_NONE)
+                values.append(value)
+            elif value is None and n == 1:             # answered_at
+                values.append(_NONE)
             elif cls is int and -_EXACT_INT < value < _EXACT_INT:
-                numbers.append(float(value))
+                values.append(float(value))
                 kinds |= 1 << n
             else:
-                numbers.append(_stat_number(value))
+                values.append(_stat_number(value))
                 exact = False
-        codes = []
-        pool_code = self.pool.code
+        lookup, pool_code = self.pool.lookup, self.pool.code
         for name in CODES:
             value = getattr(record, name)
-            try:
-                codes.append(pool_code(value))
-            except TypeError:            # unhashable where a name belongs
-                codes.append(0)
-                exact = False
-        flags = []
-        for name in FLAGS:
-            value = getattr(record, name)
-            flags.append(bool(value))
-            exact = exact and value.__class__ is bool
+            code = lookup.get(value) if value.__class__ is str else None
+            if code is None:
+                try:
+                    code = pool_code(value)
+                except TypeError:          # unhashable where a name belongs
+                    code = 0
+                    exact = False
+            values.append(code)
+        target, first_time = record.target, record.first_time
+        values.append(bool(target))
+        values.append(bool(first_time))
+        if target.__class__ is not bool or first_time.__class__ is not bool:
+            exact = False
+        values.append(kinds)
+        values.append(self._id_tag(record.id, record.offered_at))
+        values.append(bool(record.callback))
         rest: Any = None
-        extra = {name: getattr(record, name) for name in EXTRA
-                 if getattr(record, name) is not None}
-        if record.extra:
-            extra.update(record.extra)
-        if extra:
-            rest = extra
-        call_id = record.id
-        counter = id_counter(call_id, record.offered_at)
-        if not exact:
-            rest = record
-        return numbers, codes, flags, kinds, rest, call_id, counter, bool(record.callback)
+        if record.wrapup is not None or record.callback is not None or record.extra:
+            rest = {name: getattr(record, name) for name in EXTRA
+                    if getattr(record, name) is not None}
+            if record.extra:
+                rest.update(record.extra)
+        values.append(rest if exact else record)
+        return tuple(values)
 
     def insert(self, at: int, values: tuple) -> None:
-        numbers, codes, flags, kinds, rest, call_id, counter, recovered = values
-        for name, value in zip(FLOATS, numbers):
-            self.floats[name].insert(at, value)
-        for name, value in zip(CODES, codes):
-            self.codes[name].insert(at, value)
-        for name, value in zip(FLAGS, flags):
-            self.flags[name].insert(at, value)
-        self.int_kinds.insert(at, kinds)
-        self.id_tags.insert(at, self._id_tag(call_id, counter, numbers[0]))
-        self.recovered.insert(at, recovered)
-        self.rest.insert(at, rest)
+        for column, value in zip(self.columns, values):
+            column.insert(at, value)
 
     def put(self, at: int, values: tuple) -> None:
         """Overwrite row `at` with a record of the same id and start (a wrap-up)."""
-        numbers, codes, flags, kinds, rest, call_id, counter, recovered = values
-        for name, value in zip(FLOATS, numbers):
-            self.floats[name][at] = value
-        for name, value in zip(CODES, codes):
-            self.codes[name][at] = value
-        for name, value in zip(FLAGS, flags):
-            self.flags[name][at] = value
-        self.int_kinds[at] = kinds
-        self.recovered[at] = recovered
-        self.rest[at] = rest
+        for column, value in zip(self.columns, values):
+            column[at] = value
 
-    def extend_sorted(self, records: Sequence[CallRecord]) -> None:
-        """Append records known to sort after every row already here, in (start, id) order."""
-        for record in records:
-            self.insert(len(self), self.row_values(record))
+    def append_rows(self, rows: list[tuple]) -> None:
+        """Append rows known to sort after every row already here, in (start, id) order:
+        one C-level extend per column."""
+        if rows:
+            for column, values in zip(self.columns, zip(*rows)):
+                column.extend(values)
 
-    def _id_tag(self, call_id: str, counter: int, start: float) -> int:
+    def delete(self, at: int) -> None:
+        for column in self.columns:
+            del column[at]
+
+    def _id_tag(self, call_id: str, start: float) -> int:
+        """The counter of an id made from the start, or -(n + 1) for odd_ids[n]."""
+        counter = id_counter(call_id, start)
         if counter >= 0:
             return counter
-        self._odd_where[call_id] = start
+        known = self._odd_where.get(call_id)
+        if known is not None:
+            self._odd_where[call_id] = (start, known[1])
+            return known[1]
         self.odd_ids.append(call_id)
+        self._odd_where[call_id] = (start, -len(self.odd_ids))
         return -len(self.odd_ids)
+
+    def slice(self, first: int, last: int) -> "CallTable":
+        """Rows [first, last) as a table of their own (copies of the column slices; the pool
+        and the odd ids, which only ever grow, are shared): what a reader takes under the
+        lock and reads after letting it go, whatever the writer inserts meanwhile."""
+        part = CallTable.__new__(CallTable)
+        part.pool = self.pool
+        part.floats = {name: values[first:last] for name, values in self.floats.items()}
+        part.codes = {name: values[first:last] for name, values in self.codes.items()}
+        part.flags = {name: values[first:last] for name, values in self.flags.items()}
+        part.int_kinds = self.int_kinds[first:last]
+        part.id_tags = self.id_tags[first:last]
+        part.recovered = self.recovered[first:last]
+        part.rest = self.rest[first:last]
+        part.odd_ids = self.odd_ids
+        part._odd_where = {}
+        part.starts = part.floats["offered_at"]
+        part.columns = []               # a slice is read, never written
+        return part
 
     # -- reading --------------------------------------------------------------------------
 
@@ -212,8 +236,9 @@ class CallTable:
     def find(self, call_id: str) -> int | None:
         """The row of a call id, or None."""
         starts = self.starts
-        start = self._odd_where.get(call_id)
-        if start is not None:
+        odd = self._odd_where.get(call_id)
+        if odd is not None:
+            start = odd[0]
             at = bisect_left(starts, start)
             while at < len(starts) and starts[at] == start:
                 tag = self.id_tags[at]
@@ -236,7 +261,7 @@ class CallTable:
     def record(self, row: int) -> CallRecord:
         """Row `row` as the CallRecord that was stored."""
         rest = self.rest[row]
-        if rest.__class__ is CallRecord:
+        if rest.__class__ is CallRecord:     # a row the columns cannot hold exactly
             return rest
         record = CallRecord.__new__(CallRecord)
         record.id = self.id_at(row)

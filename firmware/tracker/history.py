@@ -107,6 +107,35 @@ class TableHistory:
                 and not at <= self._last_target[code]:
             self._last_target[code] = at
 
+    def add_row(self, row: int, target_call_seconds: float) -> None:
+        """`add` for a row of the table, read from its columns (start-up)."""
+        table = self._table
+        codes, pool = table.codes, table.pool
+        direction, status = codes["direction"][row], codes["status"][row]
+        inbound, outbound, answered = (pool.find(INBOUND), pool.find(OUTBOUND),
+                                       pool.find(ANSWERED))
+        if direction != inbound and direction != outbound:
+            return
+        at = table.starts[row]
+        number = pool.values[codes["caller"][row]]
+        if status == answered:
+            party = number if direction == inbound else pool.values[codes["callee"][row]]
+            if party.__class__ is str and is_phone_number(party):
+                code = self._code(party)
+                if not at <= self._answered[code]:
+                    self._answered[code] = at
+        if direction != inbound or number.__class__ is not str or not is_phone_number(number):
+            return
+        self._target_seconds = target_call_seconds
+        code = self._code(number)
+        if not at >= self._first[code]:
+            self._first[code] = at
+        if not at <= self._last[code]:
+            self._last[code] = at
+        if status == answered and table.floats["talk_seconds"][row] >= target_call_seconds \
+                and not at <= self._last_target[code]:
+            self._last_target[code] = at
+
     def called_within(self, number: str, at: float, seconds: float) -> bool:
         """An inbound call from `number` started in [at - seconds, at)."""
         return self._within(number, at, seconds, self._last, False)
@@ -115,6 +144,20 @@ class TableHistory:
         """A qualifying (answered, long enough) call from `number` started in
         [at - seconds, at)."""
         return self._within(number, at, seconds, self._last_target, True)
+
+    def answered_for(self, numbers) -> dict[str, float]:
+        """{number: start of its latest answered call} for those of `numbers` that have one
+        (the figures' `answered_at`, for the numbers missed in a period)."""
+        codes, times = self._table.pool.lookup, self._answered
+        count = len(times)
+        out = {}
+        for number in numbers:
+            code = codes.get(number) if number.__class__ is str else None
+            if code is not None and code < count:
+                at = times[code]
+                if at == at:
+                    out[number] = at
+        return out
 
     def first_call(self, number: str) -> float | None:
         """When the first inbound call from `number` started, else None."""

@@ -42,6 +42,7 @@ class CallIndex:
         self._days = array("i")          # local date (ordinal) of each row's start
         self._hours = array("b")
         self._regions = array("I")       # the caller's region, a code of the table's pool
+        self._counted = array("b")       # the figures count the call (records.counted)
         self._region_cache: dict[str, str] | None = None     # only while loading
         self._shared: dict = {}          # values pooled while records are made (callrecord)
 
@@ -73,16 +74,36 @@ class CallIndex:
         self._shared = {}
 
     def extend(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Add records (start-up, a month at a time): appended when they come after every
-        row already here, inserted in place otherwise; a known id is replaced."""
+        """Add records (start-up, a month at a time, sorted by (start, id)): appended in one
+        go while they come after every row already here; inserted in place, or replacing a
+        record of the same id, otherwise."""
         table = self.table
+        day_hour = iso_formatter(self._tz).day_hour
+        rows, days, hours, regions, counted = [], [], [], [], []
+        last = (table.starts[-1], table.id_at(len(table) - 1)) if len(table) else None
+        later: list[CallRecord] = []
         for record in records:
             record = self.compact(record)
-            starts = table.starts
-            if starts and record.offered_at <= starts[-1] and record.id in self:
-                self.update(record.id, dict(record))
+            if last is not None and (record.offered_at, record.id) <= last:
+                later.append(record)
                 continue
-            self._insert(record)
+            last = (record.offered_at, record.id)
+            rows.append(table.row_values(record))
+            day, hour = day_hour(record.offered_at)
+            days.append(day)
+            hours.append(hour)
+            regions.append(self._region_code(record))
+            counted.append(_counted(record))
+        table.append_rows(rows)
+        self._days.extend(days)
+        self._hours.extend(hours)
+        self._regions.extend(regions)
+        self._counted.extend(counted)
+        for record in later:
+            if record.id in self:
+                self.update(record.id, dict(record))
+            else:
+                self._insert(record)
 
     def in_order(self) -> Iterator[CallRecord]:
         """Every record, by (start, id), made one at a time."""
@@ -104,6 +125,7 @@ class CallIndex:
         self._days.insert(at, day)
         self._hours.insert(at, hour)
         self._regions.insert(at, self._region_code(record))
+        self._counted.insert(at, _counted(record))
 
     def update(self, call_id: str, fields: dict[str, Any]) -> CallRecord:
         """Change a record's fields (a wrap-up) by replacing it; KeyError for an unknown id."""
@@ -118,13 +140,12 @@ class CallIndex:
             return record
         table.put(row, table.row_values(record))
         self._regions[row] = self._region_code(record)
+        self._counted[row] = _counted(record)
         return record
 
     def _delete(self, row: int) -> None:
-        table = self.table
-        for column in (*table.floats.values(), *table.codes.values(), *table.flags.values(),
-                       table.int_kinds, table.id_tags, table.recovered, table.rest,
-                       self._days, self._hours, self._regions):
+        self.table.delete(row)
+        for column in (self._days, self._hours, self._regions, self._counted):
             del column[row]
 
     def retime(self, tz: tzinfo) -> None:
@@ -142,54 +163,45 @@ class CallIndex:
         record = self.table.record
         return [record(row) for row in range(last - 1, first - 1, -1)]
 
-    def newest_rows(self, low: float, high: float) -> range:
-        """The rows of calls that started in [low, high), the latest first."""
-        first, last = self.table.rows_between(low, high)
-        return range(last - 1, first - 1, -1)
+    def snapshot(self, low: float, high: float) -> CallTable:
+        """A copy of the rows of calls that started in [low, high) (CallTable.slice)."""
+        return self.table.slice(*self.table.rows_between(low, high))
 
     def stats_between(self, low: float, high: float) -> dict[str, Any]:
-        """The stat columns (stats.COLUMNS) of counted calls that started in [low, high)."""
+        """The stat columns (stats.COLUMNS) of counted calls that started in [low, high).
+
+        Each column is one C-level pass over a slice of the table (a copy of the slice when
+        every call in it counts); names come from the pool a look-up per code."""
         table = self.table
         first, last = table.rows_between(low, high)
         pool = table.pool
-        inbound = pool.find(INBOUND)
-        directions = table.codes["direction"][first:last]
-        campaigns = table.codes["campaign"][first:last]
-        empty = {code for code in set(campaigns) if not pool.values[code]}
-        mask = bytes(d == inbound and c not in empty for d, c in zip(directions, campaigns))
-        rows = array("i", compress(range(first, last), mask))
+        mask = self._counted[first:last]
+        every = 0 not in mask
 
-        def floats(name: str) -> array:
-            return array("d", compress(table.floats[name][first:last], mask))
+        def cut(values) -> Any:
+            part = values[first:last]
+            return part if every else list(compress(part, mask))
 
-        def flags(values) -> array:
-            return array("b", compress(values[first:last], mask))
+        def named(name: str) -> list:
+            return list(map(pool.values.__getitem__, cut(table.codes[name])))
 
-        status = table.codes["status"][first:last]
-        answered_code, missed_code = pool.find(ANSWERED), pool.find(MISSED)
-        answered = array("b", map(answered_code.__eq__, compress(status, mask))) \
-            if answered_code is not None else array("b", bytes(len(rows)))
-        missed = array("b", map(missed_code.__eq__, compress(status, mask))) \
-            if missed_code is not None else array("b", bytes(len(rows)))
-        reasons = table.decoded("missed_reason", first, last, mask,
-                                lambda reason: reason or "unknown")
+        status = cut(table.codes["status"])
+        answered = _equal_to(pool.find(ANSWERED), status)
+        missed = _equal_to(pool.find(MISSED), status)
+        reasons = [(pool.values[code] or "unknown") if was else None
+                   for code, was in zip(cut(table.codes["missed_reason"]), missed)]
+        line_types = [kind or "unknown" for kind in named("line_type")]
+        rows = range(first, last) if every else list(compress(range(first, last), mask))
         built = {
-            "started": floats("offered_at"), "id": IdColumn(table, rows),
-            "day": flags_i(self._days, first, last, mask), "hour": flags(self._hours),
-            "answered": answered, "missed": missed, "wait": floats("wait_seconds"),
-            "target": flags(table.flags["target"]),
-            "first_time": flags(table.flags["first_time"]),
-            "campaign": table.decoded("campaign", first, last, mask),
-            "source": table.decoded("source", first, last, mask),
-            "value": floats("value"),
-            "line_type": table.decoded("line_type", first, last, mask,
-                                       lambda kind: kind or "unknown"),
-            "recovered": flags(table.recovered),
-            "missed_reason": [reason if was else None for reason, was in zip(reasons, missed)],
-            "caller": table.decoded("caller", first, last, mask),
-            "lead_value": floats("lead_value"),
-            "region": list(map(pool.values.__getitem__,
-                               compress(self._regions[first:last], mask))),
+            "started": cut(table.starts), "id": IdColumn(table, rows),
+            "day": cut(self._days), "hour": cut(self._hours),
+            "answered": answered, "missed": missed, "wait": cut(table.floats["wait_seconds"]),
+            "target": cut(table.flags["target"]), "first_time": cut(table.flags["first_time"]),
+            "campaign": named("campaign"), "source": named("source"),
+            "value": cut(table.floats["value"]), "line_type": line_types,
+            "recovered": cut(table.recovered), "missed_reason": reasons,
+            "caller": named("caller"), "lead_value": cut(table.floats["lead_value"]),
+            "region": list(map(pool.values.__getitem__, cut(self._regions))),
         }
         missing = [name for name in COLUMNS if name not in built]
         if missing:          # a column added to stats.COLUMNS: made from records (slower)
@@ -234,5 +246,12 @@ class CallIndex:
             return 0
 
 
-def flags_i(values: array, first: int, last: int, mask: bytes) -> array:
-    return array("i", compress(values[first:last], mask))
+def _equal_to(code: int | None, codes) -> array:
+    """1 where `codes` holds `code`, else 0 (a flag column)."""
+    if code is None:
+        return array("b", bytes(len(codes)))
+    return array("b", map(code.__eq__, codes))
+
+
+def _counted(record: CallRecord) -> bool:
+    return record.direction == INBOUND and bool(record.campaign)

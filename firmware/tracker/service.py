@@ -40,8 +40,9 @@ from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
 from firmware.tracker.history import TableHistory
 from firmware.tracker.index import CallIndex
+from firmware.tracker.listing import api_calls
 from firmware.tracker.publish import CALL_RECORDED, QUEUE_CHANGED, WRAPUP_SAVED, Publisher
-from firmware.tracker.query import CallFilter, day_bounds, matches
+from firmware.tracker.query import CallFilter, day_bounds
 from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
 from firmware.tracker.stats import summarize
 from firmware.tracker.store import Store, month_of
@@ -277,11 +278,27 @@ class Tracker:
             while next_mark < len(marks) and dismissals[marks[next_mark]]["at"] < ended[row]:
                 self._dismiss_loaded(dismissals[marks[next_mark]])
                 next_mark += 1
-            record = table.record(row)
-            self._history.add(record, target_seconds)
-            self._queue.apply(record)
+            self._history.add_row(row, target_seconds)
+            if self._may_touch_queue(row):
+                self._queue.apply(table.record(row))
         for mark in marks[next_mark:]:
             self._dismiss_loaded(dismissals[mark])
+
+    def _may_touch_queue(self, row: int) -> bool:
+        """Whether the call of `row` can change the callback queue (a missed call on a
+        campaign, or a call with a number waiting in it): the others need no record."""
+        table = self._index.table
+        codes, values = table.codes, table.pool.values
+        direction = values[codes["direction"][row]]
+        if direction == "inbound":
+            if values[codes["status"][row]] == "missed" and values[codes["campaign"][row]]:
+                return True
+            party = values[codes["caller"][row]]
+        elif direction == "outbound":
+            party = values[codes["callee"][row]]
+        else:
+            return False
+        return party.__class__ is str and party in self._queue
 
     def _dismiss_loaded(self, item: dict[str, Any]) -> None:
         if item["number"] in self._queue:
@@ -294,15 +311,10 @@ class Tracker:
         """Calls matching the filter, newest first, in the /api/calls shape."""
         low, high = day_bounds(filter.start, filter.end, self._tz)
         with self._lock:
-            records = self._index.newest_first(low, high)
-        # Rendered outside the lock: records are replaced, never changed (see callrecord.py).
-        out: list[dict] = []
-        for record in records:
-            if matches(record, filter):
-                out.append(self._with_contact(to_api(record, self._tz)))
-                if limit is not None and len(out) >= limit:
-                    break
-        return out
+            part = self._index.snapshot(low, high)
+        # Rendered outside the lock, from a copy of the period's rows (listing.py).
+        return [self._with_contact(call)
+                for call in api_calls(part, filter, self._tz, limit)]
 
     def call(self, call_id: str) -> dict | None:
         with self._lock:
@@ -338,10 +350,7 @@ class Tracker:
 
     def _answered_at(self, columns: Mapping[str, list]) -> dict[str, float]:
         """The latest answered call's start for each number missed among `columns`."""
-        known = self._history.answered_at
-        missed = columns["missed"]
-        return {number: known[number] for number in compress(columns["caller"], missed)
-                if number in known}
+        return self._history.answered_for(compress(columns["caller"], columns["missed"]))
 
     def callbacks(self) -> list[dict]:
         """The callback queue, longest-waiting first, in the /api/callbacks shape."""
