@@ -71,7 +71,7 @@ class Pool:
 
     def __init__(self) -> None:
         self.values: list[Any] = [None]
-        self._codes: dict[Any, int] = {(type(None), None): 0}
+        self._codes: dict[Any, int] = {(type(None), None): 0, None: 0}   # None: for lookup
 
     def __len__(self) -> int:
         return len(self.values)
@@ -129,6 +129,30 @@ class CallTable:
 
     def row_values(self, record: CallRecord) -> tuple:
         """A record as the values of one row, in the order of `columns`."""
+        r = record
+        get = self.pool.lookup.get
+        answered = r.answered_at
+        try:
+            if (r.offered_at.__class__ is float and r.ended_at.__class__ is float
+                    and r.wait_seconds.__class__ is float and r.talk_seconds.__class__ is float
+                    and r.lead_value.__class__ is float and r.value.__class__ is float
+                    and (answered is None or answered.__class__ is float)
+                    and r.target.__class__ is bool and r.first_time.__class__ is bool):
+                codes = (get(r.direction), get(r.caller), get(r.callee), get(r.campaign),
+                         get(r.source), get(r.trunk), get(r.extension), get(r.status),
+                         get(r.missed_reason), get(r.end_reason), get(r.answered_by),
+                         get(r.line_type), get(r.rang))
+                if None not in codes and not (r.wrapup is not None or r.callback is not None
+                                              or r.extra):
+                    return (r.offered_at, _NONE if answered is None else answered, r.ended_at,
+                            r.wait_seconds, r.talk_seconds, r.lead_value, r.value, *codes,
+                            r.target, r.first_time, 0, self._id_tag(r.id, r.offered_at),
+                            False, None)
+        except TypeError:                  # an unhashable value: the long way says so
+            pass
+        return self._row_values(record)
+
+    def _row_values(self, record: CallRecord) -> tuple:
         exact = True
         values: list[Any] = []
         kinds = 0

@@ -44,7 +44,6 @@ class CallIndex:
         self._regions = array("I")       # the caller's region, a code of the table's pool
         self._counted = array("b")       # the figures count the call (records.counted)
         self._region_cache: dict[str, str] | None = None     # only while loading
-        self._shared: dict = {}          # values pooled while records are made (callrecord)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -71,7 +70,6 @@ class CallIndex:
 
     def loaded(self) -> None:
         self._region_cache = None
-        self._shared = {}
 
     def extend(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Add records (start-up, a month at a time, sorted by (start, id)): appended in one
@@ -221,7 +219,7 @@ class CallIndex:
         raise ValueError(f"more than {ID_COUNTERS} calls started in the same millisecond")
 
     def compact(self, record: Mapping[str, Any]) -> CallRecord:
-        """`record` as a CallRecord sharing repeated values.
+        """`record` as a CallRecord.
 
         Its value is recomputed by today's rule (records.record_value): calls stored before
         "value counts leads" carried the lead value for every answered inbound call. The
@@ -229,10 +227,10 @@ class CallIndex:
         """
         if record.__class__ is CallRecord:
             return record
-        compact = CallRecord.from_doc(record, self._shared)
+        compact = CallRecord.from_doc(record)      # the table's pool shares the values
         value = record_value(compact)
         if value != compact.value:
-            compact.value = self._shared.setdefault((float, value), value)
+            compact.value = value
         return compact
 
     def _region_code(self, record: CallRecord) -> int:

@@ -169,25 +169,23 @@ class Store:
             logger.error("%s: cannot read, its calls are not loaded: %s", path.name, exc)
             loaded.damaged_files.append(path.name)
             return
+        start = 0
         if data.endswith(b"\n"):
-            chunks, start = [], 0
             while start < len(data):
                 end = data.find(b"\n", start + CHUNK_BYTES)
                 end = len(data) if end < 0 else end + 1
                 found = journal.scan(data[start:end])
                 if found.damaged:
                     break
-                chunks.append((start, end))
+                yield found.docs
                 start = end
             else:
-                for start, end in chunks:
-                    yield journal.scan(data[start:end]).docs
                 return
-        found = journal.scan(data)
+        found = journal.scan(data)           # damaged: repair, then the lines not yet given
         if found.damaged:
             self._set_aside(path, found)
             loaded.damaged_files.append(path.name)
-        yield found.docs
+        yield journal.scan(data[start:]).docs if start else found.docs
 
     def _load_file(self, path: Path, loaded: Loaded) -> list[dict[str, Any]]:
         try:
