@@ -108,7 +108,8 @@ class CallTable:
     def __init__(self) -> None:
         self.pool = Pool()
         self.floats = {name: array("d") for name in FLOATS}
-        self.codes = {name: array("I") for name in CODES}
+        # 2-byte codes until the pool outgrows them (`_widen`: then 4 bytes for that column)
+        self.codes = {name: array("H") for name in CODES}
         self.flags = {name: array("b") for name in FLAGS}
         self.int_kinds = array("B")      # bit n: FLOATS[n] was stored as an int
         self.id_tags = array("h")        # counter of a derived id, or -(n + 1): odd_ids[n]
@@ -198,11 +199,13 @@ class CallTable:
         return tuple(values)
 
     def insert(self, at: int, values: tuple) -> None:
+        self._widen(values)
         for column, value in zip(self.columns, values):
             column.insert(at, value)
 
     def put(self, at: int, values: tuple) -> None:
         """Overwrite row `at` with a record of the same id and start (a wrap-up)."""
+        self._widen(values)
         for column, value in zip(self.columns, values):
             column[at] = value
 
@@ -210,8 +213,18 @@ class CallTable:
         """Append rows known to sort after every row already here, in (start, id) order:
         one C-level extend per column."""
         if rows:
+            self._widen([0] * len(FLOATS) + [max(row[n] for row in rows) for n in _CODE_AT])
             for column, values in zip(self.columns, zip(*rows)):
                 column.extend(values)
+
+    def _widen(self, values) -> None:
+        """Give a 2-byte code column 4 bytes once a code to be written needs them."""
+        for n in _CODE_AT:
+            column = self.columns[n]
+            if column.typecode == "H" and values[n] > 0xFFFF:
+                wide = array("I", column)
+                self.columns[n] = wide
+                self.codes[CODES[n - len(FLOATS)]] = wide
 
     def delete(self, at: int) -> None:
         for column in self.columns:
@@ -349,6 +362,7 @@ class CallTable:
 
 
 _EXTRA_SET = frozenset(EXTRA)
+_CODE_AT = range(len(FLOATS), len(FLOATS) + len(CODES))      # code columns in `columns`
 
 
 class IdColumn(Sequence):

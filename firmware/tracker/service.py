@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import heapq
 import logging
 import queue
 import threading
@@ -270,7 +271,7 @@ class Tracker:
         a fold in the order calls ended, each record made only for its turn."""
         table = self._index.table
         ended = table.floats["ended_at"]
-        rows = sorted(range(len(ended)), key=ended.__getitem__)     # stable: ties by start
+        rows = _by_end(table.starts, ended)
         marks = sorted(range(len(dismissals)), key=lambda n: dismissals[n]["at"])
         target_seconds = self._config.tracking.target_call_seconds
         next_mark = 0
@@ -537,6 +538,24 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _by_end(starts, ended) -> Iterator[int]:
+    """Rows (sorted by start) in the order their calls ended, ties in row order.
+
+    A call ends after it starts, so a heap of the calls begun but not yet given out is
+    enough (a few calls, not a sorted list of 100k), unless a hand-edited record ended
+    before it started: then a plain sort."""
+    if any(end < start for start, end in zip(starts, ended)):
+        yield from sorted(range(len(ended)), key=ended.__getitem__)
+        return
+    waiting: list[tuple[float, int]] = []
+    for row, start in enumerate(starts):
+        while waiting and waiting[0][0] <= start:
+            yield heapq.heappop(waiting)[1]
+        heapq.heappush(waiting, (ended[row], row))
+    while waiting:
+        yield heapq.heappop(waiting)[1]
 
 
 def _release_free_memory() -> None:
