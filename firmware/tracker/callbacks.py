@@ -50,6 +50,12 @@ class CallbackQueue:
         """Cleared and dismissed entries, oldest first (new dicts each time)."""
         return [dict(zip(keys, values)) for keys, values in self._closed]
 
+    def compact(self) -> None:
+        """Copy the closed entries into fresh memory (after start-up: made among the
+        records of the fold, they would keep its memory in use)."""
+        self._closed = [(keys, tuple(_fresh(value) for value in values))
+                        for keys, values in self._closed]
+
     def _close(self, info: dict[str, Any]) -> None:
         keys = tuple(info)
         self._closed.append((_KEYS.setdefault(keys, keys), tuple(info.values())))
@@ -114,3 +120,12 @@ class CallbackQueue:
         if at >= entry.last_missed_at:
             entry.last_missed_at = at
             entry.campaign = record.campaign
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a float or a text (other values as they are)."""
+    if value.__class__ is float:
+        return value + 0.0 if value else float(value)
+    if value.__class__ is str:
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+    return value

@@ -90,6 +90,18 @@ class Pool:
             self.values.append(value)
         return code
 
+    def compact(self) -> None:
+        """Copy every text into fresh memory (after start-up): the parser made them among a
+        megabyte of lines each, and one survivor keeps its whole arena of the process."""
+        fresh = [value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+                 if value.__class__ is str else value for value in self.values]
+        self._codes = {(type(None), None): 0, None: 0}
+        for code, value in enumerate(fresh):
+            if code:
+                key = value if value.__class__ in (str, tuple) else (value.__class__, value)
+                self._codes[key] = code
+        self.values[:] = fresh
+
     def find(self, value: Any) -> int | None:
         """The code of a value already pooled, else None (never adds)."""
         key = value if value.__class__ in (str, tuple) else (value.__class__, value)
