@@ -111,7 +111,6 @@ class Tracker:
                         self._index.loaded()
                     self._rebuild(loaded.dismissals)
                     self._index.table.pool.compact()
-                    self._queue.compact()
                 _release_free_memory()
                 self.contacts.open()
             except BaseException:

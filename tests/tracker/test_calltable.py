@@ -209,3 +209,23 @@ def test_months_load_a_chunk_at_a_time_and_damage_is_still_set_aside(tmp_path, m
     assert list(tmp_path.glob("calls-2024-06.jsonl.corrupt-*"))
     assert {r.id: r for month in months for r in month}[docs[5]["id"]]["wrapup"] == \
         {"rating": 1}
+
+
+def test_closed_callback_entries_come_back_as_they_were_put_in():
+    from firmware.tracker.callbacks import ClosedEntries
+    entries = [
+        {"number": "+48500100200", "campaign": "Shop", "missed_calls": 2,
+         "first_missed_at": 1.5, "last_missed_at": 2.5, "attempts": 0,
+         "last_attempt_at": None, "cleared_at": 3.0, "cleared_by": "101",
+         "how": "called_back", "call_id": "0lwvm4vga00"},
+        {"number": "+48500100200", "campaign": "Shop", "missed_calls": 1,
+         "first_missed_at": 1, "last_missed_at": 2.5, "attempts": 1, "last_attempt_at": 2.7,
+         "cleared_at": 3.0, "cleared_by": None, "how": "dismissed", "reason": "spam"},
+        {"number": "+48500100201", "how": "from a newer version"},
+    ]
+    closed = ClosedEntries()
+    for entry in entries:
+        closed.append(entry)
+    assert closed.as_dicts() == entries
+    assert [list(entry) for entry in closed.as_dicts()] == [list(entry) for entry in entries]
+    assert type(closed.as_dicts()[1]["first_missed_at"]) is int
