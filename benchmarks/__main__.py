@@ -84,6 +84,14 @@ def store_rows(module) -> list[dict]:
         f"{biggest['year']:.0f} ms", "no target",
         "what a report over a whole year reads before the computation in the report rows "
         "below (each call formatted as /api/calls shows it); best of 2"))
+    # issue 21: a report over a year as the panel runs it, read + computed (docs/storage.md)
+    for name, ms in biggest.get("reports", {}).items():
+        total = biggest["year"] + ms
+        rows.append(row(
+            f"report over a year, read + computed: {name} ({biggest['year_calls'] // 1000}k)",
+            f"{total:.0f} ms", "<= 300 ms",
+            f"{ok(total <= 300)}; the year's read {biggest['year']:.0f} ms + the report "
+            f"{ms:.0f} ms (best of 2) on the tracker's own calls"))
     return rows
 
 

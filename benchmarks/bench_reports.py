@@ -19,6 +19,7 @@ import argparse
 import random
 import sys
 import time
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -85,7 +86,7 @@ def generate(count: int, seed: int = 1) -> tuple[list[dict], list[dict]]:
         record["callback"] = queue.apply(record)
     render = ("first_missed_at", "last_missed_at", "cleared_at", "last_attempt_at")
     entries = [{**e, **{k: iso(e.get(k), TZ) for k in render}} for e in queue.closed]
-    entries += [{**vars(e), **{k: iso(getattr(e, k), TZ) for k in render if k != "cleared_at"}}
+    entries += [{**asdict(e), **{k: iso(getattr(e, k), TZ) for k in render if k != "cleared_at"}}
                 for e in queue.entries()]
     return [to_api(record, TZ) for record in records], entries
 

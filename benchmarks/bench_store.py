@@ -153,19 +153,41 @@ def measure(size: int, calls: int, base: Path, config) -> dict:
         years = []
         for _ in range(2):          # what a report over the whole year reads first
             begin = time.perf_counter()
-            year = len(tracker.calls(CallFilter(start=date(2024, 1, 1),
-                                                end=date(2024, 12, 31))))
+            calls = tracker.calls(CallFilter(start=date(2024, 1, 1), end=date(2024, 12, 31)))
             years.append(time.perf_counter() - begin)
+        year = len(calls)
+        reports = report_times(tracker, calls) if size == max(SIZES) else {}
+        del calls
     finally:
         tracker.stop()
         gc.unfreeze()
     return {"size": size, "ms": statistics.median(times) * 1000,
             "p95": sorted(times)[int(len(times) * 0.95)] * 1000, "bytes": per_call_bytes,
             "load": load, "summary": min(summaries) * 1000, "week": week_ms,
-            "week_calls": len(week), "year": min(years) * 1000, "year_calls": year}
+            "week_calls": len(week), "year": min(years) * 1000, "year_calls": year,
+            "reports": reports}
 
 
-def run(sizes=(1_000, 10_000, 100_000), calls: int = 200, folder: Path | None = None
+def report_times(tracker: Tracker, calls: list[dict]) -> dict[str, float]:
+    """ms of each built-in report's computation over a year of `calls` (best of 2), as the
+    panel runs it (benchmarks/bench_reports.py); the year's read is timed apart."""
+    from benchmarks.bench_reports import reports
+    entries = tracker.callbacks() + tracker.recovered_callbacks()
+    times = {}
+    for name, report in reports(calls, entries).items():
+        best = float("inf")
+        for _ in range(2):
+            begin = time.perf_counter()
+            report()
+            best = min(best, time.perf_counter() - begin)
+        times[name] = best * 1000
+    return times
+
+
+SIZES = (1_000, 10_000, 100_000)
+
+
+def run(sizes=SIZES, calls: int = 200, folder: Path | None = None
         ) -> list[dict]:
     """Measure each size of `sizes` in a temporary folder (under `folder`); one dict per size
     (see measure()). For `python -m benchmarks`."""

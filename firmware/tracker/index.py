@@ -1,22 +1,28 @@
 """The records in memory, kept sorted by start time for date ranges: pure, no locks, no I/O.
 
-Why: queries must not touch the disk or re-derive anything per record. Records live in a dict
-by id as compact CallRecords; `_starts` and `_ids` keep (start, id) sorted so a date range is
-two bisects; `_stats` holds the stat columns (see stats.py) of the calls the figures count,
-sorted the same way.
-The local day and hour inside the columns depend on the time zone: `retime` rebuilds them
-when the box's time zone changes. The tracker's lock guards every use.
+Why: queries must not touch the disk or re-derive anything per record, and a year of calls
+must fit in little memory. The calls live as rows of columns (calltable.py: about 110 bytes a
+call instead of a 900-byte CallRecord), sorted by (start, id), so a date range is two bisects;
+a record is made only for the rows someone reads (`get`, `newest_first`). Beside the table
+the index keeps, per row, what the figures need that the record does not hold: the local day
+and hour (in the box's time zone; `retime` redoes them when it changes) and the caller's
+region. `stats_between` cuts the stat columns of a period (stats.COLUMNS) out of them.
+The tracker's lock guards every use.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from array import array
 from datetime import tzinfo
-from typing import Any, Iterable, Mapping
+from itertools import compress
+from typing import Any, Iterable, Iterator, Mapping
 
 from firmware.tracker.callrecord import CallRecord
-from firmware.tracker.records import record_value
-from firmware.tracker.stats import StatColumns, stat_row
+from firmware.tracker.calltable import ID_COUNTERS, CallTable, IdColumn, derived_id, stem_of
+from firmware.tracker.localtime import iso_formatter
+from firmware.tracker.records import ANSWERED, INBOUND, MISSED, record_value
+from firmware.tracker.regions import caller_region
+from firmware.tracker.stats import COLUMNS, stat_row
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -32,93 +38,188 @@ def base36(number: int, width: int) -> str:
 class CallIndex:
     def __init__(self, tz: tzinfo):
         self._tz = tz
-        self._by_id: dict[str, CallRecord] = {}
-        # (start, id) of every record, sorted, as two lists: a list of tuples cost 72 more
-        # bytes per call.
-        self._starts: list[float] = []
-        self._ids: list[str] = []
-        self._stats = StatColumns()
-        self._shared: dict = {}              # values pooled across records (see callrecord)
+        self.table = CallTable()
+        self._days = array("i")          # local date (ordinal) of each row's start
+        self._hours = array("b")
+        self._regions = array("I")       # the caller's region, a code of the table's pool
+        self._counted = array("b")       # the figures count the call (records.counted)
+        self._region_cache: dict[str, str] | None = None     # only while loading
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return len(self.table)
 
     def __contains__(self, call_id: object) -> bool:
-        return call_id in self._by_id
+        return isinstance(call_id, str) and self.table.find(call_id) is not None
 
     def get(self, call_id: str) -> CallRecord | None:
-        return self._by_id.get(call_id)
+        row = self.table.find(call_id)
+        return None if row is None else self.table.record(row)
 
     def load(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Add many records at once (start-up): one sort instead of many inserts."""
+        compact = sorted((self.compact(r) for r in records), key=lambda r: (r.offered_at, r.id))
+        self.loading()
+        try:
+            self.extend(compact)
+        finally:
+            self.loaded()
+
+    def loading(self) -> None:
+        """Start-up: regions are looked up through a cache until `loaded`."""
+        self._region_cache = {}
+
+    def loaded(self) -> None:
+        self._region_cache = None
+
+    def extend(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Add records (start-up, a month at a time, sorted by (start, id)): appended in one
+        go while they come after every row already here; inserted in place, or replacing a
+        record of the same id, otherwise."""
+        table = self.table
+        day_hour = iso_formatter(self._tz).day_hour
+        rows, days, hours, regions, counted = [], [], [], [], []
+        last = (table.starts[-1], table.id_at(len(table) - 1)) if len(table) else None
+        later: list[CallRecord] = []
         for record in records:
             record = self.compact(record)
-            self._by_id[record.id] = record
-        order = sorted((r.offered_at, r.id) for r in self._by_id.values())
-        self._starts = [start for start, _ in order]
-        self._ids = [call_id for _, call_id in order]
-        self.retime(self._tz)
+            if last is not None and (record.offered_at, record.id) <= last:
+                later.append(record)
+                continue
+            last = (record.offered_at, record.id)
+            rows.append(table.row_values(record))
+            day, hour = day_hour(record.offered_at)
+            days.append(day)
+            hours.append(hour)
+            regions.append(self._region_code(record))
+            counted.append(_counted(record))
+        table.append_rows(rows)
+        self._days.extend(days)
+        self._hours.extend(hours)
+        self._regions.extend(regions)
+        self._counted.extend(counted)
+        for record in later:
+            if record.id in self:
+                self.update(record.id, dict(record))
+            else:
+                self._insert(record)
 
-    def in_order(self) -> list[CallRecord]:
-        """Every record, by (start, id)."""
-        by_id = self._by_id
-        return [by_id[call_id] for call_id in self._ids]
+    def in_order(self) -> Iterator[CallRecord]:
+        """Every record, by (start, id), made one at a time."""
+        return self.table.records(0, len(self.table))
 
     def add(self, record: Mapping[str, Any]) -> CallRecord:
         """Index a new record; returns the form the index keeps."""
         record = self.compact(record)
-        call_id = record.id
-        if call_id in self._by_id:
-            raise ValueError(f"duplicate call id {call_id}")
-        self._by_id[call_id] = record
-        at = self._position(record.offered_at, call_id)
-        self._starts.insert(at, record.offered_at)
-        self._ids.insert(at, call_id)
-        row = stat_row(record, self._tz)
-        if row is not None:
-            self._stats.insert(row)
+        if record.id in self:
+            raise ValueError(f"duplicate call id {record.id}")
+        self._insert(record)
         return record
+
+    def _insert(self, record: CallRecord) -> None:
+        table = self.table
+        at = table.position(record.offered_at, record.id)
+        table.insert(at, table.row_values(record))
+        day, hour = iso_formatter(self._tz).day_hour(record.offered_at)
+        self._days.insert(at, day)
+        self._hours.insert(at, hour)
+        self._regions.insert(at, self._region_code(record))
+        self._counted.insert(at, _counted(record))
 
     def update(self, call_id: str, fields: dict[str, Any]) -> CallRecord:
         """Change a record's fields (a wrap-up) by replacing it; KeyError for an unknown id."""
-        record = self._by_id[call_id].replace(fields)
-        self._by_id[call_id] = record
-        row = stat_row(record, self._tz)
-        if row is not None:
-            self._stats.replace(row)
+        table = self.table
+        row = table.find(call_id)
+        if row is None:
+            raise KeyError(call_id)
+        record = self.compact(table.record(row).replace(fields))
+        if record.offered_at != table.starts[row]:       # a hand-made update moved its start
+            self._delete(row)
+            self._insert(record)
+            return record
+        table.put(row, table.row_values(record))
+        self._regions[row] = self._region_code(record)
+        self._counted[row] = _counted(record)
         return record
 
+    def _delete(self, row: int) -> None:
+        self.table.delete(row)
+        for column in (self._days, self._hours, self._regions, self._counted):
+            del column[row]
+
     def retime(self, tz: tzinfo) -> None:
-        """Recompute the stat columns' local days and hours for time zone `tz`."""
+        """Recompute the local days and hours for time zone `tz`."""
         self._tz = tz
-        by_id = self._by_id
-        regions: dict[str, str] = {}        # dropped once built: nothing per number stays
-        rows = (stat_row(by_id[call_id], tz, regions) for call_id in self._ids)
-        self._stats = StatColumns(row for row in rows if row is not None)
+        day_hour = iso_formatter(tz).day_hour
+        pairs = [day_hour(start) for start in self.table.starts]
+        self._days = array("i", [day for day, _ in pairs])
+        self._hours = array("b", [hour for _, hour in pairs])
 
     def newest_first(self, low: float, high: float) -> list[CallRecord]:
         """Records that started in [low, high), the latest first (a snapshot: records are
-        replaced, never changed, so the list stays consistent after the lock is let go)."""
-        first = bisect_left(self._starts, low)
-        last = bisect_left(self._starts, high)
-        by_id = self._by_id
-        return [by_id[call_id] for call_id in reversed(self._ids[first:last])]
+        made afresh, so the list stays consistent after the lock is let go)."""
+        first, last = self.table.rows_between(low, high)
+        record = self.table.record
+        return [record(row) for row in range(last - 1, first - 1, -1)]
 
-    def stats_between(self, low: float, high: float) -> dict[str, list]:
-        """Copies of the stat columns of counted calls that started in [low, high)."""
-        return self._stats.between(low, high)
+    def snapshot(self, low: float, high: float) -> CallTable:
+        """A copy of the rows of calls that started in [low, high) (CallTable.slice)."""
+        return self.table.slice(*self.table.rows_between(low, high))
+
+    def stats_between(self, low: float, high: float) -> dict[str, Any]:
+        """The stat columns (stats.COLUMNS) of counted calls that started in [low, high).
+
+        Each column is one C-level pass over a slice of the table (a copy of the slice when
+        every call in it counts); names come from the pool a look-up per code."""
+        table = self.table
+        first, last = table.rows_between(low, high)
+        pool = table.pool
+        mask = self._counted[first:last]
+        every = 0 not in mask
+
+        def cut(values) -> Any:
+            part = values[first:last]
+            return part if every else list(compress(part, mask))
+
+        def named(name: str) -> list:
+            return list(map(pool.values.__getitem__, cut(table.codes[name])))
+
+        status = cut(table.codes["status"])
+        answered = _equal_to(pool.find(ANSWERED), status)
+        missed = _equal_to(pool.find(MISSED), status)
+        reasons = [(pool.values[code] or "unknown") if was else None
+                   for code, was in zip(cut(table.codes["missed_reason"]), missed)]
+        line_types = [kind or "unknown" for kind in named("line_type")]
+        rows = range(first, last) if every else list(compress(range(first, last), mask))
+        built = {
+            "started": cut(table.starts), "id": IdColumn(table, rows),
+            "day": cut(self._days), "hour": cut(self._hours),
+            "answered": answered, "missed": missed, "wait": cut(table.floats["wait_seconds"]),
+            "target": cut(table.flags["target"]), "first_time": cut(table.flags["first_time"]),
+            "campaign": named("campaign"), "source": named("source"),
+            "value": cut(table.floats["value"]), "line_type": line_types,
+            "recovered": cut(table.recovered), "missed_reason": reasons,
+            "caller": named("caller"), "lead_value": cut(table.floats["lead_value"]),
+            "region": list(map(pool.values.__getitem__, cut(self._regions))),
+        }
+        missing = [name for name in COLUMNS if name not in built]
+        if missing:          # a column added to stats.COLUMNS: made from records (slower)
+            made = [stat_row(table.record(row), self._tz) for row in rows]
+            for name in missing:
+                at = COLUMNS.index(name)
+                built[name] = [values[at] for values in made]
+        return {name: built[name] for name in COLUMNS}
 
     def new_id(self, started_at: float) -> str:
         """Short, sortable and unique: base36 milliseconds of the start, then a counter."""
-        stem = base36(max(int(started_at * 1000), 0), 9)
-        for counter in range(36 * 36):
-            call_id = stem + base36(counter, 2)
-            if call_id not in self._by_id:
+        ms = stem_of(started_at)
+        for counter in range(ID_COUNTERS):
+            call_id = derived_id(ms, counter)
+            if call_id not in self:
                 return call_id
-        raise ValueError(f"more than {36 * 36} calls started in the same millisecond")
+        raise ValueError(f"more than {ID_COUNTERS} calls started in the same millisecond")
 
     def compact(self, record: Mapping[str, Any]) -> CallRecord:
-        """`record` as the index keeps it: a CallRecord sharing repeated values.
+        """`record` as a CallRecord.
 
         Its value is recomputed by today's rule (records.record_value): calls stored before
         "value counts leads" carried the lead value for every answered inbound call. The
@@ -126,17 +227,29 @@ class CallIndex:
         """
         if record.__class__ is CallRecord:
             return record
-        compact = CallRecord.from_doc(record, self._shared)
+        compact = CallRecord.from_doc(record)      # the table's pool shares the values
         value = record_value(compact)
         if value != compact.value:
-            compact.value = self._shared.setdefault((float, value), value)
+            compact.value = value
         return compact
 
-    def _position(self, started_at: float, call_id: str) -> int:
-        starts, ids = self._starts, self._ids
-        if not starts or (starts[-1], ids[-1]) <= (started_at, call_id):
-            return len(starts)
-        at = bisect_left(starts, started_at)
-        while at < len(starts) and starts[at] == started_at and ids[at] < call_id:
-            at += 1
-        return at
+    def _region_code(self, record: CallRecord) -> int:
+        line_type = record.line_type or "unknown"
+        if record.direction != INBOUND or not record.campaign:
+            return 0
+        try:
+            return self.table.pool.code(caller_region(record.caller, line_type,
+                                                      self._region_cache))
+        except TypeError:                # a hand-edited caller that is not text
+            return 0
+
+
+def _equal_to(code: int | None, codes) -> array:
+    """1 where `codes` holds `code`, else 0 (a flag column)."""
+    if code is None:
+        return array("b", bytes(len(codes)))
+    return array("b", map(code.__eq__, codes))
+
+
+def _counted(record: CallRecord) -> bool:
+    return record.direction == INBOUND and bool(record.campaign)

@@ -15,7 +15,9 @@ message lamps and the SMS alerts listen to what it publishes (publish.py, wired 
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import heapq
 import logging
 import queue
 import threading
@@ -35,11 +37,12 @@ from firmware.tracker.callbacks import CallbackQueue, Entry
 from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
-from firmware.tracker.history import NumberHistory
+from firmware.tracker.history import TableHistory
 from firmware.tracker.index import CallIndex
+from firmware.tracker.listing import api_calls
 from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED, TRUNKS_CHANGED,
                                        WAITING_CHANGED, WRAPUP_SAVED, Publisher)
-from firmware.tracker.query import CallFilter, day_bounds, matches
+from firmware.tracker.query import CallFilter, day_bounds
 from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
 from firmware.tracker.stats import summarize
 from firmware.tracker.store import Store, month_of
@@ -52,6 +55,7 @@ WRITER_TIMEOUT = 10.0
 LED_TICK = 30.0          # seconds: how often an idle writer re-checks for overdue follow-ups
                          # (the callback LED and the message lamps light for them too)
 _STOP = object()
+_M_MMAP_THRESHOLD = -3                    # glibc's mallopt parameter
 
 
 class Tracker:
@@ -69,9 +73,9 @@ class Tracker:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._assembler = CallAssembler()
-        self._history = NumberHistory()
         self._queue = CallbackQueue()
         self._index = CallIndex(self._tz)
+        self._history = TableHistory(self._index.table)
         self._pending: list[tuple[str, Mapping[str, Any]]] = []   # appends that failed
         self._storage_error: str | None = None
         self._repaired: list[str] = []                          # files set aside at start-up
@@ -102,9 +106,17 @@ class Tracker:
             # callers' regions: a small table of names, never phonenumbers' geocoder
             regions.use(regions.load_names(self._config.box.country, self._data_dir))
             try:
+                _fixed_mmap_threshold()
                 with _no_cyclic_gc():
-                    loaded = self._store.open(make_record=self._index.compact)
-                    self._rebuild(loaded.records.values(), loaded.dismissals)
+                    self._index.loading()
+                    try:
+                        loaded = self._store.open_months(self._index.compact,
+                                                         self._take_month)
+                    finally:
+                        self._index.loaded()
+                    self._rebuild(loaded.dismissals)
+                    self._index.table.pool.compact()
+                _release_free_memory()
                 self.contacts.open()
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
@@ -257,21 +269,50 @@ class Tracker:
                 logger.info("call store writable again")
                 self._storage_error = None
 
-    def _rebuild(self, records: Any, dismissals: list[dict[str, Any]]) -> None:
-        """Index, number history and callback queue from the journal."""
-        self._index.load(records)
-        records = self._index.in_order()
+    def _take_month(self, records: list) -> None:
+        """One month's records at start-up, into the index in (start, id) order."""
+        records.sort(key=lambda r: (r.offered_at, r.id))
+        self._index.extend(records)
+
+    def _rebuild(self, dismissals: list[dict[str, Any]]) -> None:
+        """Number history and callback queue from the indexed records and the dismissals:
+        a fold in the order calls ended, each record made only for its turn."""
+        table = self._index.table
+        ended = table.floats["ended_at"]
+        rows = _by_end(table.starts, ended)
+        marks = sorted(range(len(dismissals)), key=lambda n: dismissals[n]["at"])
         target_seconds = self._config.tracking.target_call_seconds
-        for record in records:
-            self._history.add(record, target_seconds)
-        timeline = [(r.ended_at, 0, n, r) for n, r in enumerate(records)]
-        timeline += [(d["at"], 1, n, d) for n, d in enumerate(dismissals)]
-        for _, kind, _, item in sorted(timeline, key=lambda t: t[:3]):
-            if kind == 0:
-                self._queue.apply(item)
-            elif item["number"] in self._queue:
-                self._queue.dismiss(item["number"], item.get("reason", ""), item.get("by", ""),
-                                    item["at"])
+        next_mark = 0
+        for row in rows:
+            while next_mark < len(marks) and dismissals[marks[next_mark]]["at"] < ended[row]:
+                self._dismiss_loaded(dismissals[marks[next_mark]])
+                next_mark += 1
+            self._history.add_row(row, target_seconds)
+            if self._may_touch_queue(row):
+                self._queue.apply(table.record(row))
+        for mark in marks[next_mark:]:
+            self._dismiss_loaded(dismissals[mark])
+
+    def _may_touch_queue(self, row: int) -> bool:
+        """Whether the call of `row` can change the callback queue (a missed call on a
+        campaign, or a call with a number waiting in it): the others need no record."""
+        table = self._index.table
+        codes, values = table.codes, table.pool.values
+        direction = values[codes["direction"][row]]
+        if direction == "inbound":
+            if values[codes["status"][row]] == "missed" and values[codes["campaign"][row]]:
+                return True
+            party = values[codes["caller"][row]]
+        elif direction == "outbound":
+            party = values[codes["callee"][row]]
+        else:
+            return False
+        return party.__class__ is str and party in self._queue
+
+    def _dismiss_loaded(self, item: dict[str, Any]) -> None:
+        if item["number"] in self._queue:
+            self._queue.dismiss(item["number"], item.get("reason", ""), item.get("by", ""),
+                                item["at"])
 
     # -- reading --------------------------------------------------------------------------
 
@@ -279,15 +320,10 @@ class Tracker:
         """Calls matching the filter, newest first, in the /api/calls shape."""
         low, high = day_bounds(filter.start, filter.end, self._tz)
         with self._lock:
-            records = self._index.newest_first(low, high)
-        # Rendered outside the lock: records are replaced, never changed (see callrecord.py).
-        out: list[dict] = []
-        for record in records:
-            if matches(record, filter):
-                out.append(self._with_contact(to_api(record, self._tz)))
-                if limit is not None and len(out) >= limit:
-                    break
-        return out
+            part = self._index.snapshot(low, high)
+        # Rendered outside the lock, from a copy of the period's rows (listing.py).
+        return [self._with_contact(call)
+                for call in api_calls(part, filter, self._tz, limit)]
 
     def call(self, call_id: str) -> dict | None:
         with self._lock:
@@ -324,10 +360,7 @@ class Tracker:
 
     def _answered_at(self, columns: Mapping[str, list]) -> dict[str, float]:
         """The latest answered call's start for each number missed among `columns`."""
-        known = self._history.answered_at
-        missed = columns["missed"]
-        return {number: known[number] for number in compress(columns["caller"], missed)
-                if number in known}
+        return self._history.answered_for(compress(columns["caller"], columns["missed"]))
 
     def callbacks(self) -> list[dict]:
         """The callback queue, longest-waiting first, in the /api/callbacks shape."""
@@ -520,6 +553,44 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _by_end(starts, ended) -> Iterator[int]:
+    """Rows (sorted by start) in the order their calls ended, ties in row order.
+
+    A call ends after it starts, so a heap of the calls begun but not yet given out is
+    enough (a few calls, not a sorted list of 100k), unless a hand-edited record ended
+    before it started: then a plain sort."""
+    if any(end < start for start, end in zip(starts, ended)):
+        yield from sorted(range(len(ended)), key=ended.__getitem__)
+        return
+    waiting: list[tuple[float, int]] = []
+    for row, start in enumerate(starts):
+        while waiting and waiting[0][0] <= start:
+            yield heapq.heappop(waiting)[1]
+        heapq.heappush(waiting, (ended[row], row))
+    while waiting:
+        yield heapq.heappop(waiting)[1]
+
+
+def _fixed_mmap_threshold() -> None:
+    """Big blocks (the call table's columns as they grow) straight from mmap, so that those
+    freed go back to the system at once: glibc otherwise raises the threshold after the
+    first free, and later columns grow inside its heap, leaving holes (6 MB with 100k
+    calls)."""
+    try:
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+    except (OSError, AttributeError):      # not glibc: nothing to do
+        pass
+
+
+def _release_free_memory() -> None:
+    """Hand the memory the start-up's parsing freed back to the system (glibc keeps it
+    otherwise, and the box's resident size would stay at the peak)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):      # not glibc: nothing to do
+        pass
 
 
 def _initial_trunks(config: Config) -> dict[str, bool]:

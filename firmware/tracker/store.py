@@ -24,7 +24,7 @@ import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 FILE_RE = re.compile(r"^calls-(\d{4}-\d{2})\.jsonl$")
 LOCK_NAME = "LOCK"
 MAX_OPEN_FILES = 3
+CHUNK_BYTES = 1 << 20          # lines parsed at a time by open_months
 _fdatasync = getattr(os, "fdatasync", os.fsync)
 
 
@@ -66,6 +67,34 @@ def _convert(loaded: Loaded, ids: list[str], make_record: Callable, source: str)
         except (KeyError, TypeError, ValueError) as exc:
             logger.error("%s: call %s cannot be loaded (%r); left out", source, call_id, exc)
             del loaded.records[call_id]
+
+
+def _replay_made(docs: list[dict[str, Any]], records: dict[str, Any],
+                 dismissals: list[dict[str, Any]], make_record: Callable, source: str) -> None:
+    """journal.replay, with each record made by `make_record` as soon as it is set."""
+    for doc in docs:
+        op = doc.get("op")
+        if op is None:
+            merged = doc
+        elif op == "update":
+            record = records.get(doc["id"])
+            if record is None:
+                logger.warning("%s: update of unknown call %s ignored", source, doc["id"])
+                continue
+            base = record.to_doc() if hasattr(record, "to_doc") else record
+            merged = {**base, **doc["fields"]}
+        else:
+            dismissals.append(doc)
+            continue
+        try:
+            records[doc["id"]] = make_record(merged)
+        except (KeyError, TypeError, ValueError) as exc:
+            if op is None:
+                logger.error("%s: call %s cannot be loaded (%r); left out", source, doc["id"],
+                             exc)
+                records.pop(doc["id"], None)
+            else:
+                logger.warning("%s: update of call %s ignored: %s", source, doc["id"], exc)
 
 
 class Store:
@@ -101,6 +130,62 @@ class Store:
         logger.info("call store %s: %d calls in %d month files", self.folder,
                     len(loaded.records), len(list(self.folder.glob("calls-*.jsonl"))))
         return loaded
+
+    def open_months(self, make_record: Callable[[dict[str, Any]], Any],
+                    take_month: Callable[[list[Any]], None]) -> Loaded:
+        """Like `open`, but each month's records, once replayed and made by `make_record`,
+        go to `take_month` (in the month's file order) and are not kept in `Loaded.records`.
+
+        A sound file is parsed about a megabyte at a time and each record is made as soon as
+        it is read, so the plain dicts of no more than a megabyte of lines are in memory at
+        once: memory a start-up peak used stays in the process's resident size.
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock()
+        except OSError as exc:
+            raise StoreError(f"{self.folder}: cannot open the call store: {exc}") from exc
+        loaded = Loaded()
+        for leftover in sorted(self.folder.glob("calls-*.jsonl.tmp")):
+            logger.warning("%s: unfinished rewrite from a crash removed", leftover.name)
+            leftover.unlink()
+        count = 0
+        for path in sorted(p for p in self.folder.iterdir() if FILE_RE.match(p.name)):
+            month: dict[str, Any] = {}
+            for docs in self._chunks(path, loaded):
+                _replay_made(docs, month, loaded.dismissals, make_record, path.name)
+            count += len(month)
+            take_month(list(month.values()))
+        logger.info("call store %s: %d calls in %d month files", self.folder, count,
+                    len(list(self.folder.glob("calls-*.jsonl"))))
+        return loaded
+
+    def _chunks(self, path: Path, loaded: Loaded) -> Iterator[list[dict[str, Any]]]:
+        """The documents of a file, a megabyte of lines at a time (a damaged file: repaired
+        first, then all at once)."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            logger.error("%s: cannot read, its calls are not loaded: %s", path.name, exc)
+            loaded.damaged_files.append(path.name)
+            return
+        start = 0
+        if data.endswith(b"\n"):
+            while start < len(data):
+                end = data.find(b"\n", start + CHUNK_BYTES)
+                end = len(data) if end < 0 else end + 1
+                found = journal.scan(data[start:end])
+                if found.damaged:
+                    break
+                yield found.docs
+                start = end
+            else:
+                return
+        found = journal.scan(data)           # damaged: repair, then the lines not yet given
+        if found.damaged:
+            self._set_aside(path, found)
+            loaded.damaged_files.append(path.name)
+        yield journal.scan(data[start:]).docs if start else found.docs
 
     def _load_file(self, path: Path, loaded: Loaded) -> list[dict[str, Any]]:
         try:
