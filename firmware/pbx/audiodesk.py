@@ -45,6 +45,7 @@ class AudioDesk:
         self._players: dict[str, Playout] = {}
         self._recorders: dict[str, tuple[MessageRecorder, RecordAudio]] = {}
         self._sessions: dict[str, object] = {}
+        self._taps: dict[str, object] = {}     # the taps this desk set, to remove only its own
 
     @classmethod
     def for_box(cls, config, data_dir: Path) -> AudioDesk:
@@ -80,7 +81,8 @@ class AudioDesk:
         self._players[action.call_id] = player
         if action.skip_on_digit and action.event_pt is not None:
             listener = DigitListener(action.event_pt, lambda key: player.skip())
-            session.tap = lambda side, data: listener.packet(data) if side == "a" else None
+            session.tap = self._taps[action.call_id] = \
+                lambda side, data: listener.packet(data) if side == "a" else None
         player.start()
 
     def _items(self, items: tuple) -> list[array.array]:
@@ -134,14 +136,17 @@ class AudioDesk:
                                    on_digit=on_digit,
                                    on_full=lambda: self._done(call_id, "full"))
         self._recorders[call_id] = (recorder, action)
-        session.tap = lambda side, data: recorder.packet(data) if side == "a" else None
+        session.tap = self._taps[call_id] = \
+            lambda side, data: recorder.packet(data) if side == "a" else None
 
     def stop(self, call_id: str) -> None:
         """The call ended: stop playing, keep what was recorded."""
         self._stop_player(call_id)
         self._finish_recording(call_id)
         session = self._sessions.pop(call_id, None)
-        if session is not None and getattr(session, "legs", None):
+        mine = self._taps.pop(call_id, None)
+        # only the desk's own tap: the call's recording (firmware/recording) may hold the tap
+        if session is not None and mine is not None and getattr(session, "tap", None) is mine:
             session.tap = None
 
     # -- inside ----------------------------------------------------------------------------
