@@ -16,6 +16,7 @@ from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
 from firmware.webui.users import User, UserError, check_name
+from firmware.webui.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def _page(error: UserError | None = None, form: str = "", name: str = ""):
     panel = get_panel()
     shown = None
     if error is not None:
-        message = _(error.message)   # the store's are lower case, for `callbox passwd`
+        message = error.text()   # the store's are lower case, for `callbox passwd`
         shown = {"form": form, "name": name, "field": error.field,
                  "message": message[:1].upper() + message[1:]}
     posted = request.form if form == "add" else {}
@@ -67,9 +68,9 @@ def save():
         check_name(name)
         password = _passwords()
         if extension is not None and extension not in {e.number for e in panel.config.extensions}:
-            raise UserError("extension", "Choose one of the box's extensions.")
+            raise UserError("extension", N_("Choose one of the box's extensions."))
         if name == current_user.name and role != "owner":
-            raise UserError("role", "You cannot make yourself staff; another owner can.")
+            raise UserError("role", N_("You cannot make yourself staff; another owner can."))
         existed = panel.users.get(name) is not None
         user = panel.users.set_password(name, password, role, extension)
     except UserError as exc:
@@ -106,7 +107,7 @@ def delete(name: str):
     panel = get_panel()
     try:
         if name == current_user.name:
-            raise UserError("user", "You cannot remove yourself; another owner can.")
+            raise UserError("user", N_("You cannot remove yourself; another owner can."))
         user = panel.users.delete(name)
     except UserError as exc:
         return _page(exc, "delete", name)
