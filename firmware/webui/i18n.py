@@ -318,6 +318,14 @@ def direction_label(direction: str) -> str:
     return labels.get(direction, direction)
 
 
+def trunk_state_label(state: str | None) -> str:
+    """A trunk's registration state (firmware/pbx/trunk.py) as the settings page shows it."""
+    labels = {"unregistered": _("not registered"), "registering": _("registering"),
+              "registered": _("registered"), "failed": _("registration failed"),
+              "ip-auth": _("by address")}
+    return labels.get(state or "", state or DASH)
+
+
 def init_babel(app, locale_of=current_language, timezone_of=None) -> None:
     """Flask-Babel on `app`: its locale is the request's language (`g.lang`), its time zone the
     box's; the templates' `_()` / `ngettext()` are this module's, so Python and templates read
@@ -326,4 +334,5 @@ def init_babel(app, locale_of=current_language, timezone_of=None) -> None:
 
     Babel(app, locale_selector=locale_of, timezone_selector=timezone_of,
           default_translation_directories=str(TRANSLATIONS), default_domain=DOMAIN)
-    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, N_=N_)
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, N_=N_,
+                                 trunk_state_label=trunk_state_label)
