@@ -15,7 +15,7 @@ from html import escape
 from firmware.config import Config
 from firmware.webui import trends
 from firmware.webui.figure_modules import missed_reason_label
-from firmware.webui.i18n import Formatter
+from firmware.webui.i18n import Formatter, in_box_language
 from firmware.webui.i18n import gettext as _
 
 MAX_CALLBACKS = 20
@@ -32,8 +32,7 @@ def figures(summary: dict, fmt: Formatter) -> list[tuple[str, str]]:
     rows = [("answered", _("Answered"), fmt.number(summary["answered"])),
             ("missed", _("Missed"), fmt.number(summary["missed"])),
             ("", _("To call back (now)"), fmt.number(summary["to_call_back"])),
-            ("avg_wait_seconds", _("Average wait"),
-             f'{fmt.number(summary["avg_wait_seconds"])} s'),
+            ("avg_wait_seconds", _("Average wait"), fmt.seconds(summary["avg_wait_seconds"])),
             ("target_calls", _("Target calls"), fmt.number(summary["target_calls"])),
             ("first_time_callers", _("First-time callers"),
              fmt.number(summary["first_time_callers"])),
@@ -51,6 +50,7 @@ def figures(summary: dict, fmt: Formatter) -> list[tuple[str, str]]:
     return out
 
 
+@in_box_language
 def compose(config: Config, summary: dict, callbacks: list[dict], start: date, end: date,
             now: float) -> EmailMessage:
     """The message (From, To, Subject, Date set); raises nothing for any figures."""
@@ -143,6 +143,7 @@ def _html(config: Config, summary: dict, callbacks: list[dict], start: date, end
     return "\n".join(parts)
 
 
+@in_box_language
 def compose_digest(config: Config, waiting: list[dict], now: float) -> EmailMessage:
     """The daily digest: callers waiting over a day to be called back, longest first."""
     email = config.email

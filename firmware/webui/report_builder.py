@@ -16,6 +16,7 @@ from firmware.tracker import reports as calc
 from firmware.tracker.errors import BadInput
 from firmware.tracker.query import parse_call_filter
 from firmware.webui.access import owner_required
+from firmware.webui.config_words import translate_message
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import Panel, get_panel
 from firmware.webui.report_builtin import fmt_of, people_of
@@ -42,7 +43,7 @@ def builder_columns() -> dict[str, Column]:
             "target": (_("Target call"), "bool"), "first_time": (_("First-time caller"), "bool"),
             "line_type": (_("Line type"), "line"), "value": (_("Value"), "money"),
             "rating": (_("Rating"), "int"), "tags": (_("Tags"), "text"),
-            "category": (_("Category"), "text"), "comment": (_("Comment"), "text"),
+            "category": (_("Category"), "word"), "comment": (_("Comment"), "text"),
             "callback": (_("Cleared a callback"), "how"), "id": (_("Call ID"), "text")}
     return {key: Column(key, *spec[key]) for key in calc.COLUMNS}
 
@@ -141,7 +142,7 @@ def save_builder():
         _builder_result(panel, values)            # only what can be shown is saved
         saved().save(name, _query(values))
     except BadInput as exc:
-        flash(_("Report not saved:") + f" {exc.field}: {exc.message}", "error")
+        flash(_("Report not saved:") + f" {exc.field}: {translate_message(exc.message)}", "error")
         return redirect(url_for("reports.builder", **_query(values))), 303
     flash(_("Report “%(name)s” saved.", name=name))
     return redirect(url_for("reports.builder", saved=name, **_query(values))), 303

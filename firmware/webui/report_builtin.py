@@ -18,6 +18,7 @@ from firmware.tracker.query import CallFilter, parse_period
 from firmware.webui import heat
 from firmware.webui.i18n import Formatter
 from firmware.webui.i18n import gettext as _
+from firmware.webui.i18n import ngettext
 from firmware.webui.panel import Panel
 from firmware.webui.report_tables import Column, Table
 
@@ -180,8 +181,9 @@ def _load_heat(result: dict, days: list[str], hours: range, fmt: Formatter) -> d
             cells.append({"w": w, "x": x, "level": heat.level(avg, top) if count else 0,
                           "text": fmt.number(avg, 1) if count else "",
                           "tip": f"{days[w]} {h:02d}:00–{h:02d}:59: "
-                                 + _("%(count)s calls, %(avg)s per day",
-                                     count=fmt.number(count), avg=fmt.number(avg, 2))})
+                                 + ngettext("%(count)s call, %(avg)s per day",
+                                            "%(count)s calls, %(avg)s per day", count,
+                                            count=fmt.number(count), avg=fmt.number(avg, 2))})
     return {"rows": days, "hours": [f"{h:02d}" for h in hours], "cells": cells}
 
 
@@ -232,7 +234,7 @@ def _durations(panel: Panel, p: Params) -> Report:
 def _categories(panel: Panel, p: Params) -> Report:
     result = calc.categories_by_campaign(period_calls(panel, p))
     columns = [Column("campaign", _("Campaign"))]
-    columns += [Column("c:" + c, c or _("(none)"), "int") for c in result["categories"]]
+    columns += [Column("c:" + c, _(c) if c else _("(none)"), "int") for c in result["categories"]]
     columns.append(Column("total", _("Total"), "int"))
 
     def flat(row: dict, name: str) -> dict:
@@ -264,7 +266,7 @@ def _recovery(panel: Panel, p: Params) -> Report:
         Table(_("By campaign"), [
             Column("name", _("Campaign")), Column("missed", _("Missed callers"), "int"),
             Column("recovered", _("Recovered"), "int"),
-            Column("recovered_pct", _("% recovered"), "pct"), *shared,
+            Column("recovered_pct", _("Recovered (%)"), "pct"), *shared,
             Column("waiting", _("Still waiting"), "int"),
             Column("dismissed", _("Dismissed"), "int")], result["campaigns"],
             result["total"] if result["campaigns"] else None),
