@@ -379,6 +379,9 @@ class Box:
         self.bus.subscribe(self.recordings.recorder.on_event)
         self.tracker.published.listen(self.recordings.on_tracker)
         self.tracker.call_extras.append(self.recordings.decorate)
+        audio_desk = getattr(self, "audio_desk", None)
+        if audio_desk is not None:          # keep_days bounds voicemail messages too
+            self.recordings.retention.also.append(audio_desk.store.prune)
         self.recordings.start()
 
     async def save_bindings_forever(self) -> None:

@@ -72,6 +72,7 @@ class Retention:
         self.every = every
         self.last_run: float | None = None
         self.deleted = 0
+        self.also: list[Callable[[float], int]] = []   # more to prune by age (voicemail)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -90,6 +91,11 @@ class Retention:
             logger.info("recordings: retention deleted %d (%s)", len(doomed), ", ".join(
                 sorted({why for _, why in doomed})))
         self.deleted += len(doomed)
+        for prune in self.also:
+            try:
+                prune(self.clock() - self.keep_days * 86400)
+            except OSError as exc:
+                logger.error("recordings: retention of voicemail failed: %s", exc)
         self.last_run = self.clock()
         return doomed
 

@@ -87,3 +87,13 @@ class VoicemailStore:
                 path.unlink(missing_ok=True)
                 self._save()
         return found
+
+    def prune(self, older_than: float) -> int:
+        """Delete the messages left before `older_than` (epoch seconds): `[recording]
+        keep_days` bounds voicemail as it bounds recordings. How many went."""
+        with self._lock:
+            old = [m["id"] for m in self._messages if float(m.get("at") or 0) < older_than]
+        gone = sum(1 for message_id in old if self.delete(message_id))
+        if gone:
+            logger.info("voicemail: retention deleted %d message(s) older than keep_days", gone)
+        return gone

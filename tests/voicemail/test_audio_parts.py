@@ -125,3 +125,22 @@ def test_an_upload_that_is_not_audio_or_too_long_keeps_the_old_greeting(tmp_path
     with pytest.raises(NotAudio):
         convert(b"", dest, 5)
     assert convert(old, tmp_path / "copy.wav", 5) == pytest.approx(1.0, abs=0.05)
+
+
+def test_keep_days_deletes_old_messages_in_the_recordings_retention_run(tmp_path):
+    from firmware.recording.retention import Retention
+    from firmware.recording.store import RecordingStore
+
+    day = 86400.0
+    store = VoicemailStore(tmp_path / "vm")
+    for n, at in (("old", 1 * day), ("new", 95 * day)):
+        write_wav(store.part_path(n), sine(440, 0.1))
+        store.add({"id": n, "caller": "+48600111222", "campaign": "Shop", "offered_at": at,
+                   "at": at, "seconds": 0.1})
+    recordings = RecordingStore(tmp_path / "recordings")
+    retention = Retention(recordings, keep_days=90, max_disk_mb=100, clock=lambda: 100 * day)
+    retention.also.append(store.prune)
+    retention.run_once()
+    recordings.close()
+    assert [m["id"] for m in VoicemailStore(tmp_path / "vm").messages()] == ["new"]
+    assert not (tmp_path / "vm" / "old.wav").exists()
