@@ -62,3 +62,19 @@ image:
 		CALLBOX_READONLY_ROOT="$(CALLBOX_READONLY_ROOT)" ./build.sh -c "$(CURDIR)/image/pi-gen.config"
 	@echo "image: $(PIGEN_DIR)/deploy/ (flash it with rpi-imager or dd; README.md)"
 
+
+# Languages (docs/i18n.md): `make pot` extracts the English messages into the template,
+# `make po` merges it into every language's .po, `make catalogs` compiles the .mo files
+# (never committed; the tests, `make run` and the package build compile them first).
+I18N_DIR = firmware/webui/translations
+.PHONY: pot po catalogs
+pot: $(BIN)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-wrap --sort-output --add-location=file \
+		--project=Callbox --copyright-holder=Callbox --msgid-bugs-address=- \
+		-o $(I18N_DIR)/messages.pot .
+po: pot
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i $(I18N_DIR)/messages.pot -d $(I18N_DIR)
+catalogs: $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -d $(I18N_DIR)
+test: catalogs
+run: catalogs

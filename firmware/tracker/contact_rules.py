@@ -19,12 +19,18 @@ from firmware.config import normalise_number
 from firmware.tracker.errors import BadInput
 from firmware.tracker.localtime import iso_formatter
 
+def N_(text: str) -> str:
+    """Marks a stored default word for the panel's catalogs (firmware.webui.i18n.N_); the
+    tracker keeps English, the panel translates it where it shows it."""
+    return text
+
+
 STAGES = ("new", "in_progress", "offered", "won", "lost")
 PRIORITIES = ("low", "normal", "high")
 FIELDS = ("name", "company", "numbers", "email", "campaign", "stage", "next_contact_at",
           "owner", "priority", "value", "lost_reason", "notes")
-DEFAULT_LOST_REASONS = ("Too expensive", "Chose a competitor", "Not interested",
-                        "Could not reach", "Other")
+DEFAULT_LOST_REASONS = (N_("Too expensive"), N_("Chose a competitor"), N_("Not interested"),
+                        N_("Could not reach"), N_("Other"))
 
 MAX_TEXT = 200            # name, company, e-mail, owner, campaign, lost reason
 MAX_NOTES = 5000

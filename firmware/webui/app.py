@@ -26,6 +26,7 @@ from firmware.webui.access import init_access, is_api_request
 from firmware.webui.i18n import (LANGUAGES, Formatter, choose_language, current_language,
                                   direction_label, line_type_label, status_label)
 from firmware.webui.i18n import gettext as _
+from firmware.webui.i18n import init_babel
 from firmware.webui.panel import Panel, get_panel
 from firmware.webui.prefs import PanelPrefs
 from firmware.webui.users import UserStore
@@ -101,6 +102,7 @@ def create_app(config: Config, tracker, users: UserStore, *,
     app.context_processor(_template_globals)
     app.jinja_env.globals.update(status_label=status_label, direction_label=direction_label,
                                  line_type_label=line_type_label)
+    init_babel(app, timezone_of=lambda: get_panel().config.box.timezone)   # docs/i18n.md
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(TimeoutError, _busy)
@@ -109,7 +111,10 @@ def create_app(config: Config, tracker, users: UserStore, *,
 
 
 def _before() -> None:
-    g.lang = choose_language(get_panel().config.box.country)
+    # The signed-in user's own language; before sign-in (setup, sign-in) the browser's.
+    user_language = getattr(current_user, "language", None) \
+        if current_user.is_authenticated else None
+    g.lang = choose_language(get_panel().config.box.country, user_language)
 
 
 def _template_globals() -> dict:

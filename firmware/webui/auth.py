@@ -13,17 +13,18 @@ from wtforms.validators import DataRequired, Length
 
 from firmware.webui.access import client_address, safe_next
 from firmware.webui.host_check import is_box_host
-from firmware.webui.i18n import LANGUAGES
+from firmware.webui.i18n import LANGUAGES, current_language
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
 from firmware.webui.users import MAX_PASSWORD, UserError
+from firmware.webui.i18n import N_
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
 OPEN_BY_ADDRESS = \
-    "Open the box by its address (for example http://192.168.1.20:8080/) to set it up."
+    N_("Open the box by its address (for example http://192.168.1.20:8080/) to set it up.")
 
 
 class LoginForm(FlaskForm):
@@ -61,9 +62,10 @@ def setup():
         else:
             try:
                 user = panel.users.set_password(form.user.data.strip(), form.password.data,
-                                                "owner", None, only_if_empty=True)
+                                                "owner", None, only_if_empty=True,
+                                                language=current_language())   # as read here
             except UserError as exc:
-                error = _(exc.message)
+                error = exc.text()
             else:
                 logger.info("owner %r created from %s", user.name, client_address())
                 session.clear()
@@ -118,5 +120,8 @@ def language(code: str):
     if code not in LANGUAGES:
         abort(404)
     response = redirect(safe_next(request.args.get("next"), url_for("dashboard.index")))
+    store = get_panel().users
+    if current_user.is_authenticated and hasattr(store, "set_language"):
+        store.set_language(current_user.name, code)      # it follows them to any browser
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

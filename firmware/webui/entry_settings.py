@@ -18,6 +18,7 @@ from firmware.config import ConfigError
 from firmware.webui import config_edit
 from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
+from firmware.webui.i18n import ngettext
 from firmware.webui.panel import Panel, get_panel
 from firmware.webui.settings import save_config
 from firmware.webui.settings_forms import (GENERAL, KINDS, FieldError, Kind, entry_values,
@@ -84,7 +85,7 @@ def general():
         try:
             tables = general_values(request.form)
         except FieldError as exc:
-            errors = {exc.field: _(exc.message)}
+            errors = {exc.field: exc.text()}
         else:
             errors, problems = _save(panel, lambda text: config_edit.set_tables(text, tables),
                                      [table for table, _field in GENERAL], "general settings")
@@ -138,11 +139,12 @@ def _save_entry(panel: Panel, kind: Kind, index: int | None, current: Any
     try:
         values = entry_values(kind, request.form, extensions, new=index is None)
     except FieldError as exc:
-        return {exc.field: _(exc.message)}, []
+        return {exc.field: exc.text()}, []
     expected = str(getattr(current, kind.identity)) if current is not None else None
     count = len(_entries(panel, kind))
     if index is None and count >= MAX_ENTRIES:
-        return {}, [_("At most %(n)s entries.", n=MAX_ENTRIES)]
+        return {}, [ngettext("At most %(n)s entry.", "At most %(n)s entries.", MAX_ENTRIES,
+                             n=MAX_ENTRIES)]
     at = index if index is not None else count
     return _save(panel,
                  lambda text: config_edit.set_entry(text, kind.table, index, values,

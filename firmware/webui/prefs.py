@@ -12,10 +12,11 @@ import threading
 from pathlib import Path
 
 from firmware.webui.users import UserError, atomic_write
+from firmware.webui.i18n import N_
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CATEGORIES = ("Sale", "Question", "Complaint", "Booking", "Other")
+DEFAULT_CATEGORIES = (N_("Sale"), N_("Question"), N_("Complaint"), N_("Booking"), N_("Other"))
 MAX_CATEGORIES = 50
 MAX_CATEGORY = 40
 
@@ -28,10 +29,11 @@ def clean_categories(lines: list[str]) -> list[str]:
         if not name or name in result:
             continue
         if len(name) > MAX_CATEGORY:
-            raise UserError("categories", f"a category has at most {MAX_CATEGORY} characters")
+            raise UserError("categories", N_("a category has at most %(count)s characters"),
+                            count=MAX_CATEGORY)
         result.append(name)
     if len(result) > MAX_CATEGORIES:
-        raise UserError("categories", f"at most {MAX_CATEGORIES} categories")
+        raise UserError("categories", N_("at most %(count)s categories"), count=MAX_CATEGORIES)
     return result
 
 

@@ -31,6 +31,7 @@ from firmware.webui.access import owner_required
 from firmware.webui.dashboard import presets
 from firmware.webui.i18n import Formatter
 from firmware.webui.i18n import gettext as _
+from firmware.webui.i18n import ngettext
 from firmware.webui.modules import MODULES
 from firmware.webui.panel import Panel, get_panel
 from firmware.webui.report_tables import Column, Table, download, show
@@ -192,8 +193,9 @@ def _heat(result: dict, days: list[str], hours: range, fmt: Formatter) -> dict:
             cells.append({"w": w, "x": x, "level": level,
                           "text": fmt.number(avg, 1) if count else "",
                           "tip": f"{days[w]} {h:02d}:00–{h:02d}:59: "
-                                 + _("%(count)s calls, %(avg)s per day",
-                                     count=fmt.number(count), avg=fmt.number(avg, 2))})
+                                 + ngettext("%(count)s call, %(avg)s per day",
+                                            "%(count)s calls, %(avg)s per day", count,
+                                            count=fmt.number(count), avg=fmt.number(avg, 2))})
     return {"days": days, "hours": [f"{h:02d}" for h in hours], "cells": cells}
 
 
@@ -255,7 +257,7 @@ def _recovery(panel: Panel, p: Params) -> Report:
         Table(_("By campaign"), [
             Column("name", _("Campaign")), Column("missed", _("Missed callers"), "int"),
             Column("recovered", _("Recovered"), "int"),
-            Column("recovered_pct", _("% recovered"), "pct"), *shared,
+            Column("recovered_pct", _("Recovered (%)"), "pct"), *shared,
             Column("waiting", _("Still waiting"), "int"),
             Column("dismissed", _("Dismissed"), "int")], result["campaigns"],
             result["total"] if result["campaigns"] else None),

@@ -31,7 +31,7 @@ def categories():
         try:
             panel.prefs.set_categories(request.form.get("categories", "").splitlines())
         except UserError as exc:
-            error = _(exc.message)
+            error = exc.text()
         else:
             flash(_("Categories saved."))
             return redirect(url_for("settings.categories")), 303

@@ -16,6 +16,7 @@ from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
 from firmware.webui.users import User, UserError, check_name
+from firmware.webui.i18n import LANGUAGES, N_, country_language
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +35,13 @@ def _page(error: UserError | None = None, form: str = "", name: str = ""):
     panel = get_panel()
     shown = None
     if error is not None:
-        message = _(error.message)   # the store's are lower case, for `callbox passwd`
+        message = error.text()   # the store's are lower case, for `callbox passwd`
         shown = {"form": form, "name": name, "field": error.field,
                  "message": message[:1].upper() + message[1:]}
     posted = request.form if form == "add" else {}
     return render_template("users.html", users=panel.users.all(), error=shown, posted=posted,
-                           extensions=[(e.number, e.name) for e in panel.config.extensions]), \
+                           extensions=[(e.number, e.name) for e in panel.config.extensions],
+                           new_user_language=country_language(panel.config.box.country)), \
         400 if error else 200
 
 
@@ -67,11 +69,14 @@ def save():
         check_name(name)
         password = _passwords()
         if extension is not None and extension not in {e.number for e in panel.config.extensions}:
-            raise UserError("extension", "Choose one of the box's extensions.")
+            raise UserError("extension", N_("Choose one of the box's extensions."))
         if name == current_user.name and role != "owner":
-            raise UserError("role", "You cannot make yourself staff; another owner can.")
+            raise UserError("role", N_("You cannot make yourself staff; another owner can."))
         existed = panel.users.get(name) is not None
-        user = panel.users.set_password(name, password, role, extension)
+        language = request.form.get("language") or None
+        if language is not None and language not in LANGUAGES:
+            raise UserError("language", N_("choose one of the panel's languages"))
+        user = panel.users.set_password(name, password, role, extension, language=language)
     except UserError as exc:
         return _page(exc, "add")
     _keep_my_session(user)
@@ -106,7 +111,7 @@ def delete(name: str):
     panel = get_panel()
     try:
         if name == current_user.name:
-            raise UserError("user", "You cannot remove yourself; another owner can.")
+            raise UserError("user", N_("You cannot remove yourself; another owner can."))
         user = panel.users.delete(name)
     except UserError as exc:
         return _page(exc, "delete", name)
@@ -114,4 +119,23 @@ def delete(name: str):
         abort(404)
     logger.info("%s removed panel user %s (%s)", current_user.name, name, user.role)
     flash(_("User %(name)s removed.", name=name))
+    return redirect(url_for("team.users")), 303
+
+
+@bp.post("/<name>/language")
+@owner_required
+def language(name: str):
+    """The panel language of one user (docs/i18n.md); it follows them to any browser."""
+    panel = get_panel()
+    if panel.users.get(name) is None:
+        abort(404)
+    try:
+        user = panel.users.set_language(name, request.form.get("language") or None)
+    except UserError as exc:
+        return _page(exc, "language", name)
+    if user is None:
+        abort(404)
+    logger.info("%s set the panel language of %s to %s", current_user.name, name,
+                user.language or "the browser's")
+    flash(_("Language saved for %(name)s.", name=name))
     return redirect(url_for("team.users")), 303

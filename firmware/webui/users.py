@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from firmware.atomic import atomic_write  # noqa: F401 (settings, prefs, reports use it from here)
+from firmware.webui.i18n import N_
 from typing import TextIO
 
 from argon2 import PasswordHasher
@@ -41,12 +42,20 @@ _VERIFIED_FOR = 300.0  # seconds a verified Basic-auth password is remembered (a
 
 class UserError(ValueError):
     """A form value is not acceptable (a user's name or password, a settings field);
-    `field` names which, `message` says why and is shown next to it."""
+    `field` names which, `message` says why and is shown next to it: an English message id
+    with `%(name)s` placeholders for `values`, translated where it is shown (`text()`)."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
+    def __init__(self, field: str, message: str, **values):
+        super().__init__(message % values if values else message)
         self.field = field
         self.message = message
+        self.values = values
+
+    def text(self) -> str:
+        """The message in the reader's language, its values filled in."""
+        from firmware.webui.i18n import gettext
+
+        return gettext(self.message, **self.values)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class User:
     role: str
     extension: str | None
     generation: int
+    language: str | None = None     # their own choice (en, pl, ru, bg); None: not chosen yet
 
     is_authenticated = True
     is_active = True
@@ -72,14 +82,16 @@ class User:
 
 def check_name(name: str) -> None:
     if not _NAME.fullmatch(name or ""):
-        raise UserError("user", "user names are 1-32 letters, digits, dots, dashes or underscores")
+        raise UserError("user", N_("user names are 1-32 letters, digits, dots, dashes or underscores"))
 
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UserError("password", f"the password needs at least {MIN_PASSWORD} characters")
+        raise UserError("password", N_("the password needs at least %(count)s characters"),
+                        count=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise UserError("password", f"the password may have at most {MAX_PASSWORD} characters")
+        raise UserError("password", N_("the password may have at most %(count)s characters"),
+                        count=MAX_PASSWORD)
 
 
 class UserStore:
@@ -127,7 +139,7 @@ class UserStore:
 
     def _user(self, name: str, record: dict) -> User:
         return User(name, record.get("role", "staff"), record.get("extension"),
-                    int(record.get("generation", 1)))
+                    int(record.get("generation", 1)), record.get("language"))
 
     def has_users(self) -> bool:
         with self._lock:
@@ -175,7 +187,8 @@ class UserStore:
     # -- writing -------------------------------------------------------------------------------
 
     def set_password(self, name: str, password: str, role: str = "owner",
-                     extension: str | None = None, *, only_if_empty: bool = False) -> User:
+                     extension: str | None = None, *, only_if_empty: bool = False,
+                     language: str | None = None) -> User:
         """Create `name` or change their password, role and extension; raises UserError.
 
         With only_if_empty, refuses (UserError on "user") when any user exists: first-run setup.
@@ -183,24 +196,45 @@ class UserStore:
         check_name(name)
         check_password(password)
         if role not in ROLES:
-            raise UserError("role", "the role is owner or staff")
+            raise UserError("role", N_("the role is owner or staff"))
         if extension is not None and not _EXTENSION.fullmatch(extension):
-            raise UserError("extension", "an extension is 2 to 6 digits")
+            raise UserError("extension", N_("an extension is 2 to 6 digits"))
         if role == "staff" and extension is None:
-            raise UserError("extension", "a staff user needs an extension (their desk phone)")
+            raise UserError("extension", N_("a staff user needs an extension (their desk phone)"))
         hashed = self._hasher.hash(password)
         with self._lock:
             users = dict(self._load())
             if only_if_empty and users:
-                raise UserError("user", "the owner has already been created")
+                raise UserError("user", N_("the owner has already been created"))
             if role != "owner" and self._is_last_owner(users, name):
-                raise UserError("role", "the last owner cannot become staff")
+                raise UserError("role", N_("the last owner cannot become staff"))
             removed = dict(self._removed)
             last = removed.pop(name, 0)   # a removed namesake's sessions stay ended
+            language = language or users.get(name, {}).get("language")   # kept on a change
             users[name] = {"hash": hashed, "role": role, "extension": extension,
                            "generation": int(users.get(name, {}).get("generation", last)) + 1}
+            if language:
+                users[name]["language"] = language
             self._save(users, removed)
             return self._user(name, users[name])
+
+    def set_language(self, name: str, language: str | None) -> User | None:
+        """Store `name`'s panel language (None: follow the browser and the box again); their
+        sessions stay. None: no such user."""
+        from firmware.webui.i18n import LANGUAGES
+
+        if language is not None and language not in LANGUAGES:
+            raise UserError("language", N_("choose one of the panel's languages"))
+        with self._lock:
+            users = dict(self._load())
+            if name not in users:
+                return None
+            record = {k: v for k, v in users[name].items() if k != "language"}
+            if language:
+                record["language"] = language
+            users[name] = record
+            self._save(users, self._removed)
+            return self._user(name, record)
 
     def change_password(self, name: str, password: str) -> User | None:
         """Change an existing user's password (role and extension kept); None: no such user."""
@@ -223,7 +257,7 @@ class UserStore:
             if name not in users:
                 return None
             if self._is_last_owner(users, name):
-                raise UserError("user", "the last owner cannot be removed")
+                raise UserError("user", N_("the last owner cannot be removed"))
             record = users.pop(name)
             removed = dict(self._removed)
             removed[name] = int(record.get("generation", 1))
@@ -268,7 +302,7 @@ def passwd_command(data_dir: Path, user: str, role: str, extension: str | None,
         password = _read_password(stdin)
         saved = UserStore(Path(data_dir)).set_password(user, password, role, extension)
     except UserError as exc:
-        print(f"callbox passwd: {exc.field}: {exc.message}", file=sys.stderr)
+        print(f"callbox passwd: {exc.field}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"callbox passwd: cannot write {Path(data_dir) / 'users.json'}: {exc.strerror}",

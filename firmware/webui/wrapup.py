@@ -19,6 +19,7 @@ from firmware.config import Config
 from firmware.tracker.errors import BadInput
 from firmware.tracker.query import CallFilter
 from firmware.webui.users import User
+from firmware.webui import i18n
 
 PENDING_MINUTES = 30      # an answered call waits this long for its wrap-up pop-up
 SUGGESTION_DAYS = 90
@@ -186,16 +187,10 @@ class TagSuggestions:
 
 
 def parse_amount(text: str) -> float | str:
-    """A typed amount ("1 250,50", "1,250.50", "300") as a number, else the text as it is.
-
-    With both separators, the last one is the decimal point; a lone comma is one too.
-    """
-    value = "".join(text.split()).replace("\u00a0", "")
-    if "," in value and "." in value:
-        group = "," if value.rfind(",") < value.rfind(".") else "."
-        value = value.replace(group, "")
+    """A typed amount ("1 250,50", "1,250.50", "300") as a number, else the text as it is
+    (the tracker then names the field). i18n.parse_amount reads it, as for the settings."""
     try:
-        return float(value.replace(",", "."))
+        return float(i18n.parse_amount(text))
     except ValueError:
         return text
 

@@ -78,7 +78,7 @@ def test_sent_once_on_monday_morning_as_html_and_plain_text(tmp_path, smtp, make
     assert sorted(smtp.envelopes[0].rcpt_tos) == ["manager@hotel.example",
                                                    "owner@hotel.example"]
     assert message["From"] == "callbox@hotel.example"
-    assert message["Subject"] == "Hotel Zdroj: calls 06.05.2024 – 12.05.2024"
+    assert message["Subject"] == "Hotel Zdroj: calls 06/05/2024 – 12/05/2024"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
@@ -179,4 +179,4 @@ def test_the_monthly_summary_goes_out_on_the_first_at_8_00(tmp_path, smtp, make_
     assert mailer.tick(at("2024-06-01 08:00"))              # a Saturday: only the month's
     assert not mailer.tick(at("2024-06-01 09:00"))
     assert [m["Subject"] for m in smtp.messages] == [
-        "Hotel Zdroj: calls 20.05.2024 – 26.05.2024", "Hotel Zdroj: calls 01.05.2024 – 31.05.2024"]
+        "Hotel Zdroj: calls 20/05/2024 – 26/05/2024", "Hotel Zdroj: calls 01/05/2024 – 31/05/2024"]

@@ -105,7 +105,7 @@ def as_shown(value, kind: str) -> str:
     if value is None:
         return "–"
     if kind == "time":
-        return f"{value:%d.%m.%Y %H:%M}"
+        return f"{FMT.date(value.date())} {value:%H:%M}"
     if kind in ("seconds", "age"):
         seconds = value.total_seconds()
         if kind == "age" and seconds >= 86400:
