@@ -34,6 +34,8 @@ from zoneinfo import ZoneInfo
 import serial
 
 from firmware.atomic import atomic_write
+from firmware.webui.i18n import country_language, ngettext, using_language
+from firmware.webui.i18n import gettext as _
 from firmware.config import Config
 from firmware.pbx.events import COMPLETED, CallAnswered, CallEnded, CallEvent, CallOffered
 
@@ -311,9 +313,27 @@ _SPELLED = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "Æ": "A
                           "Ø": "O", "–": "-", "—": "-", "’": "'", "„": '"', "”": '"'})
 
 
-def sms_text(text: str) -> str:
+_CYRILLIC = dict(zip("абвгдезийклмнопрстуфхцчшыэ",
+                     "a b v g d e z i y k l m n o p r s t u f h ts ch sh y e".split()))
+_CYRILLIC.update({"ё": "e", "ж": "zh", "щ": "shch", "ъ": "", "ь": "", "ю": "yu", "я": "ya"})
+_BULGARIAN = {**_CYRILLIC, "щ": "sht", "ъ": "a", "ь": "y"}
+
+
+def _latin(table: dict[str, str]) -> dict[int, str]:
+    """Russian or Bulgarian letters in Latin ones (the SMS text mode has no Cyrillic)."""
+    spelled = {ord(k): v for k, v in table.items()}
+    spelled.update({ord(k.upper()): v[:1].upper() + v[1:] for k, v in table.items()})
+    return spelled
+
+
+_SPELLED_RU, _SPELLED_BG = _latin(_CYRILLIC), _latin(_BULGARIAN)
+
+
+def sms_text(text: str, lang: str | None = None) -> str:
     """`text` in the characters every modem's text mode sends unchanged (GSM 7-bit basics):
-    accents dropped ("Zdrój" -> "Zdroj"), anything else as "?"."""
+    accents dropped ("Zdrój" -> "Zdroj"), Cyrillic spelled in Latin letters ("Пропущенный" ->
+    "Propushchennyy"; Bulgarian's own way for "bg"), anything else as "?"."""
+    text = text.translate(_SPELLED_BG if lang == "bg" else _SPELLED_RU)
     plain = unicodedata.normalize("NFKD", text.translate(_SPELLED))
     return "".join(ch if ch in _GSM_SAFE else "?" for ch in plain
                    if not unicodedata.combining(ch))
@@ -333,18 +353,23 @@ def _when(at: float, tz: tzinfo, now: float) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def alert_text(call: MissedCall, tz: tzinfo, now: float) -> str:
-    """"Missed call from +48600100200 on Shop window at 14:05" (the date when not today)."""
-    text = sms_text(f"Missed call from {call.caller} on {call.campaign} "
-                    f"at {_when(call.at, tz, now)}")
-    return text[:SMS_LENGTH]
+def alert_text(call: MissedCall, tz: tzinfo, now: float, lang: str = "en") -> str:
+    """"Missed call from +48600100200 on Shop window at 14:05" (the date when not today),
+    in `lang` (the box's: i18n.country_language)."""
+    with using_language(lang):
+        text = _("Missed call from %(caller)s on %(campaign)s at %(time)s", caller=call.caller,
+                 campaign=call.campaign, time=_when(call.at, tz, now))
+    return sms_text(text, lang)[:SMS_LENGTH]
 
 
-def batch_texts(calls: list[MissedCall], tz: tzinfo, now: float) -> list[str]:
+def batch_texts(calls: list[MissedCall], tz: tzinfo, now: float, lang: str = "en"
+                ) -> list[str]:
     """The missed calls of a batch, one line each, in as few SMS of 160 characters as fit."""
-    lines = [sms_text(f"{_when(c.at, tz, now)} {c.caller} {c.campaign}")[:SMS_LENGTH - 30]
+    lines = [sms_text(f"{_when(c.at, tz, now)} {c.caller} {c.campaign}", lang)[:SMS_LENGTH - 30]
              for c in calls]
-    header = f"{len(calls)} missed call{'s' if len(calls) != 1 else ''}"
+    with using_language(lang):
+        header = sms_text(ngettext("%(count)s missed call", "%(count)s missed calls",
+                                   len(calls), count=len(calls)), lang)
     room = SMS_LENGTH - len(header) - len(" (99/99):")
     chunks: list[list[str]] = [[]]
     for line in lines:
@@ -545,8 +570,9 @@ class Alerter:
         batch = self._settings.batch_minutes
         if batch and now < self._missed[0].at + batch * 60 and len(self._missed) < MAX_MISSED:
             return
-        texts = (batch_texts(self._missed, self._tz, now) if batch
-                 else [alert_text(call, self._tz, now) for call in self._missed])
+        lang = country_language(self._config.box.country)      # docs/i18n.md
+        texts = (batch_texts(self._missed, self._tz, now, lang) if batch
+                 else [alert_text(call, self._tz, now, lang) for call in self._missed])
         with self._lock:
             self._outbox += [{"to": number, "text": text, "attempts": 0, "next_try": now}
                              for text in texts for number in self._settings.alert_numbers]

@@ -13,7 +13,7 @@ from email.utils import formatdate, make_msgid
 from html import escape
 
 from firmware.config import Config
-from firmware.webui.i18n import Formatter
+from firmware.webui.i18n import Formatter, in_box_language
 from firmware.webui.i18n import gettext as _
 
 MAX_CALLBACKS = 20
@@ -28,12 +28,13 @@ def figures(summary: dict, fmt: Formatter) -> list[tuple[str, str]]:
     return [(_("Answered"), fmt.number(summary["answered"])),
             (_("Missed"), fmt.number(summary["missed"])),
             (_("To call back (now)"), fmt.number(summary["to_call_back"])),
-            (_("Average wait"), f'{fmt.number(summary["avg_wait_seconds"])} s'),
+            (_("Average wait"), fmt.seconds(summary["avg_wait_seconds"])),
             (_("Target calls"), fmt.number(summary["target_calls"])),
             (_("First-time callers"), fmt.number(summary["first_time_callers"])),
             (_("Value"), fmt.money(summary.get("value", 0)))]
 
 
+@in_box_language
 def compose(config: Config, summary: dict, callbacks: list[dict], start: date, end: date,
             now: float) -> EmailMessage:
     """The message (From, To, Subject, Date set); raises nothing for any figures."""
@@ -126,6 +127,7 @@ def _html(config: Config, summary: dict, callbacks: list[dict], start: date, end
     return "\n".join(parts)
 
 
+@in_box_language
 def compose_digest(config: Config, waiting: list[dict], now: float) -> EmailMessage:
     """The daily digest: callers waiting over a day to be called back, longest first."""
     email = config.email

@@ -13,20 +13,29 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from firmware.webui.exports import _safe_text
+from firmware.webui.i18n import N_
+from firmware.webui.i18n import gettext as _
 
-COLUMNS = ("section", "name", "contacts", "won", "lost", "value")
+# The reader's language, like the funnel page (lower case, as the English has always been).
+COLUMNS = (N_("section"), N_("name"), N_("contacts"), N_("won"), N_("lost"), N_("value"))
+
+
+def header() -> list[str]:
+    return [_(column) for column in COLUMNS]
 
 
 def rows(figures: dict) -> list[list]:
-    out: list[list] = [["stage", stage, count, None, None, None]
+    from firmware.webui.contacts import stage_label
+
+    out: list[list] = [[_("stage"), stage_label(stage), count, None, None, None]
                        for stage, count in figures["stages"].items()]
-    for section, key in (("campaign", "by_campaign"), ("source", "by_source"),
-                         ("person", "by_owner")):
-        out += [[section, r["name"], r["contacts"], r["won"], r["lost"], r["value"]]
+    for section, key in ((N_("campaign"), "by_campaign"), (N_("source"), "by_source"),
+                         (N_("person"), "by_owner")):
+        out += [[_(section), r["name"], r["contacts"], r["won"], r["lost"], r["value"]]
                 for r in figures[key]]
-    out += [["lost reason", r["reason"], r["count"], None, None, None]
+    out += [[_("lost reason"), _(r["reason"]), r["count"], None, None, None]
             for r in figures["lost_reasons"]]
-    out.append(["avg days to won", "", figures["won_contacts"], None, None,
+    out.append([_("avg days to won"), "", figures["won_contacts"], None, None,
                 figures["avg_days_to_won"]])
     return out
 
@@ -34,7 +43,7 @@ def rows(figures: dict) -> list[list]:
 def to_csv(figures: dict) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(header())
     for row in rows(figures):
         writer.writerow(["" if v is None else _safe_text(v) for v in row])
     return out.getvalue()
@@ -42,8 +51,8 @@ def to_csv(figures: dict) -> str:
 
 def to_xlsx(figures: dict) -> bytes:
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("Funnel")
-    sheet.append(list(COLUMNS))
+    sheet = book.create_sheet(_("Funnel"))
+    sheet.append(header())
     for row in rows(figures):
         cells = []
         for value in row:

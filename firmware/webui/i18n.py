@@ -151,6 +151,19 @@ def ngettext(singular: str, plural: str, num: int, **values) -> str:
 _ = gettext
 
 
+def in_box_language(make):
+    """Texts that `make(config, ...)` writes for the box's people rather than for one reader
+    (the summary e-mails, the SMS alerts) are in box.country's language."""
+    from functools import wraps
+
+    @wraps(make)
+    def made(config, *args, **kwargs):
+        with using_language(country_language(config.box.country)):
+            return make(config, *args, **kwargs)
+
+    return made
+
+
 def babel_locale(lang: str, country: str | None = None) -> Locale:
     """The CLDR locale for a reader of `lang` on a box in `country` (en_GB, en_US, pl, ...)."""
     for name in (f"{lang}_{(country or '').upper()}", lang):
@@ -334,5 +347,8 @@ def init_babel(app, locale_of=current_language, timezone_of=None) -> None:
 
     Babel(app, locale_selector=locale_of, timezone_selector=timezone_of,
           default_translation_directories=str(TRANSLATIONS), default_domain=DOMAIN)
+    from firmware.webui.figure_modules import missed_reason_label
+
     app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, N_=N_,
-                                 trunk_state_label=trunk_state_label)
+                                 trunk_state_label=trunk_state_label,
+                                 missed_reason_label=missed_reason_label)

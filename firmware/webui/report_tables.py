@@ -58,6 +58,7 @@ def show(value: Any, kind: str, fmt: Formatter) -> str:
         "reason": lambda v: _reasons().get(v, v), "how": lambda v: _hows().get(v, v),
         "dates": lambda v: ", ".join(fmt.short_date(d) for d in v) or "–",
         "age": lambda v: _age(v, fmt),
+        "word": lambda v: _(v),    # a stored word (a default category) in the reader's language
     }
     if kind in simple:
         return simple[kind](value)
@@ -69,7 +70,7 @@ def _age(seconds: float, fmt: Formatter) -> str:
     if seconds < 86400:
         return fmt.seconds(seconds)
     days, rest = divmod(int(seconds), 86400)
-    return f"{days}\u00a0{_('d')} {rest // 3600}\u00a0h"
+    return _("%(days)s\u00a0d %(hours)s\u00a0h", days=days, hours=rest // 3600)
 
 
 def _reasons() -> dict[str, str]:

@@ -225,7 +225,7 @@ def _durations(panel: Panel, p: Params) -> Report:
 def _categories(panel: Panel, p: Params) -> Report:
     result = calc.categories_by_campaign(_period_calls(panel, p))
     columns = [Column("campaign", _("Campaign"))]
-    columns += [Column("c:" + c, c or _("(none)"), "int") for c in result["categories"]]
+    columns += [Column("c:" + c, _(c) if c else _("(none)"), "int") for c in result["categories"]]
     columns.append(Column("total", _("Total"), "int"))
 
     def flat(row: dict, name: str) -> dict:
@@ -356,7 +356,7 @@ def builder_columns() -> dict[str, Column]:
             "target": (_("Target call"), "bool"), "first_time": (_("First-time caller"), "bool"),
             "line_type": (_("Line type"), "line"), "value": (_("Value"), "money"),
             "rating": (_("Rating"), "int"), "tags": (_("Tags"), "text"),
-            "category": (_("Category"), "text"), "comment": (_("Comment"), "text"),
+            "category": (_("Category"), "word"), "comment": (_("Comment"), "text"),
             "callback": (_("Cleared a callback"), "how"), "id": (_("Call ID"), "text")}
     return {key: Column(key, *spec[key]) for key in calc.COLUMNS}
 

@@ -85,7 +85,7 @@ EXTENSIONS = Kind(
 
 TRUNKS = Kind(
     "trunks", "trunk", "name", N_("Trunks"), "trunk", N_("Add a trunk"),
-    (Field("name", N_("Name"), required=True, placeholder="provider"),
+    (Field("name", N_("Name"), required=True, placeholder=N_("e.g. provider")),
      Field("host", N_("Host"), required=True, placeholder="sip.provider.example"),
      Field("port", N_("Port"), "integer", low=1, high=65535, placeholder="5060"),
      Field("username", N_("User name"), hint=N_("empty for a trunk that trusts the box's address")),

@@ -127,6 +127,21 @@ def test_batch_texts_fit_in_sms():
     assert batch_texts(calls[:1], WARSAW, T0) == ["1 missed call:\n14:05 +48600100000 Shop window"]
 
 
+def test_sms_in_the_boxs_language_with_its_plurals():
+    calls = [MissedCall(f"+4860010{i:04d}", "Witryna", T0 + 60 * i) for i in range(5)]
+    headers = [batch_texts(calls[:n], WARSAW, T0, "pl")[0].split(":\n")[0].split(" (")[0]
+               for n in (1, 2, 5)]
+    assert headers == ["1 nieodebrane polaczenie", "2 nieodebrane polaczenia",
+                       "5 nieodebranych polaczen"]
+    assert alert_text(calls[0], WARSAW, T0 + 60, "pl") == \
+        "Nieodebrane polaczenie od +48600100000 na Witryna o 14:05"
+
+
+def test_cyrillic_is_spelled_in_latin_letters():
+    assert sms_text("Пропущенный звонок: Витрина", "ru") == "Propushchennyy zvonok: Vitrina"
+    assert sms_text("Пропуснато обаждане: Щъркел", "bg") == "Propusnato obazhdane: Shtarkel"
+
+
 def test_retry_delay_doubles_up_to_a_limit():
     assert [retry_delay(n, 10, 60) for n in range(1, 6)] == [10, 20, 40, 60, 60]
 
@@ -239,7 +254,7 @@ def test_one_sms_per_missed_call_to_each_number(fake, tmp_path):
         wait_until(lambda: alerter.pending() == (0, 0))
     finally:
         alerter.stop()
-    text = "Missed call from +48600100200 on Shop window at 14:05"
+    text = "Nieodebrane polaczenie od +48600100200 na Shop window o 14:05"   # a box in PL
     assert sorted(sent) == [("+48600000001", text), ("+48600000002", text)]
     assert queued(tmp_path) == {"missed": [], "outbox": [], "pin_rejected": ""}
 
@@ -263,7 +278,7 @@ def test_batches_every_n_minutes(fake, tmp_path):
     finally:
         alerter.stop()
     assert sorted(n for n, _ in sent) == ["+48600000001", "+48600000002"]
-    assert sent[0][1] == "2 missed calls:\n14:05 +48600100200 Shop window\n" \
+    assert sent[0][1] == "2 nieodebrane polaczenia:\n14:05 +48600100200 Shop window\n" \
                          "14:06 +48600100201 Shop window"
 
 
@@ -300,7 +315,7 @@ def test_modem_unplugged_and_back(fake, tmp_path):
         wait_until(lambda: alerter.pending() == (0, 0))
     finally:
         alerter.stop()
-    assert [t[1][17:29] for t in fake.sent] == ["+48600100200"] * 2 + ["+48600100201"] * 2
+    assert [t[1].split(" od ")[1][:12] for t in fake.sent] == ["+48600100200"] * 2 + ["+48600100201"] * 2
 
 
 def test_unsent_alerts_survive_a_restart(fake, tmp_path):

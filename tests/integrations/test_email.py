@@ -78,13 +78,14 @@ def test_sent_once_on_monday_morning_as_html_and_plain_text(tmp_path, smtp, make
     assert sorted(smtp.envelopes[0].rcpt_tos) == ["manager@hotel.example",
                                                    "owner@hotel.example"]
     assert message["From"] == "callbox@hotel.example"
-    assert message["Subject"] == "Hotel Zdroj: calls 06/05/2024 – 12/05/2024"
+    # in the box's language (the test box is in Poland; docs/i18n.md)
+    assert message["Subject"] == "Hotel Zdroj: połączenia 6.05.2024 – 12.05.2024"
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "Answered: 2" in text and "Missed: 1" in text and "To call back (now): 1" in text
+    assert "Odebrane: 2" in text and "Nieodebrane: 1" in text and "Do oddzwonienia (teraz): 1" in text
     assert "Shop window: 2" in text and h.MOBILE2 in text
-    assert ">Answered<" in html and "Shop window" in html and h.MOBILE2 in html
+    assert ">Odebrane<" in html and "Shop window" in html and h.MOBILE2 in html
     assert PASSWORD not in message.as_string()
     assert mailer.state()["last_sent"] == "2024-05-06 – 2024-05-12"
     assert mailer.next_wake(at("2024-05-13 09:00")) == at("2024-05-20 08:00")
@@ -131,7 +132,7 @@ def test_callbox_send_summary_command(tmp_path, smtp, make_tracker):
                            "--to", "2024-05-12"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sent to owner@hotel.example" in done.stdout
-    assert "Answered: 2" in smtp.messages[0].get_body(("plain",)).get_content()
+    assert "Odebrane: 2" in smtp.messages[0].get_body(("plain",)).get_content()
     bad = subprocess.run([sys.executable, "-m", "firmware", "send-summary", "--config",
                           str(path), "--data", str(tmp_path / "data"), "--from", "2024-13-01",
                           "--to", "2024-05-12"], capture_output=True, text=True, timeout=60)
@@ -156,7 +157,7 @@ def test_daily_digest_of_callers_waiting_over_a_day(tmp_path, smtp, make_tracker
     assert len(smtp.messages) == 1
     digest = smtp.messages[0]
     assert smtp.envelopes[0].rcpt_tos == ["desk@hotel.example"]
-    assert digest["Subject"] == "Hotel Zdroj: callers waiting over a day (1)"
+    assert digest["Subject"] == "Hotel Zdroj: dzwoniący czekający ponad dobę (1)"
     text = digest.get_body(("plain",)).get_content()
     assert h.MOBILE2 in text and h.FIXED not in text      # 15 h is not over a day yet
     assert h.MOBILE2 in digest.get_body(("html",)).get_content()
@@ -179,4 +180,5 @@ def test_the_monthly_summary_goes_out_on_the_first_at_8_00(tmp_path, smtp, make_
     assert mailer.tick(at("2024-06-01 08:00"))              # a Saturday: only the month's
     assert not mailer.tick(at("2024-06-01 09:00"))
     assert [m["Subject"] for m in smtp.messages] == [
-        "Hotel Zdroj: calls 20/05/2024 – 26/05/2024", "Hotel Zdroj: calls 01/05/2024 – 31/05/2024"]
+        "Hotel Zdroj: połączenia 20.05.2024 – 26.05.2024",
+        "Hotel Zdroj: połączenia 1.05.2024 – 31.05.2024"]
