@@ -23,6 +23,7 @@ from firmware.webui.panel import Panel, get_panel
 from firmware.webui.settings import save_config
 from firmware.webui.settings_forms import (GENERAL, KINDS, FieldError, Kind, entry_values,
                                            form_text, general_values)
+from firmware.webui import config_words   # config problems in the reader's language
 
 bp = Blueprint("entries", __name__, url_prefix="/settings")
 
@@ -66,7 +67,8 @@ def delete(slug: str, index: int):
                                             kind.identity, name)
             save_config(panel, text, f"{kind.singular} {name!r} removed")
         except ConfigError as exc:
-            flash(_("Not saved:") + " " + "; ".join(exc.problems), "error")
+            flash(_("Not saved:") + " " + "; ".join(config_words.translate_all(exc.problems)),
+                  "error")
             return redirect(url_for("entries.index", slug=slug)), 303
     flash(_("%(name)s removed.", name=name))
     return redirect(url_for("entries.index", slug=slug)), 303
@@ -161,7 +163,7 @@ def _save(panel: Panel, change, tables: list[str], what: str
         try:
             save_config(panel, change(_current_text(panel)), what)
         except ConfigError as exc:
-            return config_edit.field_problems(exc.problems, tables)
+            return config_edit.field_problems(config_words.translate_all(exc.problems), tables)
     return {}, []
 
 

@@ -14,6 +14,7 @@ from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import Panel, get_panel
 from firmware.webui.users import UserError, atomic_write
+from firmware.webui import config_words   # config problems in the reader's language
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def config():
                 raise ConfigError(problems)
             save_config(panel, whole, "the config text")
         except ConfigError as exc:
-            problems = exc.problems
+            problems = config_words.translate_all(exc.problems)
             text = secrets_mask.mask(text)
         else:
             flash(_("Settings saved and applied."))

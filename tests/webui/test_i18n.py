@@ -143,3 +143,17 @@ def test_the_language_is_stored_on_the_account(tmp_path):
         store.set_language("anna", "xx")
     store.set_language("anna", None)
     assert store.get("anna").language is None
+
+
+def test_a_polish_dictionary_left_on_another_branch_still_works():
+    """docs/i18n.md, "Old dictionaries": a merged i18n_pl_<name>.py fills missing Polish."""
+    module = i18n.TRANSLATIONS.parent / "i18n_pl_zz_left_over.py"
+    module.write_text('LEFT = {"A message only a dictionary knows": "Tylko słownik to zna"}\n')
+    i18n.translations.cache_clear()
+    try:
+        with using_language("pl"):
+            assert i18n.gettext("A message only a dictionary knows") == "Tylko słownik to zna"
+            assert i18n.gettext("Dashboard") == "Pulpit"            # the catalog still wins
+    finally:
+        module.unlink()
+        i18n.translations.cache_clear()

@@ -93,3 +93,28 @@ def test_trunk_states_in_the_readers_language(tmp_path, tracker, users):
     html = _sign_in_with(app, h.OWNER, h.OWNER_PW).get("/settings/trunks").get_data(
         as_text=True)
     assert "rejestracja nieudana" in html and ">failed<" not in html
+
+
+def test_config_problems_in_the_readers_language(tmp_path, tracker, users):
+    path = tmp_path / "callbox.toml"
+    path.write_text(h.CONFIG)
+    app = create_app(parse_config(path.read_text()), tracker, users, secret_key="s",
+                     testing=True, config_path=path)
+    users.set_language(h.OWNER, "pl")
+    owner = _sign_in_with(app, h.OWNER, h.OWNER_PW)
+    token = h.page_token(owner, "/settings/config")
+    answer = owner.post("/settings/config", data={
+        "csrf_token": token, "config": h.CONFIG.replace('timezone = "Europe/Warsaw"',
+                                                      'timezone = "Mars/Base"')})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "box.timezone: nieznana strefa czasowa" in html and "unknown time zone" not in html
+
+
+def test_a_problem_no_catalog_knows_is_shown_as_it_is():
+    from firmware.webui.config_words import translate
+    from firmware.webui.i18n import using_language
+    with using_language("pl"):
+        assert translate("x.y: something new") == "x.y: something new"
+        assert translate("hours.after_hours_forward: needs a [[trunk]] to forward through") \
+            == "hours.after_hours_forward: wymaga [[trunk]], przez który przekierować"
