@@ -21,6 +21,7 @@ from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
 
 from firmware.webui.i18n import gettext as _
+from firmware.webui.i18n import install_template_globals
 from firmware.webui.panel import get_panel
 
 logger = logging.getLogger(__name__)
@@ -131,3 +132,4 @@ def init_access(app: Flask) -> None:
     login_manager.login_message = None
     app.before_request(_check_csrf)
     app.jinja_env.globals["_"] = _
+    install_template_globals(app)     # ngettext, stored words' labels (docs/i18n.md)

@@ -11,6 +11,7 @@ from firmware.config import normalise_number
 from firmware.tracker.errors import BadInput
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
+from firmware.webui.config_words import translate_message
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def dismiss(number: str):
     except KeyError:
         flash(_("%(number)s is no longer waiting.", number=e164), "error")
     except BadInput as exc:
-        flash(f"{exc.field}: {exc.message}", "error")
+        flash(f"{exc.field}: {translate_message(exc.message)}", "error")
     else:
         logger.info("%s dismissed callback %s: %s", current_user.name, e164, reason)
         flash(_("%(number)s taken off the list.", number=e164))

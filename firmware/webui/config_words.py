@@ -24,6 +24,17 @@ SOURCES = (ROOT / "config.py", ROOT / "webui" / "config_edit.py",
            ROOT / "webui" / "entry_settings.py", ROOT / "webui" / "settings.py")
 
 
+def sources() -> list[Path]:
+    """The config problems' files, and every tracker and panel module that raises BadInput
+    (a wrong filter, wrap-up or contact field, shown in the panel as "field: message")."""
+    found = list(SOURCES)
+    for folder in (ROOT / "tracker", ROOT / "webui"):
+        for path in sorted(folder.glob("*.py")):
+            if path not in found and "BadInput(" in path.read_text(encoding="utf-8"):
+                found.append(path)
+    return found
+
+
 def _name(node: ast.AST, taken: set[str]) -> str:
     if isinstance(node, ast.Name):
         base = node.id
@@ -79,6 +90,8 @@ def _calls(tree: ast.AST):
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "problem" and len(node.args) == 2:
             yield node.lineno, node.args[1], False
+        elif isinstance(func, ast.Name) and func.id == "BadInput" and len(node.args) >= 2:
+            yield node.lineno, node.args[1], False
         elif isinstance(func, ast.Name) and func.id == "ConfigError" and node.args \
                 and isinstance(node.args[0], ast.List):
             for item in node.args[0].elts:
@@ -97,7 +110,7 @@ def messages_in(source: str) -> list[tuple[int, str, str]]:
 @lru_cache(maxsize=1)
 def _patterns() -> list[tuple[re.Pattern, str]]:
     seen: dict[str, str] = {}
-    for path in SOURCES:
+    for path in sources():
         try:
             source = path.read_text(encoding="utf-8")
         except OSError:
@@ -120,6 +133,11 @@ def translate(problem: str) -> str:
             text = translations(current_language()).ugettext(message_id) % match.groupdict()
             return f"{key}{sep}{text}" if sep else text
     return problem
+
+
+def translate_message(message: str) -> str:
+    """A problem's message alone (a BadInput's), in the reader's language."""
+    return translate(f"-: {message}")[3:]
 
 
 def translate_all(problems: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ from firmware.webui.contact_forms import contact_body, stage_body
 from firmware.webui.contacts_api import allow_uploads
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
+from firmware.webui.config_words import translate_message
 
 bp = Blueprint("contacts", __name__)
 bp.url_value_preprocessor(lambda endpoint, values: allow_uploads())
@@ -177,7 +178,7 @@ def from_call(call_id: str):
     try:
         made = data.store(panel).create(body, current_user.name, data.rules(panel))
     except BadInput as exc:
-        flash(f"{exc.field}: {exc.message}", "error")
+        flash(f"{exc.field}: {translate_message(exc.message)}", "error")
         return redirect(url_for("history.detail", call_id=call_id), 303)
     flash(_("Contact saved."))
     return redirect(url_for("contacts.card", contact_id=made["id"]), 303)

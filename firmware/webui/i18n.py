@@ -347,8 +347,15 @@ def init_babel(app, locale_of=current_language, timezone_of=None) -> None:
 
     Babel(app, locale_selector=locale_of, timezone_selector=timezone_of,
           default_translation_directories=str(TRANSLATIONS), default_domain=DOMAIN)
+    install_template_globals(app)
+
+
+def install_template_globals(app) -> None:
+    """The templates' translation functions (the box's panel and the central share them)."""
+    from firmware.webui.config_words import translate_message
     from firmware.webui.figure_modules import missed_reason_label
 
     app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext, N_=N_,
                                  trunk_state_label=trunk_state_label,
-                                 missed_reason_label=missed_reason_label)
+                                 missed_reason_label=missed_reason_label,
+                                 problem_text=translate_message)

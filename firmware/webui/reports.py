@@ -36,6 +36,7 @@ from firmware.webui.modules import MODULES
 from firmware.webui.panel import Panel, get_panel
 from firmware.webui.report_tables import Column, Table, download, show
 from firmware.webui.users import atomic_write
+from firmware.webui.config_words import translate_message
 
 logger = logging.getLogger(__name__)
 
@@ -455,7 +456,7 @@ def save_builder():
         _builder_result(panel, values)            # only what can be shown is saved
         _saved().save(name, _query(values))
     except BadInput as exc:
-        flash(_("Report not saved:") + f" {exc.field}: {exc.message}", "error")
+        flash(_("Report not saved:") + f" {exc.field}: {translate_message(exc.message)}", "error")
         return redirect(url_for("reports.builder", **_query(values))), 303
     flash(_("Report “%(name)s” saved.", name=name))
     return redirect(url_for("reports.builder", saved=name, **_query(values))), 303

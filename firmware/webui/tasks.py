@@ -13,6 +13,7 @@ from firmware.webui import funnel_export as funnel_export_file
 from firmware.webui.access import owner_required
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
+from firmware.webui.config_words import translate_message
 
 bp = Blueprint("tasks", __name__)
 
@@ -98,7 +99,7 @@ def save_reasons():
     try:
         data.store(panel).set_reasons(lines, current_user.name)
     except BadInput as exc:
-        flash(f"{_('Lost reasons')}: {exc.message}", "error")
+        flash(f"{_('Lost reasons')}: {translate_message(exc.message)}", "error")
     else:
         flash(_("Lost reasons saved."))
     return redirect(url_for("tasks.funnel"), 303)

@@ -75,7 +75,7 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     assert shown["answered"] == str(summary["answered"]) == "14"
     assert shown["missed"] == str(summary["missed"]) == "5"
     assert shown["answered_within"] == f"{round(100 * summary['answered_within']['share'])}%"
-    assert shown["value"].replace(" ", "") == "2800zł"                 # Polish box
+    assert shown["value"].replace(" ", "") == "2.800PLN"   # PLN (the box), en_PL (the reader)
     # 7 Shop leads (300) and 7 Newspaper leads (100); lost: three Shop callers who gave up
     # and one nobody could take (300 each); CALLER3 was called back
     assert summary["value"] == 7 * 300 + 7 * 100 and summary["unrecovered_value"] == 1200
@@ -140,7 +140,7 @@ def test_monthly_summary(live, chromium):
     summary = page.request.get(f"{live.url}/api/summary?from=2024-05-01&to=2024-05-31").json()
     shown = figures_on(page)
     assert shown["answered"] == str(summary["answered"]) == "19"
-    assert shown["unrecovered_value"].replace(" ", "") == "1200zł"
+    assert shown["unrecovered_value"].replace(" ", "") == "1.200PLN"
     assert "Why calls were missed" in page.locator(".modules").inner_text()
     shot(page, "figures-07-monthly")
     page.click("text=Month before")

@@ -118,3 +118,10 @@ def test_a_problem_no_catalog_knows_is_shown_as_it_is():
         assert translate("x.y: something new") == "x.y: something new"
         assert translate("hours.after_hours_forward: needs a [[trunk]] to forward through") \
             == "hours.after_hours_forward: wymaga [[trunk]], przez który przekierować"
+
+
+def test_the_trackers_input_errors_in_the_readers_language(app, users):
+    users.set_language(h.OWNER, "pl")
+    owner = _sign_in_with(app, h.OWNER, h.OWNER_PW)
+    html = owner.get("/calls?from=junk").get_data(as_text=True)
+    assert "musi być datą w formacie RRRR-MM-DD" in html and "must be a date" not in html
