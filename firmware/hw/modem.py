@@ -456,6 +456,7 @@ class Alerter:
                  max_retry: float = MAX_RETRY):
         if config.modem is None:
             raise ValueError("the config has no [modem]")
+        self._config = config             # the box's country: the SMS language
         self._settings = config.modem
         self._tz = ZoneInfo(config.box.timezone)
         self._modem = modem or Modem(config.modem.device, pin=config.modem.pin)

@@ -94,7 +94,7 @@ def test_a_call_ended_before_any_answer_sends_the_sms_and_lights_the_lamps(house
     assert led.state is True
     assert box.calls.mailbox == MessagesWaiting(1, 1)          # the phones' lamps: lit
     [(to, text)] = modem.wait_for_sms(1)
-    assert to == "+48600000001" and text.startswith("Missed call from +48600100200 on Shop")
+    assert to == "+48600000001" and text.startswith("Nieodebrane polaczenie od +48600100200 na Shop")
 
     box.tracker.dismiss_callback("+48600100200", "called back from a mobile", "owner")
     assert led.state is False and box.calls.mailbox == MessagesWaiting(0, 0)

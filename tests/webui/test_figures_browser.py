@@ -146,9 +146,13 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
 
 
 def money(text: str) -> float:
-    """A Polish box's money ("2 100,50 zł") as a number."""
-    return float(text.replace("zł", "").replace("\u00a0", "").replace(" ", "")
-                 .replace("\u202f", "").replace(",", "."))
+    """A Polish box's money as an English reader sees it ("2.100,50 PLN", en_PL) as a number."""
+    from babel.numbers import parse_decimal
+
+    bare = text.replace("PLN", "").replace("zł", "")
+    for space in ("\u00a0", "\u202f", " "):
+        bare = bare.replace(space, "")
+    return float(parse_decimal(bare, locale="en_PL"))
 
 
 def heat_cells(page, where: str) -> dict[tuple[str, int], int]:
