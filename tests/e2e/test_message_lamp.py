@@ -97,7 +97,9 @@ def test_the_message_lamp_the_led_and_the_sms_follow_a_missed_call(house_box):
     assert [c["number"] for c in api(box, "/api/callbacks")["callbacks"]] == [CALLER]
     box.wait_for(r"led: callback \(pin 17\) on")        # mock GPIO: only the log shows it
     [(to, text)] = box.modem.wait_for_sms(1, timeout=20)
-    assert to == "+48600000001" and text.startswith(f"Missed call from {CALLER} on Shop window")
+    # a Polish box (box.country) sends its SMS in Polish, without diacritics (GSM 7-bit)
+    assert to == "+48600000001" and text.startswith(
+        f"Nieodebrane polaczenie od {CALLER} na Shop window")
 
     # marked done through the API: the queue empties, the LED and the lamps go dark
     left = api(box, f"/api/callbacks/%2B{CALLER[1:]}/dismiss", {"reason": "called back"})
