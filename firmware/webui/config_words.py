@@ -21,7 +21,8 @@ from firmware.webui.i18n import current_language, translations
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = (ROOT / "config.py", ROOT / "webui" / "config_edit.py",
-           ROOT / "webui" / "entry_settings.py", ROOT / "webui" / "settings.py")
+           ROOT / "webui" / "entry_settings.py", ROOT / "webui" / "settings.py",
+           ROOT / "pbx" / "passwords.py")
 
 
 def sources() -> list[Path]:
@@ -85,6 +86,12 @@ def _message(node: ast.AST, *, keyed: bool) -> tuple[str, str] | None:
 def _calls(tree: ast.AST):
     """(line, node, keyed) of every problem text in a module."""
     for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name.endswith("_problem"):
+            # a function that answers a problem's words (pbx/passwords.py): its returned texts
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Return) and inner.value is not None:
+                    yield inner.lineno, inner.value, False
+            continue
         if not isinstance(node, ast.Call):
             continue
         func = node.func

@@ -120,6 +120,21 @@ def test_a_problem_no_catalog_knows_is_shown_as_it_is():
             == "hours.after_hours_forward: wymaga [[trunk]], przez który przekierować"
 
 
+def test_a_weak_desk_phone_password_is_explained_in_the_readers_language():
+    """pbx/passwords.py's words (a config problem passed on as a value) are in the catalogs."""
+    from firmware.pbx.passwords import sip_password_problem
+    from firmware.webui.config_words import translate
+    from firmware.webui.i18n import using_language
+    problem = f"extension[1].password: {sip_password_problem('abc', '101')}"
+    with using_language("pl"):
+        assert translate(problem) == "extension[1].password: musi mieć co najmniej 8 znaków"
+    with using_language("ru"):
+        assert translate(problem).endswith("не менее 8 символов")
+    with using_language("bg"):
+        assert translate("extension[1].password: must mix letters with digits or symbols") \
+            == "extension[1].password: трябва да съчетава букви с цифри или символи"
+
+
 def test_the_trackers_input_errors_in_the_readers_language(app, users):
     users.set_language(h.OWNER, "pl")
     owner = _sign_in_with(app, h.OWNER, h.OWNER_PW)
