@@ -6,16 +6,11 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, request
 
-from firmware.tracker import reports as calc
-from firmware.tracker.query import CallFilter
 from firmware.webui.access import owner_required
-from firmware.webui.modules import MODULES
 from firmware.webui.panel import get_panel
-from firmware.webui.report_builtin import (Params, campaign_table, fmt_of, period_calls,
-                                           person_table)
-from firmware.webui.weekly import WEEKLY_MODULES
+from firmware.webui.weekly import WEEKLY_MODULES, summary_page
 
 bp = Blueprint("monthly", __name__, url_prefix="/reports")
 MONTHLY_MODULES = (*WEEKLY_MODULES, "reasons", "regions")
@@ -42,20 +37,8 @@ def monthly():
         first, last = month_bounds(request.args.get("month", ""), panel.today())
     except ValueError:
         abort(400)
-    params = Params(first, last)
-    summary = panel.tracker.summary(first, last)
-    fmt = fmt_of(panel)
-    calls = period_calls(panel, params)
-    people, _work = person_table(panel, calls, params)
-    lead = {c.name: c.lead_value for c in panel.config.campaigns}
-    tracker = panel.tracker
-    recovered = calc.recovery(tracker.recovered_callbacks() + tracker.callbacks(),
-                              tracker.calls(CallFilter(start=first)), first, last, lead)
     before = (first - timedelta(days=1)).replace(day=1)
     after = last + timedelta(days=1)
-    return render_template(
-        "reports_monthly.html", s=summary, start=first, end=last,
-        modules=[MODULES[name](summary, fmt) for name in MONTHLY_MODULES],
-        tables=[campaign_table(panel, calls, params), people],
-        recovery=recovered["total"], previous=before.strftime("%Y-%m"),
-        following=after.strftime("%Y-%m") if last < panel.today() else None)
+    return summary_page(panel, "reports_monthly.html", first, last, MONTHLY_MODULES,
+                        previous=before.strftime("%Y-%m"),
+                        following=after.strftime("%Y-%m") if last < panel.today() else None)

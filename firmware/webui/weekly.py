@@ -32,18 +32,27 @@ def weekly():
         abort(400)
     monday = day - timedelta(days=day.weekday())
     sunday = monday + timedelta(days=6)
-    params = Params(monday, sunday)
-    summary = panel.tracker.summary(monday, sunday)
+    return summary_page(panel, "reports_weekly.html", monday, sunday, WEEKLY_MODULES,
+                        previous=monday - timedelta(days=7),
+                        following=monday + timedelta(days=7) if sunday < panel.today()
+                        else None)
+
+
+def summary_page(panel, template: str, start: date, end: date, modules: tuple[str, ...],
+                 **links) -> str:
+    """A printable summary of `start`..`end` (the weekly and the monthly one): the figures
+    with trends, `modules`, missed callers recovered, the campaign and per-person tables."""
+    params = Params(start, end)
+    summary = panel.tracker.summary(start, end)
     fmt = fmt_of(panel)
     calls = period_calls(panel, params)
     people, _work = person_table(panel, calls, params)
     lead = {c.name: c.lead_value for c in panel.config.campaigns}
     tracker = panel.tracker
     recovered = calc.recovery(tracker.recovered_callbacks() + tracker.callbacks(),
-                              tracker.calls(CallFilter(start=monday)), monday, sunday, lead)
+                              tracker.calls(CallFilter(start=start)), start, end, lead)
     return render_template(
-        "reports_weekly.html", s=summary, start=monday, end=sunday,
-        modules=[MODULES[name](summary, fmt) for name in WEEKLY_MODULES],
+        template, s=summary, start=start, end=end,
+        modules=[MODULES[name](summary, fmt) for name in modules],
         tables=[campaign_table(panel, calls, params), people],
-        recovery=recovered["total"], previous=monday - timedelta(days=7),
-        following=monday + timedelta(days=7) if sunday < panel.today() else None)
+        recovery=recovered["total"], **links)
