@@ -6,7 +6,8 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, request, url_for
+from firmware.webui.i18n import gettext as _
 
 from firmware.webui.access import owner_required
 from firmware.webui.panel import get_panel
@@ -39,6 +40,10 @@ def monthly():
         abort(400)
     before = (first - timedelta(days=1)).replace(day=1)
     after = last + timedelta(days=1)
-    return summary_page(panel, "reports_monthly.html", first, last, MONTHLY_MODULES,
-                        previous=before.strftime("%Y-%m"),
-                        following=after.strftime("%Y-%m") if last < panel.today() else None)
+    period = {"label": _("Month"), "before_label": _("Month before"),
+              "before_url": url_for("monthly.monthly", month=before.strftime("%Y-%m")),
+              "after_label": _("Month after"),
+              "after_url": url_for("monthly.monthly", month=after.strftime("%Y-%m"))
+              if last < panel.today() else None}
+    return summary_page(panel, "reports_summary.html", first, last, MONTHLY_MODULES,
+                        title=_("Monthly summary"), period=period, head_class="monthly-head")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import abort, render_template, request
+from flask import abort, render_template, request, url_for
+from firmware.webui.i18n import gettext as _
 
 from firmware.tracker import reports as calc
 from firmware.tracker.query import CallFilter
@@ -32,10 +33,14 @@ def weekly():
         abort(400)
     monday = day - timedelta(days=day.weekday())
     sunday = monday + timedelta(days=6)
-    return summary_page(panel, "reports_weekly.html", monday, sunday, WEEKLY_MODULES,
-                        previous=monday - timedelta(days=7),
-                        following=monday + timedelta(days=7) if sunday < panel.today()
-                        else None)
+    following = monday + timedelta(days=7) if sunday < panel.today() else None
+    period = {"label": _("Week"), "before_label": _("Week before"),
+              "before_url": url_for("reports.weekly",
+                                    week=(monday - timedelta(days=7)).isoformat()),
+              "after_label": _("Week after"),
+              "after_url": following and url_for("reports.weekly", week=following.isoformat())}
+    return summary_page(panel, "reports_summary.html", monday, sunday, WEEKLY_MODULES,
+                        title=_("Weekly summary"), period=period)
 
 
 def summary_page(panel, template: str, start: date, end: date, modules: tuple[str, ...],
