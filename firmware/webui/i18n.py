@@ -148,6 +148,13 @@ def ngettext(singular: str, plural: str, num: int, **values) -> str:
     return translations(current_language()).ungettext(singular, plural, num) % values
 
 
+def pgettext(context: str, message: str, **values) -> str:
+    """`message` as meant in `context`: one English word can need two translations (a call's
+    status "Answered" is singular in ru/bg, the dashboard's "Answered" calls plural)."""
+    text = translations(current_language()).upgettext(context, message)
+    return text % values if values else text
+
+
 _ = gettext
 
 
@@ -320,9 +327,15 @@ def line_type_label(kind: str) -> str:
 
 
 def status_label(status: str) -> str:
-    labels = {"answered": _("Answered"), "missed": _("Missed"), "unanswered": _("Unanswered"),
-              "ringing": _("Ringing"),
-              "in_progress": _("In progress"), "failed": _("Failed"), "busy": _("Busy")}
+    """One call's status (a badge, a table cell, a filter choice): singular where the
+    language tells singular from plural, unlike the dashboard's figure names."""
+    labels = {"answered": pgettext("call status", "Answered"),
+              "missed": pgettext("call status", "Missed"),
+              "unanswered": pgettext("call status", "Unanswered"),
+              "ringing": pgettext("call status", "Ringing"),
+              "in_progress": pgettext("call status", "In progress"),
+              "failed": pgettext("call status", "Failed"),
+              "busy": pgettext("call status", "Busy")}
     return labels.get(status, status.replace("_", " ").capitalize())
 
 

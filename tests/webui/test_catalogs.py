@@ -60,7 +60,8 @@ def test_every_message_translated_and_none_fuzzy(lang):
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_the_catalog_has_every_message_of_the_template(lang):
     catalog = catalog_of(lang)
-    missing = [m.id for m in template() if m.id and m.id not in catalog]
+    missing = [m.id for m in template()
+               if m.id and catalog.get(m.id, context=m.context) is None]
     assert missing == [], f"run `make po` and translate: {missing[:20]}"
 
 
