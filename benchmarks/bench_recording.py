@@ -79,11 +79,11 @@ async def _relay_main(conn, calls: int, seconds: float, record: bool, folder: st
             session.set_remote("b", *party_b)
         conn.send("ready")
         await asyncio.sleep(bench_media.WARMUP)
-        cpu0, wall0 = bench_media._cpu(), time.perf_counter()
+        cpu0, wall0, loop0 = bench_media._cpu(), time.perf_counter(), time.thread_time()
         worker0 = recorder.worker_cpu if recorder else 0.0
         await asyncio.sleep(seconds)
-        cpu1, wall1 = bench_media._cpu(), time.perf_counter()
-        result = {"cpu": cpu1 - cpu0, "wall": wall1 - wall0,
+        cpu1, wall1, loop1 = bench_media._cpu(), time.perf_counter(), time.thread_time()
+        result = {"cpu": cpu1 - cpu0, "wall": wall1 - wall0, "loop": loop1 - loop0,
                   "worker": (recorder.worker_cpu if recorder else 0.0) - worker0}
         await asyncio.sleep(bench_media.TAIL)
         if recorder is not None:
@@ -144,6 +144,7 @@ def measure(calls: int, seconds: float, record: bool) -> dict:
                 conn.close()
     result["pct_core_per_call"] = 100 * result["cpu"] / (calls * result["wall"])
     result["worker_pct_per_call"] = 100 * result["worker"] / (calls * result["wall"])
+    result["loop_pct_per_call"] = 100 * result["loop"] / (calls * result["wall"])
     return result
 
 
