@@ -184,6 +184,10 @@ class StereoTimeline:
             buffer.extend(bytes(end - len(buffer)))
         buffer[start:end] = pcm
 
+    def heard_until(self) -> int:
+        """The sample where the last audio placed so far ends (either leg)."""
+        return self.emitted + max(len(leg.buffer) for leg in self.legs.values()) // 2
+
     def due(self, now: float) -> list[bytes]:
         """Stereo frames (interleaved 16-bit PCM) whose time is `delay` before `now`."""
         upto = int(now * RATE) - self.delay_samples

@@ -366,8 +366,7 @@ class Recorder:
         keep = timeline.decoded > 0
         try:
             if keep:
-                self._encode(recording, timeline.finish(timeline.emitted / RATE +
-                                                        timeline.delay_samples / RATE))
+                self._encode(recording, timeline.finish(timeline.heard_until() / RATE))
                 self._write(recording, recording.writer.finish(
                     recording.pre_skip + timeline.end_samples * GRANULE_PER_SAMPLE))
                 os.fdatasync(recording.fd)
