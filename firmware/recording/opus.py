@@ -131,7 +131,7 @@ class Encoder:
         samples = len(pcm) // (2 * self.channels)
         size = _check(self._lib, self._encode(self._state, pcm, samples, self._out, MAX_PACKET),
                       "opus_encode")
-        return self._out.raw[:size]
+        return ctypes.string_at(self._out, size)     # the packet only, not the whole buffer
 
     def close(self) -> None:
         if getattr(self, "_state", None):

@@ -2,7 +2,8 @@
 
 Why it is shaped like this:
 - It listens to the call events (pbx/events.py) like the tracker does, and reaches the call's
-  media session by the call id; the call path gains no code. On CallAnswered of a call to be
+  media session by the call id; the call path gains no code (it only passes the payload
+  types of each side's SDP to the session, see below). On CallAnswered of a call to be
   recorded it sets the session's tap; on CallEnded it takes it off. The recording belongs to
   the call: a transfer keeps the session, and with it the file.
 - The tap runs on the relay's hot path, so it only appends (leg, arrival, packet) to the

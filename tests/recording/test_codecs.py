@@ -9,7 +9,6 @@ from firmware.pbx import events as ev
 from firmware.pbx.media import RelaySession
 from firmware.recording.check import decode_file, inspect, tone_power
 from firmware.recording.recorder import Recorder
-from firmware.recording.retention import DiskGuard
 from firmware.recording.service import Recordings
 from tests.recording.tones import rtp_packets, ulaw_tone
 
