@@ -123,3 +123,26 @@ def test_the_relay_session_keeps_a_new_dict_per_sdp():
     session.note_formats("b", {"8": "pcma/8000"})
     assert first == {"a": {"0": "pcmu/8000"}}            # never changed in place
     assert session.formats == {"a": {"0": "pcmu/8000"}, "b": {"8": "pcma/8000"}}
+
+
+def test_the_file_is_written_while_the_call_runs(service):
+    """A power cut mid-call keeps what came more than a few seconds ago: pages reach the
+    disk during the call, not at its end (a real worker on the real clock, ~2 s)."""
+    import time
+
+    session = FakeSession({})
+    recorder = Recorder(CONFIG, service.store, {"c": session}.get, guard=service.guard)
+    recorder.start()
+    recorder.on_event(ev.CallOffered("c", "+48221234567", "+48501234567", 5000.0))
+    recorder.on_event(ev.CallAnswered("c", "101", 5001.0))
+    packets = rtp_packets(ulaw_tone(440, 2.2), ssrc=1)
+    for step in range(22):                       # 100 ms of packets every 100 ms
+        for packet in packets[5 * step:5 * step + 5]:
+            session.tap("a", packet)
+        time.sleep(0.1)
+    path = service.store.path(service.store.entries["c"])
+    during = inspect(path)
+    recorder.on_event(ev.CallEnded("c", ev.COMPLETED, 5003.2))
+    recorder.stop()
+    assert during.state == "truncated" and during.seconds >= 0.5     # no last page yet
+    assert inspect(path).state == "ok"
