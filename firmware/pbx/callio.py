@@ -141,6 +141,7 @@ class SetRemoteMedia:
     host: str
     port: int
     signalled_from: str = ""    # the party's SIP address: media is accepted from it too
+    formats: tuple = ()         # (payload type, "encoding/clock") its SDP names (recordings)
 
 
 @dataclass(frozen=True)

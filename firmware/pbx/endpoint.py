@@ -147,6 +147,8 @@ class SipEndpoint:
                 try:
                     action.session.set_remote(action.side, action.host, action.port,
                                               signalled_from=action.signalled_from or None)
+                    if action.formats:      # what the recorder decodes (firmware/recording)
+                        action.session.note_formats(action.side, dict(action.formats))
                 except ValueError as exc:
                     logger.warning("media: %s: not sending to %s:%d: %s",
                                    getattr(action.session, "call_key", "-"), action.host,

@@ -22,7 +22,7 @@ from firmware.pbx import events, legs
 from firmware.pbx.callio import (
     Fire, RelayTxn, SendRequest, SendStateless, SetRemoteMedia)
 from firmware.pbx.callstate import Call, CallLeg, CallState, LegState
-from firmware.pbx.sdp import SessionDescription, audio_endpoint, rewrite_for_relay
+from firmware.pbx.sdp import SessionDescription, audio_endpoint, format_names, rewrite_for_relay
 from firmware.pbx.sip.message import Request, Response, make_response
 from firmware.pbx.transport import Address
 
@@ -309,7 +309,8 @@ class InDialog:
     def set_remote_from(self, call: Call, leg: CallLeg, body: bytes) -> None:
         """Where `leg`'s party wants its audio, from its SDP. An address the relay must not
         send to (loopback named by a peer that is not itself on loopback) is refused."""
-        endpoint = audio_endpoint(SessionDescription.parse(body))
+        sd = SessionDescription.parse(body)
+        endpoint = audio_endpoint(sd)
         if endpoint is None or call.media is None:
             return
         host, port = endpoint[0], endpoint[1]
@@ -317,7 +318,7 @@ class InDialog:
         if ip.is_loopback and not ipaddress.ip_address(leg.dest.host).is_loopback:
             raise ValueError(f"SDP names {host}, a loopback address")
         self._out.append(SetRemoteMedia(call.media, call.media_side(leg), host, port,
-                                        leg.dest.host))
+                                        leg.dest.host, tuple(format_names(sd).items())))
 
 
 def _session_expires(message: Request | Response) -> tuple[int | None, str]:

@@ -281,6 +281,9 @@ class RelaySession:
         self.closed = False
         self._tap: Tap | None = None
         self._signalled: dict[str, set[str]] = {}   # leg -> IPs its signalling came from
+        # leg -> {payload type: "encoding/clock"} of the SDP that leg's party sent; replaced
+        # (never changed in place) so a reader on another thread sees one whole version
+        self.formats: dict[str, dict[str, str]] = {}
 
     @property
     def a(self) -> Leg:
@@ -341,6 +344,11 @@ class RelaySession:
         channels.rtp.set_remote((str(ip), port))
         channels.rtcp.set_remote((str(ip), rtcp_port or min(port + 1, 65535)))
         self._update_allowed(leg)
+
+    def note_formats(self, leg: str, formats: dict[str, str]) -> None:
+        """The payload types `leg`'s party named in its SDP (sdp.format_names): the relay
+        never looks at them; the call's recorder decodes by them."""
+        self.formats = {**self.formats, leg: dict(formats)}
 
     def allow_source(self, leg: str, host: str) -> None:
         """Also accept `leg`'s media from `host`: the address its signalling came from.

@@ -1,4 +1,4 @@
-"""Call recordings: G.711 from the relay's tap, to stereo Opus in Ogg, kept within budgets.
+"""Call recordings: G.711 from the relay's tap, to stereo Opus (CELT) in Ogg, within budgets.
 
 opus.py (libopus through ctypes), ogg.py (the container), g711.py (decoding), mixer.py (two
 legs onto one timeline), recorder.py (the worker thread and the call events), store.py (the

@@ -14,6 +14,7 @@ import logging
 logger = logging.getLogger(__name__)
 
 APPLICATION_VOIP = 2048
+APPLICATION_RESTRICTED_LOWDELAY = 2051     # CELT only: half the CPU of SILK (docs/recordings.md)
 SET_BITRATE = 4002
 SET_VBR = 4006
 SET_COMPLEXITY = 4010
@@ -98,17 +99,18 @@ class Encoder:
     """
 
     def __init__(self, rate: int = 8000, channels: int = 2, *, bitrate: int = 20000,
-                 complexity: int = 2, separate: bool = False) -> None:
+                 complexity: int = 2, separate: bool = False,
+                 application: int = APPLICATION_VOIP) -> None:
         lib = self._lib = library()
         error = ctypes.c_int()
         self.separate = separate and channels == 2
         if self.separate:
             self._state = lib.opus_multistream_encoder_create(
-                rate, 2, 2, 0, bytes([0, 1]), APPLICATION_VOIP, ctypes.byref(error))
+                rate, 2, 2, 0, bytes([0, 1]), application, ctypes.byref(error))
             ctl, self._encode = lib.opus_multistream_encoder_ctl, lib.opus_multistream_encode
             self._destroy = lib.opus_multistream_encoder_destroy
         else:
-            self._state = lib.opus_encoder_create(rate, channels, APPLICATION_VOIP,
+            self._state = lib.opus_encoder_create(rate, channels, application,
                                                   ctypes.byref(error))
             ctl, self._encode = lib.opus_encoder_ctl, lib.opus_encode
             self._destroy = lib.opus_encoder_destroy
@@ -129,7 +131,7 @@ class Encoder:
         samples = len(pcm) // (2 * self.channels)
         size = _check(self._lib, self._encode(self._state, pcm, samples, self._out, MAX_PACKET),
                       "opus_encode")
-        return self._out.raw[:size]
+        return ctypes.string_at(self._out, size)     # the packet only, not the whole buffer
 
     def close(self) -> None:
         if getattr(self, "_state", None):

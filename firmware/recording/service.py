@@ -29,6 +29,16 @@ def recording_url(record_id: str) -> str:
     return f"/api/calls/{record_id}/recording"
 
 
+def problem_of(entry: Entry | None) -> dict | None:
+    """{"reason": "codec", "codec": "g722/8000", "partial": bool} when the recorder gave a
+    call's recording up (its audio was in a codec the box cannot decode): `partial` when
+    what came before (G.711) was kept. None for a whole recording or none at all."""
+    if entry is None or not entry.problem:
+        return None
+    reason, _, detail = entry.problem.partition(" ")
+    return {"reason": reason, "codec": detail, "partial": bool(entry.seconds)}
+
+
 class Recordings:
     def __init__(self, config: Config, data_dir: Path, sessions: Callable[[str], Any], *,
                  free_bytes: Callable[[Path], int] | None = None,
@@ -65,9 +75,12 @@ class Recordings:
                 logger.error("recordings: cannot link call %s: %s", data.get("id"), exc)
 
     def decorate(self, call: dict) -> None:
-        """`recording` of an /api/calls entry: its URL, or None."""
-        call["recording"] = recording_url(call["id"]) \
-            if self.store.for_record(call["id"]) is not None else None
+        """`recording` of an /api/calls entry: its URL, or None; `recording_problem`: why
+        the call could not be recorded, or only in part (see `problem_of`), or None."""
+        entry = self.store.for_record(call["id"])
+        audible = entry is not None and not (entry.problem and not entry.seconds)
+        call["recording"] = recording_url(call["id"]) if audible else None
+        call["recording_problem"] = problem_of(entry)
 
     def entry(self, record_id: str) -> Entry | None:
         return self.store.for_record(record_id)

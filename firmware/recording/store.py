@@ -41,6 +41,7 @@ class Entry:
     seconds: float | None = None       # None while the call runs (or it never ended: cut)
     size: int = 0
     dropped_packets: int = 0
+    problem: str = ""                  # why there is less or no audio ("codec g722/8000")
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,6 +108,7 @@ class RecordingStore:
             if entry is not None:
                 entry.seconds, entry.size = op["seconds"], op["size"]
                 entry.dropped_packets = op.get("dropped", 0)
+                entry.problem = op.get("problem", "")
         elif kind == "link":
             self.links[op["record"]] = op["call"]
             self.record_of[op["call"]] = op["record"]
@@ -143,7 +145,8 @@ class RecordingStore:
                         "answered_at": entry.answered_at, "extras": entry.extras})
             if entry.seconds is not None:
                 ops.append({"op": "end", "call": entry.call_id, "seconds": entry.seconds,
-                            "size": entry.size, "dropped": entry.dropped_packets})
+                            "size": entry.size, "dropped": entry.dropped_packets,
+                            **({"problem": entry.problem} if entry.problem else {})})
         ops += [{"op": "link", "record": r, "call": c} for r, c in self.links.items()
                 if c in self.entries]
         ops += [{"op": "mark", "record": r, **m} for r, m in self.marks.items()]
@@ -184,11 +187,17 @@ class RecordingStore:
                           "answered_at": answered_at, "extras": extras or {}})
         return self.folder / relative
 
-    def end(self, call_id: str, seconds: float, size: int, dropped: int = 0) -> None:
+    def end(self, call_id: str, seconds: float, size: int, dropped: int = 0,
+            problem: str = "") -> None:
+        """The recording is complete; `problem` says why it has less audio than the call
+        (or none: seconds 0, no file), e.g. "codec g722/8000"."""
         with self._lock:
             if call_id in self.entries:
-                self._append({"op": "end", "call": call_id, "seconds": round(seconds, 3),
-                              "size": size, "dropped": dropped})
+                op = {"op": "end", "call": call_id, "seconds": round(seconds, 3),
+                      "size": size, "dropped": dropped}
+                if problem:
+                    op["problem"] = problem
+                self._append(op)
 
     def grew(self, call_id: str, size: int) -> None:
         """The file's size while it is written (for the disk quota; not logged)."""

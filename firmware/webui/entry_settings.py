@@ -169,6 +169,8 @@ def _save(panel: Panel, change, tables: list[str], what: str
 
 def _blank(field) -> Any:
     """What a new entry's form shows: nothing ticked, registration on (most trunks)."""
+    if field.kind == "flag" and field.default is not None:
+        return field.default
     return [] if field.kind == "phones" else (field.kind == "flag") or ""
 
 

@@ -14,6 +14,7 @@ from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, 
                    send_file, url_for)
 from flask_login import current_user, login_required
 
+from firmware.recording.service import problem_of
 from firmware.webui import wrapup
 from firmware.webui.i18n import gettext as _
 from firmware.webui.panel import get_panel
@@ -54,6 +55,10 @@ def play(call_id: str):
     entry = service.entry(call_id)
     if entry is None:
         abort(404, description="this call has no recording")
+    if entry.problem and not entry.seconds:
+        return jsonify(error="this call could not be recorded: its audio was in a codec the "
+                       "box cannot decode", state="not_possible",
+                       problem=problem_of(entry)), 404
     path = service.store.path(entry)
     if not path.is_file():
         return jsonify(error="the recording's file is missing", state="missing"), 404
@@ -87,11 +92,14 @@ def state(call_id: str):
     entry = service.entry(call_id)
     if entry is None:
         return jsonify(state="none", seconds=0, good=call_id in service.store.marks)
+    if entry.problem and not entry.seconds:
+        return jsonify(state="not_possible", seconds=0, size=0, problem=problem_of(entry),
+                       good=call_id in service.store.marks)
     found = service.file_state(entry)
     active = entry.call_id in service.recorder.active_calls and found.state != "missing"
     return jsonify(state="recording" if active else found.state,
                    seconds=round(found.seconds, 1), size=found.size,
-                   good=call_id in service.store.marks)
+                   problem=problem_of(entry), good=call_id in service.store.marks)
 
 
 @bp.put("/api/calls/<call_id>/good")

@@ -32,6 +32,7 @@ class Field:
     placeholder: str = ""
     low: int = 0            # integer bounds (parse_config checks them again)
     high: int = 10 ** 9
+    default: Any = None     # a flag equal to it is left out of the file (the default applies)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,12 @@ CAMPAIGNS = Kind(
      Field("source", N_("Source"), placeholder=N_("e.g. Outdoor, Google Ads, Print")),
      Field("lead_value", N_("Lead value"), "amount"),
      Field("cost_per_month", N_("Cost per month"), "amount"),
-     Field("ring", N_("Phones that ring"), "phones", required=True)),
+     Field("ring", N_("Phones that ring"), "phones", required=True),
+     Field("record", N_("Record the answered calls"), "flag", default=False,
+           hint=N_("both voices, caller and desk phone; the recording plays on the call's page")),
+     Field("voicemail", N_("Voicemail when nobody answers"), "flag", default=False,
+           hint=N_("the box answers, plays the greeting and records a message; it waits on "
+                   "the callback list"))),
     intro=N_("Each advert gets its own number on the trunk. Calls to that number are counted "
           "for its campaign and ring the phones chosen here."),
     help=(N_("Get a new number from your SIP provider for each advert and enter it here. Calls "
@@ -127,6 +133,8 @@ def entry_values(kind: Kind, form: Any, extensions: list[str], *, new: bool
                 raise FieldError(field.key, N_("required"))
             if not new:
                 continue
+        if field.kind == "flag" and field.default is not None and value == field.default:
+            value = None                # the key leaves the file: the default applies
         values[field.key] = value
     return values
 

@@ -64,6 +64,9 @@ class Session:
     def set_remote(self, side: str, host: str, port: int, signalled_from=None) -> None:
         self.remotes[side] = (host, port)
 
+    def note_formats(self, side: str, formats: dict) -> None:
+        self.formats = {**getattr(self, "formats", {}), side: formats}
+
     def close(self) -> None:
         self.closed = True
 

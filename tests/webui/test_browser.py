@@ -272,6 +272,8 @@ def test_owner_adds_edits_and_removes_a_campaign(live, browser):
     page.fill('input[name="source"]', "Print")
     page.fill('input[name="lead_value"]', "150,50")
     page.check('input[name="ring"][value="102"]')
+    page.check('input[name="record"]')
+    page.check('input[name="voicemail"]')
     shot(page, "15-campaign-form")
     page.click("text=Save and apply")
     page.wait_for_url(live.url + "/settings/campaigns")
@@ -280,6 +282,8 @@ def test_owner_adds_edits_and_removes_a_campaign(live, browser):
     assert "+48 22 123 45 69" in row.inner_text() and "102 · Sales" in row.inner_text()
     panel = live.app.extensions["callbox"]
     assert panel.config.campaign_for("+48221234569").lead_value == 150.5
+    assert panel.config.campaign_for("+48221234569").record
+    assert panel.config.campaign_for("+48221234569").voicemail
 
     row.locator("text=Edit").click()
     page.fill('input[name="number"]', "12")                 # not a phone number

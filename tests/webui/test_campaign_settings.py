@@ -135,3 +135,24 @@ def test_without_a_config_file_the_list_is_read_only(owner):
     html = owner.get("/settings/campaigns").get_data(as_text=True)
     assert "Shop window" in html and "built-in demo settings" in html
     assert owner.get("/settings/campaigns/new").status_code == 404
+
+
+def test_record_and_voicemail_switches_are_saved_and_shown(setup):
+    client, path, applied, app = setup
+    html = client.get("/settings/campaigns/new").get_data(as_text=True)
+    assert 'name="record"' in html and 'name="voicemail"' in html
+    assert 'name="record" checked' not in html            # off for a new campaign (default)
+    form = {"name": "Newspaper", "number": h.PAPER, "source": "Print", "lead_value": "100",
+            "ring": ["101"], "record": "on", "voicemail": "on"}
+    assert post(client, "/settings/campaigns/1", form).status_code == 303
+    paper = tomllib.loads(path.read_text())["campaign"][1]
+    assert paper["record"] is True and paper["voicemail"] is True
+    assert applied[-1].campaigns[1].record and applied[-1].campaigns[1].voicemail
+    html = client.get("/settings/campaigns/1").get_data(as_text=True)
+    assert 'name="record" checked' in html and 'name="voicemail" checked' in html
+    # switched off again: the keys leave the file (false is the default)
+    del form["record"], form["voicemail"]
+    assert post(client, "/settings/campaigns/1", form).status_code == 303
+    paper = tomllib.loads(path.read_text())["campaign"][1]
+    assert "record" not in paper and "voicemail" not in paper
+    assert not applied[-1].campaigns[1].record and not applied[-1].campaigns[1].voicemail

@@ -147,3 +147,21 @@ def test_players_in_the_call_list_the_report_and_the_callback_list(owner, record
     h.feed(tracker, h.inbound(time.time() - 60, h.MOBILE, h.SHOP, talk=None))  # calls again
     callbacks = owner.get("/callbacks").get_data(as_text=True)
     assert "Last conversation" in callbacks and callbacks.count("<audio") == 1
+
+
+def test_a_call_in_a_codec_the_box_cannot_record_says_why(owner, recorded, service):
+    call_id = service.store.links[recorded["102"]]
+    service.store.end(call_id, 0.0, 0, problem="codec g722/8000")   # as the recorder does
+    service.store.path(service.store.entries[call_id]).unlink()
+    call = owner.get(f"/api/calls/{recorded['102']}").get_json()
+    assert call["recording"] is None
+    assert call["recording_problem"] == {"reason": "codec", "codec": "g722/8000",
+                                         "partial": False}
+    state = owner.get(f"/api/calls/{recorded['102']}/recording/state").get_json()
+    assert state["state"] == "not_possible" and state["problem"]["codec"] == "g722/8000"
+    answer = owner.get(f"/api/calls/{recorded['102']}/recording")
+    assert answer.status_code == 404 and answer.get_json()["state"] == "not_possible"
+    page = owner.get(f"/calls/{recorded['102']}").get_data(as_text=True)
+    assert 'data-problem="codec"' in page and "G722/8000" in page and "<audio" not in page
+    # a whole recording has no problem
+    assert owner.get(f"/api/calls/{recorded['101']}").get_json()["recording_problem"] is None
