@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Iterable
 
 _BLOCK = 3 * 3600
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -44,6 +45,32 @@ class IsoFormatter:
         minutes, seconds = divmod(seconds, 60)
         return (f"{day_text}T{hours:02d}:{minutes:02d}:{seconds:02d}"
                 f"{self._offset_text[offset]}")
+
+    def many(self, stamps: Iterable[float]) -> list[str]:
+        """`self(ts)` of each of `stamps` (the rows a report shows): the same text, with the
+        look-ups bound once instead of once a call."""
+        out: list[str] = []
+        append = out.append
+        offsets, days, texts = self._offsets, self._days, self._offset_text
+        floor = math.floor
+        for ts in stamps:
+            whole = floor(ts)
+            if ts - whole >= 0.9999995:        # datetime rounds to microseconds first
+                whole += 1
+            block = whole // _BLOCK
+            offset = offsets.get(block, _UNKNOWN)
+            if offset is _UNKNOWN:
+                offset = self._offset_of(block)
+            if offset is None:
+                append(self(ts))
+                continue
+            day, seconds = divmod(whole + offset, 86400)
+            day_text = days.get(day)
+            if day_text is None:
+                day_text = days[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
+            append(f"{day_text}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
+                   f"{seconds % 60:02d}{texts[offset]}")
+        return out
 
     def day_hour(self, ts: float) -> tuple[int, int]:
         """The local date (as an ordinal) and hour of `ts`."""

@@ -34,6 +34,7 @@ from firmware.config import Config, normalise_number
 from firmware.pbx.events import CallEvent
 from firmware.tracker import regions
 from firmware.tracker.callbacks import CallbackQueue, Entry
+from firmware.tracker.callview import CallView
 from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
@@ -324,6 +325,13 @@ class Tracker:
         # Rendered outside the lock, from a copy of the period's rows (listing.py).
         return [self._with_contact(call)
                 for call in api_calls(part, filter, self._tz, limit)]
+
+    def call_view(self, start: date | None, end: date | None) -> CallView:
+        """The calls of local days start..end (None: open) as columns for the reports
+        (callview.py): what `calls` lists, without a dict or ISO text per call."""
+        low, high = day_bounds(start, end, self._tz)
+        with self._lock:
+            return self._index.view(low, high)
 
     def call(self, call_id: str) -> dict | None:
         with self._lock:

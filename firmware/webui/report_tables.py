@@ -39,6 +39,7 @@ class Table:
     columns: list[Column]
     rows: list[dict]
     total: dict | None = None
+    found: int | None = None     # the builder: calls in the whole result when `rows` is a page
 
     def all_rows(self) -> list[dict]:
         return self.rows + ([self.total] if self.total else [])

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from flask import abort, render_template, request
 
 from firmware.tracker import reports as calc
-from firmware.tracker.query import CallFilter
 from firmware.webui.access import owner_required
 from firmware.webui.modules import MODULES
 from firmware.webui.panel import get_panel
@@ -50,7 +49,7 @@ def summary_page(panel, template: str, start: date, end: date, modules: tuple[st
     lead = {c.name: c.lead_value for c in panel.config.campaigns}
     tracker = panel.tracker
     recovered = calc.recovery(tracker.recovered_callbacks() + tracker.callbacks(),
-                              tracker.calls(CallFilter(start=start)), start, end, lead)
+                              tracker.call_view(start, None), start, end, lead)
     return render_template(
         template, s=summary, start=start, end=end,
         modules=[MODULES[name](summary, fmt) for name in modules],
