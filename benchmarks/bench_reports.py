@@ -104,12 +104,14 @@ def loaded(records: list[dict]) -> CallIndex:
     return index
 
 
-def reports(read, entries) -> dict[str, Callable[[], object]]:
+def reports(read, entries, waiting=None) -> dict[str, Callable[[], object]]:
     """Each built-in report (and the builder's filter) as the panel runs it: `read()` gives
     the year's calls (a CallView, or a list in the /api/calls shape), `entries` every
-    callback queue entry (or a function giving them, read as the panel reads them)."""
+    callback queue entry (or a function giving them, read as the panel reads them), and
+    `waiting` those still waiting (by default: those of `entries` not closed)."""
     calls = read if callable(read) else (lambda: read)
     queue = entries if callable(entries) else (lambda: entries)
+    waiting = waiting or (lambda: [e for e in queue() if "how" not in e])
     now = datetime(2025, 1, 1, tzinfo=TZ)
     lead = {c.name: c.lead_value for c in CAMPAIGNS}
     flt = sel.ReportFilter(category="Sale", rating_min=3, talk_min=30)
@@ -122,8 +124,7 @@ def reports(read, entries) -> dict[str, Callable[[], object]]:
         "calls from campaigns": lambda: r.campaigns_report(calls(), CAMPAIGNS, START, END),
         "new campaign check": lambda: r.new_campaign_check(
             calls(), [c.name for c in CAMPAIGNS], START, END),
-        "not called back": lambda: r.not_called_back(
-            [e for e in queue() if "how" not in e], now),
+        "not called back": lambda: r.not_called_back(waiting(), now),
         "per person": lambda: r.per_person(calls(), PEOPLE, START, END),
         "load (hour x weekday)": lambda: r.load_map(calls(), START, END),
         "too short / too long": lambda: r.duration_outliers(calls(), 10, 600, 3),

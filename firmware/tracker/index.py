@@ -214,6 +214,9 @@ class CallIndex:
         reasons = [(pool.values[code] or "unknown") if was else None
                    for code, was in zip(cut(table.codes["missed_reason"]), missed)]
         line_types = [kind or "unknown" for kind in named("line_type")]
+        # who answered: "" when nobody claimed it, None for a call not answered
+        answered_by = [(by or "") if was else None
+                       for by, was in zip(named("answered_by"), answered)]
         rows = range(first, last) if every else list(compress(range(first, last), mask))
         built = {
             "started": cut(table.starts), "id": IdColumn(table, rows),
@@ -225,6 +228,7 @@ class CallIndex:
             "recovered": cut(table.recovered), "missed_reason": reasons,
             "caller": named("caller"), "lead_value": cut(table.floats["lead_value"]),
             "region": list(map(pool.values.__getitem__, cut(self._regions))),
+            "answered_by": answered_by, "talk": cut(table.floats["talk_seconds"]),
         }
         missing = [name for name in COLUMNS if name not in built]
         if missing:          # a column added to stats.COLUMNS: made from records (slower)

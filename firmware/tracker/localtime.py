@@ -21,6 +21,8 @@ _BLOCK = 3 * 3600
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UNKNOWN = object()
 _MAX_CACHED = 20_000               # blocks (about 6.8 years); then the cache restarts
+_CLOCK = [f"T{h:02d}:{m:02d}" for h in range(24) for m in range(60)]    # by minute of day
+_SECONDS = [f":{s:02d}" for s in range(60)]
 
 
 class IsoFormatter:
@@ -41,10 +43,8 @@ class IsoFormatter:
         day_text = self._days.get(day)
         if day_text is None:
             day_text = self._days[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
-        hours, seconds = divmod(seconds, 3600)
-        minutes, seconds = divmod(seconds, 60)
-        return (f"{day_text}T{hours:02d}:{minutes:02d}:{seconds:02d}"
-                f"{self._offset_text[offset]}")
+        return (day_text + _CLOCK[seconds // 60] + _SECONDS[seconds % 60]
+                + self._offset_text[offset])
 
     def many(self, stamps: Iterable[float]) -> list[str]:
         """`self(ts)` of each of `stamps` (the rows a report shows): the same text, with the
@@ -68,8 +68,7 @@ class IsoFormatter:
             day_text = days.get(day)
             if day_text is None:
                 day_text = days[day] = date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
-            append(f"{day_text}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
-                   f"{seconds % 60:02d}{texts[offset]}")
+            append(day_text + _CLOCK[seconds // 60] + _SECONDS[seconds % 60] + texts[offset])
         return out
 
     def day_hour(self, ts: float) -> tuple[int, int]:

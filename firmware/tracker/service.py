@@ -41,6 +41,7 @@ from firmware.tracker.figures import campaign_figures
 from firmware.tracker.history import TableHistory
 from firmware.tracker.index import CallIndex
 from firmware.tracker.listing import api_calls
+from firmware.tracker.localtime import iso_formatter
 from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED, TRUNKS_CHANGED,
                                        WAITING_CHANGED, WRAPUP_SAVED, Publisher)
 from firmware.tracker.query import CallFilter, day_bounds
@@ -382,9 +383,17 @@ class Tracker:
     def recovered_callbacks(self) -> list[dict]:
         """Cleared and dismissed queue entries (when, by whom, how), oldest first."""
         with self._lock:
-            return [{**c, "first_missed_at": iso(c["first_missed_at"], self._tz),
-                     "last_missed_at": iso(c["last_missed_at"], self._tz),
-                     "cleared_at": iso(c["cleared_at"], self._tz)} for c in self._queue.closed]
+            closed = self._queue.closed            # new dicts, ours to change
+        many = iso_formatter(self._tz).many       # a year's entries: times made in one go
+        for key in ("first_missed_at", "last_missed_at", "cleared_at"):
+            stamps = [entry[key] for entry in closed]
+            if None in stamps:                     # never in a sound journal
+                texts = [iso(stamp, self._tz) for stamp in stamps]
+            else:
+                texts = many(stamps)
+            for entry, text in zip(closed, texts):
+                entry[key] = text
+        return closed
 
     def storage_state(self) -> str:
         """"ok", or why writes are failing right now (the "storage" of /healthz)."""
@@ -399,11 +408,12 @@ class Tracker:
             return list(self._repaired)
 
     def _render_entry(self, entry: Entry) -> dict:
+        fmt = iso_formatter(self._tz)
         return {"number": entry.number, "missed_calls": entry.missed_calls,
-                "first_missed_at": iso(entry.first_missed_at, self._tz),
-                "last_missed_at": iso(entry.last_missed_at, self._tz),
+                "first_missed_at": fmt(entry.first_missed_at),
+                "last_missed_at": fmt(entry.last_missed_at),
                 "campaign": entry.campaign, "attempts": entry.attempts,
-                "last_attempt_at": iso(entry.last_attempt_at, self._tz),
+                "last_attempt_at": fmt(entry.last_attempt_at),
                 "contact": self.contacts.contact_for(entry.number)}
 
     def contact_name(self, number: str) -> str | None:
