@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from firmware.tracker.callview import CallView, as_view
 from firmware.tracker.errors import BadInput
-from firmware.tracker.figures import period_cost
+from firmware.tracker.figures import period_cost, sums_by_name
 from firmware.tracker.report_select import number_arg
 
 INBOUND, OUTBOUND = "inbound", "outbound"
@@ -287,12 +287,10 @@ def duration_outliers(calls: Calls, short_seconds: float, long_seconds: float,
                     for status, direction in zip(statuses, directions)]
     names_in = list(compress(campaigns, answered_in))
     talks_in = list(compress(talks, answered_in))
-    total: dict[str, float] = {}        # the campaigns' average talk (figures.too_long's)
-    for name, talk in zip(names_in, talks_in):
-        if name:
-            total[name] = total.get(name, 0.0) + talk
-    answered = Counter(name for name in names_in if name)
-    average = {name: total[name] / answered[name] for name in total}
+    # the campaigns' average talk, added up as figures.too_long does
+    sums = {name: tally for name, tally in sums_by_name(names_in, talks_in).items() if name}
+    answered = {name: count for name, (_total, count) in sums.items()}
+    average = {name: total / count for name, (total, count) in sums.items()}
     # figures.is_too_long(talk, average, factor) as one limit per campaign (inf: never)
     limits = {name: factor * mean if factor else math.inf for name, mean in average.items()}
     over_in = list(map(float.__gt__, talks_in, map(limits.get, names_in, repeat(math.inf))))

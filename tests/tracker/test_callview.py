@@ -230,3 +230,19 @@ def test_iso_formatter_many_equals_one_at_a_time():
     start = at("2024-10-27 01:00", 2)
     stamps = [start + n * 599.9999996 for n in range(40)] + [math.floor(start) + 0.25]
     assert fmt.many(stamps) == [fmt(ts) for ts in stamps]
+
+
+@pytest.mark.parametrize("distinct", [1, 8, 300])
+def test_sums_by_name_equal_the_loop_bit_for_bit(distinct):
+    import random
+
+    from firmware.tracker.figures import sums_by_name
+    rng = random.Random(distinct)
+    names = [f"c{rng.randrange(distinct)}" for _ in range(5000)]
+    amounts = [rng.uniform(0, 1000) / 7 for _ in names]
+    total: dict[str, float] = {}
+    for name, amount in zip(names, amounts):
+        total[name] = total.get(name, 0.0) + amount
+    got = sums_by_name(names, amounts)
+    assert {name: tally[0] for name, tally in got.items()} == total     # exact, not approx
+    assert sum(count for _total, count in got.values()) == len(names)
