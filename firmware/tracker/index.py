@@ -208,15 +208,32 @@ class CallIndex:
         def named(name: str) -> list:
             return list(map(pool.values.__getitem__, cut(table.codes[name])))
 
+        values = pool.values
+
+        def decoded(name: str, change) -> list:
+            """A code column through `change` of its value: one look-up per distinct code."""
+            codes = cut(table.codes[name])
+            meaning = {code: change(values[code]) for code in set(codes)}
+            return list(map(meaning.__getitem__, codes))
+
+        # answered and missed in one pass over the status codes: 1 answered, 2 missed
         status = cut(table.codes["status"])
-        answered = _equal_to(pool.find(ANSWERED), status)
-        missed = _equal_to(pool.find(MISSED), status)
-        reasons = [(pool.values[code] or "unknown") if was else None
-                   for code, was in zip(cut(table.codes["missed_reason"]), missed)]
-        line_types = [kind or "unknown" for kind in named("line_type")]
+        kinds = dict.fromkeys(set(status), 0)
+        for kind, text in ((1, ANSWERED), (2, MISSED)):
+            code = pool.find(text)
+            if code in kinds:
+                kinds[code] = kind
+        kind_of = bytes(map(kinds.__getitem__, status))
+        answered = array("b", kind_of.translate(_IS_ONE))
+        missed = array("b", kind_of.translate(_IS_TWO))
+        reasons: list = [None] * len(status)            # only missed calls have one
+        reason_codes = cut(table.codes["missed_reason"])
+        for row in compress(range(len(status)), missed):
+            reasons[row] = values[reason_codes[row]] or "unknown"
+        line_types = decoded("line_type", lambda kind: kind or "unknown")
         # who answered: "" when nobody claimed it, None for a call not answered
-        answered_by = [(by or "") if was else None
-                       for by, was in zip(named("answered_by"), answered)]
+        answered_by = [by if was else None for by, was in zip(
+            decoded("answered_by", lambda by: by or ""), answered)]
         rows = range(first, last) if every else list(compress(range(first, last), mask))
         built = {
             "started": cut(table.starts), "id": IdColumn(table, rows),
@@ -273,11 +290,8 @@ class CallIndex:
             return 0
 
 
-def _equal_to(code: int | None, codes) -> array:
-    """1 where `codes` holds `code`, else 0 (a flag column)."""
-    if code is None:
-        return array("b", bytes(len(codes)))
-    return array("b", map(code.__eq__, codes))
+_IS_ONE = bytes(int(n == 1) for n in range(256))
+_IS_TWO = bytes(int(n == 2) for n in range(256))
 
 
 def _counted(record: CallRecord) -> bool:
