@@ -104,11 +104,12 @@ def loaded(records: list[dict]) -> CallIndex:
     return index
 
 
-def reports(read, entries, waiting=None) -> dict[str, Callable[[], object]]:
+def reports(read, entries, waiting=None, day_of=None) -> dict[str, Callable[[], object]]:
     """Each built-in report (and the builder's filter) as the panel runs it: `read()` gives
     the year's calls (a CallView, or a list in the /api/calls shape), `entries` every
     callback queue entry (or a function giving them, read as the panel reads them), and
-    `waiting` those still waiting (by default: those of `entries` not closed)."""
+    `waiting` those still waiting (by default: those of `entries` not closed); `day_of`
+    when the entries' times are epoch seconds (Tracker.callback_entries)."""
     calls = read if callable(read) else (lambda: read)
     queue = entries if callable(entries) else (lambda: entries)
     waiting = waiting or (lambda: [e for e in queue() if "how" not in e])
@@ -130,7 +131,8 @@ def reports(read, entries, waiting=None) -> dict[str, Callable[[], object]]:
         "too short / too long": lambda: r.duration_outliers(calls(), 10, 600, 3),
         "calls per person per hour": lambda: r.answered_by_hour(calls()),
         "categories by campaign": lambda: r.categories_by_campaign(calls()),
-        "missed-call recovery": lambda: r.recovery(queue(), calls(), START, END, lead),
+        "missed-call recovery": lambda: r.recovery(queue(), calls(), START, END, lead,
+                                                   day_of=day_of),
         "builder (filter + rows)": builder,
     }
 

@@ -178,8 +178,7 @@ def report_times(tracker: Tracker, repeat: int = 3) -> dict[str, tuple[float, fl
     year = (date(2024, 1, 1), date(2024, 12, 31))
     return {name: best_of(report, repeat) for name, report in reports(
         lambda: tracker.call_view(*year),
-        lambda: tracker.recovered_callbacks() + tracker.callbacks(),
-        tracker.callbacks).items()}
+        tracker.callback_entries, tracker.callbacks, tracker.local_day).items()}
 
 
 SIZES = (1_000, 10_000, 100_000)

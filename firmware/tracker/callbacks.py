@@ -141,6 +141,10 @@ class CallbackQueue:
     def __contains__(self, number: object) -> bool:
         return number in self._entries
 
+    def waiting(self) -> list[Entry]:
+        """Waiting entries in no particular order (entries() sorts them)."""
+        return list(self._entries.values())
+
     def entries(self) -> list[Entry]:
         """Waiting entries, the longest-waiting first."""
         return sorted(self._entries.values(), key=lambda e: (e.first_missed_at, e.number))

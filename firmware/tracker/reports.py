@@ -21,7 +21,7 @@ from datetime import date, datetime
 from statistics import median
 from collections import Counter
 from itertools import compress, repeat
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from firmware.tracker.callview import CallView, as_view
 from firmware.tracker.errors import BadInput
@@ -417,7 +417,8 @@ def categories_by_campaign(calls: Calls) -> dict:
 # -- missed-call recovery -----------------------------------------------------------------------
 
 def recovery(entries: Iterable[dict], calls: Calls, start: date, end: date,
-             lead_values: Mapping[str, float]) -> dict:
+             lead_values: Mapping[str, float],
+             day_of: Callable[[float], int] | None = None) -> dict:
     """How missed callers were won back, for queue entries whose first missed call fell on
     local days start..end, by campaign, by person (who cleared them) and in total.
 
@@ -426,17 +427,38 @@ def recovery(entries: Iterable[dict], calls: Calls, start: date, end: date,
     an answered call cleared it (`how` called_back or called_again); time to call back runs
     from its first missed call to that answer. Value recovered is the clearing call's value
     (from `calls`, by id), or else the campaign's lead value.
+
+    With `day_of` (epoch seconds -> local date ordinal), the entries' times are epoch seconds
+    as the queue keeps them (`Tracker.callback_entries()`: no ISO text to make and parse);
+    the figures are the same, times counted in whole seconds as the ISO text shows them.
     """
     view = as_view(calls)
     value_of = view.value
-    values = {view.id(row): value_of[row] or 0.0 for row in view.rows_with(view.recovered)}
-    low, high = start.isoformat(), end.isoformat()
+    recovered = view.rows_with(view.recovered)
+    values = {call_id: value_of[row] or 0.0
+              for call_id, row in zip(view.ids(recovered), recovered)}
+    if day_of is None:                  # ISO text, as /api/callbacks shows it
+        low, high = start.isoformat(), end.isoformat()
+
+        def day(text: str) -> str:
+            return text[:10]
+
+        def seconds_between(first: str, cleared: str) -> float:
+            return (datetime.fromisoformat(cleared) - datetime.fromisoformat(first)
+                    ).total_seconds()
+    else:
+        low, high = start.toordinal(), end.toordinal()
+        day = day_of
+
+        def seconds_between(first: float, cleared: float) -> float:
+            return float(_whole(cleared) - _whole(first))
     campaigns: dict[str, dict] = {}
     people: dict[str, dict] = {}
     total = _recovery_row("")
     for entry in entries:
         first = entry["first_missed_at"]
-        if not low <= first[:10] <= high:
+        first_day = day(first)
+        if not low <= first_day <= high:
             continue
         name = entry.get("campaign") or ""
         group = campaigns.get(name)
@@ -455,8 +477,7 @@ def recovery(entries: Iterable[dict], calls: Calls, start: date, end: date,
                 row["waiting"] += 1
             continue
         cleared = entry["cleared_at"]
-        seconds = (datetime.fromisoformat(cleared) - datetime.fromisoformat(first)
-                   ).total_seconds()
+        seconds = seconds_between(first, cleared)
         value = values.get(entry.get("call_id")) or lead_values.get(name, 0.0)
         person = entry.get("cleared_by") or ""
         by = people.get(person)
@@ -466,7 +487,7 @@ def recovery(entries: Iterable[dict], calls: Calls, start: date, end: date,
             row["recovered"] += 1
             row["_times"].append(seconds)
             row["within_hour"] += seconds <= 3600
-            row["same_day"] += cleared[:10] == first[:10]
+            row["same_day"] += day(cleared) == first_day
             row["value"] += value
     by_campaign = sorted(campaigns.values(), key=lambda r: (-r["missed"], r["name"]))
     by_person = sorted(people.values(), key=lambda r: r["name"])
@@ -475,6 +496,13 @@ def recovery(entries: Iterable[dict], calls: Calls, start: date, end: date,
     for row in by_person:
         _finish_recovery(row, row["recovered"])
     return {"campaigns": by_campaign, "people": by_person, "total": total}
+
+
+def _whole(ts: float) -> int:
+    """The whole second ISO text shows for `ts` (localtime.IsoFormatter rounds to
+    microseconds, then drops the fraction)."""
+    whole = math.floor(ts)
+    return whole + 1 if ts - whole >= 0.9999995 else whole
 
 
 def _recovery_row(name: str) -> dict:

@@ -395,6 +395,23 @@ class Tracker:
                 entry[key] = text
         return closed
 
+    def callback_entries(self) -> list[dict]:
+        """Every callback queue entry, closed (as `recovered_callbacks`) and waiting, with
+        their times as epoch seconds, for the recovery report (reports.recovery with
+        `day_of=self.local_day`): no ISO text made for entries nobody reads one by one."""
+        with self._lock:
+            closed = self._queue.closed
+            waiting = [{"number": e.number, "campaign": e.campaign,
+                        "missed_calls": e.missed_calls, "first_missed_at": e.first_missed_at,
+                        "last_missed_at": e.last_missed_at, "attempts": e.attempts,
+                        "last_attempt_at": e.last_attempt_at}
+                       for e in self._queue.waiting()]
+        return closed + waiting
+
+    def local_day(self, ts: float) -> int:
+        """The local date (an ordinal) of epoch seconds `ts` in the box's time zone."""
+        return iso_formatter(self._tz).day_hour(ts)[0]
+
     def storage_state(self) -> str:
         """"ok", or why writes are failing right now (the "storage" of /healthz)."""
         with self._lock:

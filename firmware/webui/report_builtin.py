@@ -260,9 +260,9 @@ def _categories(panel: Panel, p: Params) -> Report:
 
 def _recovery(panel: Panel, p: Params) -> Report:
     tracker = panel.tracker
-    entries = tracker.recovered_callbacks() + tracker.callbacks()
     lead = {c.name: c.lead_value for c in panel.config.campaigns}
-    result = calc.recovery(entries, tracker.call_view(p.start, None), p.start, p.end, lead)
+    result = calc.recovery(tracker.callback_entries(), tracker.call_view(p.start, None),
+                           p.start, p.end, lead, day_of=tracker.local_day)
     result["total"]["name"] = _("Total")
     names = dict(people_of(panel))
     for row in result["people"]:

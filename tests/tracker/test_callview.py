@@ -246,3 +246,37 @@ def test_sums_by_name_equal_the_loop_bit_for_bit(distinct):
     got = sums_by_name(names, amounts)
     assert {name: tally[0] for name, tally in got.items()} == total     # exact, not approx
     assert sum(count for _total, count in got.values()) == len(names)
+
+
+def test_recovery_on_the_queues_epoch_times_equals_it_on_iso_text(index):
+    """Tracker.callback_entries() keeps epoch seconds; the figures equal those of the
+    /api/callbacks text, whole seconds as the text shows them (3600 s here, within the hour,
+    although 3599.5 s passed), local days across the DST change and midnight."""
+    fmt = iso_formatter(WARSAW)
+
+    def entry(first: float, cleared: float | None, how: str | None, by: str = "101") -> dict:
+        found = {"number": ANNA, "campaign": "Shop", "missed_calls": 1,
+                 "first_missed_at": first, "last_missed_at": first}
+        if how:
+            found.update(how=how, cleared_at=cleared, cleared_by=by, call_id="none")
+        return found
+
+    raw = [entry(at("2024-10-27 02:15", 1) + 0.7, at("2024-10-27 03:15", 1) + 0.2,
+                 "called_back"),                                   # 3600 s as the text shows
+           entry(at("2024-10-26 23:30", 2), at("2024-10-27 00:30", 2) + 1, "called_again",
+                 "102"),                                           # next day, locally
+           entry(at("2024-10-27 02:50", 2), at("2024-10-27 02:10", 1), "called_back"),
+           entry(at("2024-10-25 10:00", 2), at("2024-10-27 10:00", 1), "called_back"),
+           entry(at("2024-10-27 09:00", 1), None, "dismissed"),
+           entry(at("2024-10-27 11:00", 1), None, None)]
+    texts = [{**e, **{k: fmt(e[k]) for k in ("first_missed_at", "last_missed_at",
+                                               "cleared_at") if e.get(k) is not None}}
+             for e in raw]
+    view = views(index, *AUTUMN)[0]
+    lead = {"Shop": 300.0}
+    by_text = r.recovery(texts, view, *AUTUMN, lead)
+    by_epoch = r.recovery(raw, view, *AUTUMN, lead, day_of=lambda ts: fmt.day_hour(ts)[0])
+    assert by_epoch == by_text
+    total = by_epoch["total"]
+    assert (total["missed"], total["recovered"], total["waiting"], total["dismissed"],
+            total["within_hour"], total["same_day"]) == (5, 3, 1, 1, 2, 2)
