@@ -15,8 +15,6 @@ message lamps and the SMS alerts listen to what it publishes (publish.py, wired 
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import heapq
 import logging
 import queue
@@ -24,7 +22,6 @@ import threading
 import time
 import zoneinfo
 from concurrent.futures import Future
-from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import compress
 from pathlib import Path
@@ -42,6 +39,7 @@ from firmware.tracker.history import TableHistory
 from firmware.tracker.index import CallIndex
 from firmware.tracker.listing import api_calls
 from firmware.tracker.localtime import iso_formatter
+from firmware.tracker.memory import fixed_mmap_threshold, no_cyclic_gc, release_free_memory
 from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED, TRUNKS_CHANGED,
                                        WAITING_CHANGED, WRAPUP_SAVED, Publisher)
 from firmware.tracker.query import CallFilter, day_bounds
@@ -57,7 +55,6 @@ WRITER_TIMEOUT = 10.0
 LED_TICK = 30.0          # seconds: how often an idle writer re-checks for overdue follow-ups
                          # (the callback LED and the message lamps light for them too)
 _STOP = object()
-_M_MMAP_THRESHOLD = -3                    # glibc's mallopt parameter
 
 
 class Tracker:
@@ -108,8 +105,8 @@ class Tracker:
             # callers' regions: a small table of names, never phonenumbers' geocoder
             regions.use(regions.load_names(self._config.box.country, self._data_dir))
             try:
-                _fixed_mmap_threshold()
-                with _no_cyclic_gc():
+                fixed_mmap_threshold()
+                with no_cyclic_gc():
                     self._index.loading()
                     try:
                         loaded = self._store.open_months(self._index.compact,
@@ -118,7 +115,7 @@ class Tracker:
                         self._index.loaded()
                     self._rebuild(loaded.dismissals)
                     self._index.table.pool.compact()
-                _release_free_memory()
+                release_free_memory()
                 self.contacts.open()
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
@@ -577,19 +574,6 @@ class Tracker:
         self._publish_trunks()
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cycle collector while loading: the history is ~100k new dicts that hold no
-    cycles, and collecting over and over while they pile up would double the start-up time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _by_end(starts, ended) -> Iterator[int]:
     """Rows (sorted by start) in the order their calls ended, ties in row order.
 
@@ -606,26 +590,6 @@ def _by_end(starts, ended) -> Iterator[int]:
         heapq.heappush(waiting, (ended[row], row))
     while waiting:
         yield heapq.heappop(waiting)[1]
-
-
-def _fixed_mmap_threshold() -> None:
-    """Big blocks (the call table's columns as they grow) straight from mmap, so that those
-    freed go back to the system at once: glibc otherwise raises the threshold after the
-    first free, and later columns grow inside its heap, leaving holes (6 MB with 100k
-    calls)."""
-    try:
-        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-    except (OSError, AttributeError):      # not glibc: nothing to do
-        pass
-
-
-def _release_free_memory() -> None:
-    """Hand the memory the start-up's parsing freed back to the system (glibc keeps it
-    otherwise, and the box's resident size would stay at the peak)."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):      # not glibc: nothing to do
-        pass
 
 
 def _initial_trunks(config: Config) -> dict[str, bool]:
