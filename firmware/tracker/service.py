@@ -366,7 +366,7 @@ class Tracker:
 
     def _answered_at(self, columns: Mapping[str, list]) -> dict[str, float]:
         """The latest answered call's start for each number missed among `columns`."""
-        return self._history.answered_for(compress(columns["caller"], columns["missed"]))
+        return self._history.answered_for(set(compress(columns["caller"], columns["missed"])))
 
     def callbacks(self) -> list[dict]:
         """The callback queue, longest-waiting first, in the /api/callbacks shape."""
