@@ -97,23 +97,28 @@ class ClosedEntries:
         return code
 
     def as_dicts(self) -> list[dict[str, Any]]:
+        """Every entry as a new dict (keys in the order they were put in), one pass over the
+        columns zipped."""
         out = []
-        pool = self._pool
-        for row, shape in enumerate(self._shape):
+        append = out.append
+        pool, last_keys = self._pool, [shape[-1] if shape else None for shape in self._SHAPES]
+        times, counts, texts = self._times, self._counts, self._texts
+        for (shape, number, campaign, missed, first, latest, attempts, attempted, cleared,
+             by, how, last) in zip(
+                self._shape, texts["number"], texts["campaign"], counts["missed_calls"],
+                times["first_missed_at"], times["last_missed_at"], counts["attempts"],
+                times["last_attempt_at"], times["cleared_at"], texts["cleared_by"],
+                texts["how"], self._last):
             if not shape:
-                out.append(dict(self._last[row]))
+                append(dict(last))
                 continue
-            entry = {}
-            for key in self._SHAPES[shape][:-1]:
-                if key in self._times:
-                    value = self._times[key][row]
-                    entry[key] = None if value != value else value
-                elif key in self._counts:
-                    entry[key] = self._counts[key][row]
-                else:
-                    entry[key] = pool[self._texts[key][row]]
-            entry[self._SHAPES[shape][-1]] = self._last[row]
-            out.append(entry)
+            append({"number": pool[number], "campaign": pool[campaign], "missed_calls": missed,
+                    "first_missed_at": None if first != first else first,
+                    "last_missed_at": None if latest != latest else latest,
+                    "attempts": attempts,
+                    "last_attempt_at": None if attempted != attempted else attempted,
+                    "cleared_at": None if cleared != cleared else cleared,
+                    "cleared_by": pool[by], "how": pool[how], last_keys[shape]: last})
         return out
 
 
@@ -135,6 +140,10 @@ class CallbackQueue:
 
     def __contains__(self, number: object) -> bool:
         return number in self._entries
+
+    def waiting(self) -> list[Entry]:
+        """Waiting entries in no particular order (entries() sorts them)."""
+        return list(self._entries.values())
 
     def entries(self) -> list[Entry]:
         """Waiting entries, the longest-waiting first."""

@@ -25,7 +25,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from itertools import compress
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from firmware.tracker.callrecord import FIELDS, CallRecord
 
@@ -281,6 +281,12 @@ class CallTable:
         if tag >= 0:
             return derived_id(stem_of(self.starts[row]), tag)
         return self.odd_ids[-tag - 1]
+
+    def ids(self, rows: Iterable[int]) -> list[str]:
+        """`id_at` of each of `rows`."""
+        starts, tags, odd = self.starts, self.id_tags, self.odd_ids
+        return [derived_id(max(int(starts[row] * 1000), 0), tag) if tag >= 0
+                else odd[-tag - 1] for row, tag in zip(rows, map(tags.__getitem__, rows))]
 
     def find(self, call_id: str) -> int | None:
         """The row of a call id, or None."""

@@ -23,8 +23,6 @@ from datetime import date, datetime, time
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from firmware.tracker.contact_store import ImportRow
 from firmware.tracker.errors import BadInput
@@ -100,6 +98,8 @@ def read_sheet(data: bytes) -> Sheet:
     if len(data) > MAX_FILE_BYTES:
         raise BadInput("file", f"the file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
     _check_zip(data)
+    from openpyxl import load_workbook     # only when a file is imported: 10 MB idle
+    from openpyxl.utils.exceptions import InvalidFileException
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError,

@@ -1,27 +1,32 @@
 """Reports over calls: pure functions, no I/O, no clock, no translations.
 
-Input is what the panel reads through the tracker's public interface: calls in the /api/calls
-shape (`Tracker.calls()`, `records.to_api`), whose `started_at` is ISO 8601 in the box's time
-zone. So the local day is `started_at[:10]` and the hour `started_at[11:13]`: no time-zone
-arithmetic per call. Callback queue entries come in the /api/callbacks shape
+Input is a period's calls as columns (`Tracker.call_view()`, a `callview.CallView`): each
+field one sequence of plain values (texts, seconds, flags), with each call's local day (a date
+ordinal) and hour in the box's time zone beside them, worked out once when the call was
+stored, daylight-saving changes included. A report is one pass over the few columns it reads;
+the ISO text of a time is made only for the rows a report shows. A list of calls in the
+/api/calls shape is taken too (`callview.ViewOfCalls`): the same figures, the local day and
+hour then read from `started_at`. Callback queue entries come in the /api/callbacks shape
 (`Tracker.callbacks()` for those waiting, `Tracker.recovered_callbacks()` for those closed).
 
-Every report is one pass over the calls with plain loops and dicts (the bench times each over
-100k calls). Rows are dicts of raw values (counts, seconds, fractions for percentages, ISO
-times); the panel labels and formats them. A percentage or average with nothing to divide
-by is None. The definitions are in docs/reports.md.
+Rows are dicts of raw values (counts, seconds, fractions for percentages, ISO times); the
+panel labels and formats them. A percentage or average with nothing to divide by is None.
+The definitions are in docs/reports.md; the builder's filter and rows in report_select.py.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from statistics import median
-from typing import Any, Iterable, Mapping, Sequence
+from collections import Counter
+from itertools import compress, repeat
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from firmware.tracker.callview import CallView, as_view
 from firmware.tracker.errors import BadInput
-from firmware.tracker.figures import period_cost
+from firmware.tracker.figures import period_cost, sums_by_name
+from firmware.tracker.report_select import number_arg
 
 INBOUND, OUTBOUND = "inbound", "outbound"
 ANSWERED, MISSED = "answered", "missed"
@@ -31,99 +36,7 @@ RECOVERED = ("called_back", "called_again")
 DEFAULT_WORKING_WEEK = (8.0, 8.0, 8.0, 8.0, 8.0, 0.0, 0.0)
 QUIET_DAYS_SHOWN = 7
 MAX_SECONDS = 10 * 86400
-
-# The report builder's columns, in the order offered; the default selection after them.
-# `number` is the other party (the caller of an inbound call, else the number dialled) and
-# `person` the extension that took or made the call.
-COLUMNS = ("started_at", "direction", "number", "caller", "callee", "campaign", "source",
-           "status", "missed_reason", "wait_seconds", "talk_seconds", "person", "answered_by",
-           "extension", "target", "first_time", "line_type", "value", "rating", "tags",
-           "category", "comment", "callback", "id")
-DEFAULT_COLUMNS = ("started_at", "direction", "number", "campaign", "status", "wait_seconds",
-                   "talk_seconds", "person", "value", "rating", "category")
-
-
-# -- the report builder ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ReportFilter:
-    """What the builder filters on beyond the call list's own filter (query.CallFilter)."""
-
-    category: str | None = None
-    tag: str | None = None
-    rating_min: int | None = None
-    rating_max: int | None = None
-    talk_min: float | None = None      # talk seconds, inclusive
-    talk_max: float | None = None
-    target_only: bool = False
-    first_time_only: bool = False
-
-
-def parse_report_filter(args: Mapping[str, str]) -> ReportFilter:
-    """A ReportFilter from query-string args; empty means any; BadInput naming the field."""
-    rating_min = _number(args, "rating_min", 0, 5, whole=True)
-    rating_max = _number(args, "rating_max", 0, 5, whole=True)
-    if rating_min is not None and rating_max is not None and rating_min > rating_max:
-        raise BadInput("rating_min", "must not be above rating_max")
-    talk_min = _number(args, "talk_min", 0, MAX_SECONDS)
-    talk_max = _number(args, "talk_max", 0, MAX_SECONDS)
-    if talk_min is not None and talk_max is not None and talk_min > talk_max:
-        raise BadInput("talk_min", "must not be above talk_max")
-    return ReportFilter(_text(args, "category"), _text(args, "tag"), rating_min, rating_max,
-                        talk_min, talk_max, _flag(args, "target"), _flag(args, "first_time"))
-
-
-def parse_columns(names: Sequence[str]) -> tuple[str, ...]:
-    """The chosen builder columns in COLUMNS order; the defaults when none; BadInput on junk."""
-    chosen = {n for n in names if n}
-    unknown = chosen - set(COLUMNS)
-    if unknown:
-        raise BadInput("columns", f"unknown column {sorted(unknown)[0][:40]!r}")
-    return tuple(c for c in COLUMNS if c in chosen) or DEFAULT_COLUMNS
-
-
-def select(calls: Iterable[dict], flt: ReportFilter) -> list[dict]:
-    """The calls that pass `flt`, in the order given."""
-    out = []
-    for call in calls:
-        wrap = call.get("wrapup") or {}
-        if flt.category is not None and (wrap.get("category") or "") != flt.category:
-            continue
-        if flt.tag is not None and flt.tag.casefold() not in {
-                t.casefold() for t in wrap.get("tags") or ()}:
-            continue
-        if flt.rating_min is not None or flt.rating_max is not None:
-            rating = wrap.get("rating")
-            if rating is None or (flt.rating_min is not None and rating < flt.rating_min) or \
-                    (flt.rating_max is not None and rating > flt.rating_max):
-                continue
-        talk = call["talk_seconds"]
-        if (flt.talk_min is not None and talk < flt.talk_min) or \
-                (flt.talk_max is not None and talk > flt.talk_max):
-            continue
-        if flt.target_only and not call["target"]:
-            continue
-        if flt.first_time_only and not call["first_time"]:
-            continue
-        out.append(call)
-    return out
-
-
-def builder_rows(calls: Iterable[dict], columns: Sequence[str]) -> list[dict]:
-    """One dict per call with the chosen columns' raw values (wrap-up fields spread out)."""
-    rows = []
-    for call in calls:
-        wrap = call.get("wrapup") or {}
-        cleared = call.get("callback") or {}
-        inbound = call["direction"] == INBOUND
-        cells = {**call, "rating": wrap.get("rating"),
-                 "number": call["caller"] if inbound else call["callee"],
-                 "person": call["answered_by"] if inbound else call["extension"],
-                 "tags": "; ".join(wrap.get("tags") or ()), "category": wrap.get("category"),
-                 "comment": wrap.get("comment"), "callback": cleared.get("how")}
-        rows.append({name: cells.get(name) for name in columns})
-    return rows
-
+Calls = CallView | Iterable[dict]
 
 # -- calls from campaigns ------------------------------------------------------------------
 
@@ -133,7 +46,7 @@ def prorated_cost(cost_per_month: float, start: date, end: date) -> float:
     return period_cost(cost_per_month, start, end) if end >= start else 0.0
 
 
-def campaigns_report(calls: Iterable[dict], campaigns: Sequence[Any], start: date,
+def campaigns_report(calls: Calls, campaigns: Sequence[Any], start: date,
                      end: date) -> dict:
     """Per campaign: calls, answered, missed, % missed, target calls, first-time callers,
     value, cost (cost_per_month pro-rated to the period), cost per call and per target call.
@@ -145,22 +58,23 @@ def campaigns_report(calls: Iterable[dict], campaigns: Sequence[Any], start: dat
     for c in campaigns:
         rows[c.name] = _campaign_row(c.name, c.source, prorated_cost(c.cost_per_month, start,
                                                                      end))
-    for call in calls:
-        name = call["campaign"]
-        if call["direction"] != INBOUND or not name:
+    view = as_view(calls)
+    for name, direction, status, target, first_time, value, source in zip(
+            view.campaign, view.direction, view.status, view.target, view.first_time,
+            view.value, view.source):
+        if direction != INBOUND or not name:
             continue
         row = rows.get(name)
         if row is None:
-            row = rows[name] = _campaign_row(name, call["source"], 0.0)
+            row = rows[name] = _campaign_row(name, source, 0.0)
         row["calls"] += 1
-        status = call["status"]
         if status == ANSWERED:
             row["answered"] += 1
         elif status == MISSED:
             row["missed"] += 1
-        row["target_calls"] += call["target"]
-        row["first_time"] += call["first_time"]
-        row["value"] += call["value"] or 0.0
+        row["target_calls"] += target
+        row["first_time"] += first_time
+        row["value"] += value
     ordered = sorted(rows.values(), key=lambda r: (-r["calls"], -r["value"], r["name"]))
     total = _campaign_row("", "", 0.0)
     for row in ordered:
@@ -169,6 +83,8 @@ def campaigns_report(calls: Iterable[dict], campaigns: Sequence[Any], start: dat
             total[key] += row[key]
     for row in (*ordered, total):
         row["value"] = round(row["value"], 2)
+        row["target_calls"] = int(row["target_calls"])
+        row["first_time"] = int(row["first_time"])
         row["cost"] = round(row["cost"], 2)
         row["missed_pct"] = _share(row["missed"], row["calls"])
         row["cost_per_call"] = _ratio(row["cost"], row["calls"])
@@ -183,27 +99,32 @@ def _campaign_row(name: str, source: str, cost: float) -> dict:
 
 # -- new campaign check ----------------------------------------------------------------------
 
-def new_campaign_check(calls: Iterable[dict], campaigns: Sequence[str], start: date,
+def new_campaign_check(calls: Calls, campaigns: Sequence[str], start: date,
                        end: date) -> list[dict]:
     """Per campaign, from its first call within start..end (or `start`, whichever is later):
     the day it started, the time of its first and last call, calls since, days since, the
     days with no call at all, and the latest of those days (up to QUIET_DAYS_SHOWN)."""
-    first: dict[str, str] = {}
-    last: dict[str, str] = {}
-    per_day: dict[str, set[str]] = {}
+    view = as_view(calls)
+    started = view.started
+    first: dict[str, int] = {}          # campaign -> row of its first / last call
+    last: dict[str, int] = {}
+    per_day: dict[str, set[int]] = {}
     counts: dict[str, int] = {}
-    low, high = start.isoformat(), end.isoformat()
-    for call in calls:
-        name = call["campaign"]
-        at = call["started_at"]
-        if call["direction"] != INBOUND or not name or not low <= at[:10] <= high:
+    low, high = start.toordinal(), end.toordinal()
+    for row, (name, direction, day) in enumerate(zip(view.campaign, view.direction,
+                                                     view.day)):
+        if direction != INBOUND or not name or not low <= day <= high:
             continue
-        if name not in first or at < first[name]:
-            first[name] = at
-        if name not in last or at > last[name]:
-            last[name] = at
+        at = started[row]
+        if name not in first or at < started[first[name]]:
+            first[name] = row
+        if name not in last or at > started[last[name]]:
+            last[name] = row
         counts[name] = counts.get(name, 0) + 1
-        per_day.setdefault(name, set()).add(at[:10])
+        days = per_day.get(name)
+        if days is None:
+            days = per_day[name] = set()
+        days.add(day)
     names = list(dict.fromkeys([*campaigns, *sorted(first)]))
     rows = []
     for name in names:
@@ -211,15 +132,15 @@ def new_campaign_check(calls: Iterable[dict], campaigns: Sequence[str], start: d
             rows.append({"name": name, "started": None, "first_call": None, "last_call": None,
                          "calls": 0, "days": 0, "days_without": 0, "quiet_days": []})
             continue
-        began = date.fromisoformat(first[name][:10])
-        days = (end - began).days + 1
+        began = view.day[first[name]]
         seen = per_day[name]
-        quiet = [d for d in (began + timedelta(n) for n in range(days))
-                 if d.isoformat() not in seen]
-        rows.append({"name": name, "started": began.isoformat(), "first_call": first[name],
-                     "last_call": last[name], "calls": counts[name], "days": days,
-                     "days_without": len(quiet),
-                     "quiet_days": [d.isoformat() for d in quiet[-QUIET_DAYS_SHOWN:]]})
+        quiet = [day for day in range(began, high + 1) if day not in seen]
+        rows.append({"name": name, "started": date.fromordinal(began).isoformat(),
+                     "first_call": view.started_at(first[name]),
+                     "last_call": view.started_at(last[name]), "calls": counts[name],
+                     "days": high - began + 1, "days_without": len(quiet),
+                     "quiet_days": [date.fromordinal(d).isoformat()
+                                    for d in quiet[-QUIET_DAYS_SHOWN:]]})
     return rows
 
 
@@ -263,7 +184,7 @@ def working_seconds(start: date, end: date,
     return total * 3600.0
 
 
-def per_person(calls: Iterable[dict], people: Sequence[tuple[str, str]], start: date,
+def per_person(calls: Calls, people: Sequence[tuple[str, str]], start: date,
                end: date, week: Sequence[float] = DEFAULT_WORKING_WEEK) -> dict:
     """Per extension: inbound answered and missed (rang there, nobody answered), % missed,
     average time to answer, average and total talk time of answered inbound calls, outgoing
@@ -279,25 +200,31 @@ def per_person(calls: Iterable[dict], people: Sequence[tuple[str, str]], start: 
             row = rows[ext] = _person_row(ext, "")
         return row
 
-    for call in calls:
-        direction, status = call["direction"], call["status"]
+    view = as_view(calls)
+    splits = view.talk_splits()
+    for row_at, (direction, status, by, wait, talk, rang, extension) in enumerate(zip(
+            view.direction, view.status, view.answered_by, view.wait, view.talk, view.rang,
+            view.extension)):
         if direction == INBOUND:
-            if status == ANSWERED and call["answered_by"]:
-                row = row_of(call["answered_by"])
+            if status == ANSWERED and by:
+                row = row_of(by)
                 row["answered"] += 1          # a transferred call is answered once
-                row["_wait"] += call["wait_seconds"]
-                split = call.get("talk_by") or {call["answered_by"]: call["talk_seconds"]}
-                for person, seconds in split.items():   # each talked their own part
-                    row_of(person)["total_talk"] += seconds
+                row["_wait"] += wait
+                split = splits.get(row_at) if splits else None
+                if split:
+                    for person, seconds in split.items():   # each talked their own part
+                        row_of(person)["total_talk"] += seconds
+                else:
+                    row["total_talk"] += talk
             elif status == MISSED:
-                for ext in call.get("rang") or ():
+                for ext in rang or ():
                     row_of(ext)["missed"] += 1
-        elif direction == OUTBOUND and call["extension"]:
-            row = row_of(call["extension"])
+        elif direction == OUTBOUND and extension:
+            row = row_of(extension)
             row["outgoing"] += 1
             if status == ANSWERED:
                 row["_out_answered"] += 1
-                row["outgoing_talk"] += call["talk_seconds"]
+                row["outgoing_talk"] += talk
     work = working_seconds(start, end, week)
     ordered = sorted(rows.values(), key=lambda r: r["extension"])
     for row in ordered:
@@ -319,20 +246,15 @@ def _person_row(ext: str, name: str) -> dict:
 
 # -- load: hour x weekday ---------------------------------------------------------------------
 
-def load_map(calls: Iterable[dict], start: date, end: date) -> dict:
+def load_map(calls: Calls, start: date, end: date) -> dict:
     """Inbound calls by local weekday (Monday first) and hour: `counts[weekday][hour]`, and
     `averages` per day, that is counts over the number of such weekdays in start..end."""
+    view = as_view(calls)
+    inbound = list(map(INBOUND.__eq__, view.direction))
     counts = [[0] * 24 for _ in range(7)]
-    weekday_of: dict[str, int] = {}
-    for call in calls:
-        if call["direction"] != INBOUND:
-            continue
-        at = call["started_at"]
-        day = at[:10]
-        weekday = weekday_of.get(day)
-        if weekday is None:
-            weekday = weekday_of[day] = date.fromisoformat(day).weekday()
-        counts[weekday][int(at[11:13])] += 1
+    for (day, hour), n in Counter(zip(compress(view.day, inbound),
+                                      compress(view.hour, inbound))).items():
+        counts[(day - 1) % 7][hour] += n        # date ordinal 1 was a Monday
     days = [0] * 7
     if end >= start:
         full, rest = divmod((end - start).days + 1, 7)
@@ -345,7 +267,7 @@ def load_map(calls: Iterable[dict], start: date, end: date) -> dict:
 
 # -- too short and too long calls ------------------------------------------------------------
 
-def duration_outliers(calls: Iterable[dict], short_seconds: float, long_seconds: float,
+def duration_outliers(calls: Calls, short_seconds: float, long_seconds: float,
                       factor: float = 0.0) -> dict:
     """Answered external calls that talked less than `short_seconds`, more than
     `long_seconds`, or (inbound campaign calls, `factor` > 0) more than `factor` times the
@@ -355,64 +277,75 @@ def duration_outliers(calls: Iterable[dict], short_seconds: float, long_seconds:
     `too_long` (figures.too_long), so both count the same calls."""
     if short_seconds < 0 or long_seconds <= short_seconds:
         raise BadInput("long", "must be longer than the short threshold")
-    calls = calls if isinstance(calls, list) else list(calls)
-    total: dict[str, float] = {}        # the campaigns' average talk (figures.too_long's)
-    answered: dict[str, int] = {}
-    for call in calls:
-        name = call["campaign"]
-        if name and call["status"] == ANSWERED and call["direction"] == INBOUND:
-            total[name] = total.get(name, 0.0) + call["talk_seconds"]
-            answered[name] = answered.get(name, 0) + 1
-    average = {name: total[name] / answered[name] for name in total}
+    view = as_view(calls)
+    directions, statuses, campaigns, talks = view.direction, view.status, view.campaign, \
+        view.talk
+    # column passes (C-level compress, map and Counter), then a loop over the calls found
+    answered_in = [status == ANSWERED and direction == INBOUND
+                   for status, direction in zip(statuses, directions)]
+    answered_out = [status == ANSWERED and direction == OUTBOUND
+                    for status, direction in zip(statuses, directions)]
+    names_in = list(compress(campaigns, answered_in))
+    talks_in = list(compress(talks, answered_in))
+    # the campaigns' average talk, added up as figures.too_long does
+    sums = {name: tally for name, tally in sums_by_name(names_in, talks_in).items() if name}
+    answered = {name: count for name, (_total, count) in sums.items()}
+    average = {name: total / count for name, (total, count) in sums.items()}
     # figures.is_too_long(talk, average, factor) as one limit per campaign (inf: never)
     limits = {name: factor * mean if factor else math.inf for name, mean in average.items()}
-    found: list[dict] = []
-    people: dict[str, dict] = {}
-    over_by_campaign: dict[str, int] = dict.fromkeys(average, 0)
-    for call in calls:
-        direction = call["direction"]
-        if call["status"] != ANSWERED or direction not in (INBOUND, OUTBOUND):
-            continue
-        inbound = direction == INBOUND
-        person = (call["answered_by"] if inbound else call["extension"]) or ""
-        row = people.get(person)
-        if row is None:
-            row = people[person] = {"extension": person, "answered": 0, "short": 0, "long": 0,
-                                    "over_average": 0}
-        row["answered"] += 1
-        talk = call["talk_seconds"]
-        over = inbound and talk > limits.get(call["campaign"], math.inf)
-        if over:
-            row["over_average"] += 1
-            over_by_campaign[call["campaign"]] += 1
-        if talk < short_seconds:
-            kind = "short"
-        elif talk > long_seconds:
-            kind = "long"
-        elif over:
-            kind = "average"
-        else:
-            continue
-        if kind != "average":
-            row[kind] += 1
-        mean = average.get(call["campaign"]) if inbound else None
-        found.append({"id": call["id"], "started_at": call["started_at"], "kind": kind,
-                      "direction": direction,
-                      "number": call["caller"] if inbound else call["callee"],
-                      "campaign": call["campaign"], "person": person, "talk_seconds": talk,
-                      "times_average": round(talk / mean, 1) if mean else None})
-    found.sort(key=lambda r: (r["started_at"], r["id"]))
+    over_in = list(map(float.__gt__, talks_in, map(limits.get, names_in, repeat(math.inf))))
+    people_in = [by or "" for by in compress(view.answered_by, answered_in)]
+    people_out = [ext or "" for ext in compress(view.extension, answered_out)]
+    talks_out = list(compress(talks, answered_out))
+    short, long = float(short_seconds), float(long_seconds)
+    tallies = {
+        "answered": Counter(people_in) + Counter(people_out),
+        "short": Counter(compress(people_in, map(short.__gt__, talks_in)))
+        + Counter(compress(people_out, map(short.__gt__, talks_out))),
+        "long": Counter(compress(people_in, map(long.__lt__, talks_in)))
+        + Counter(compress(people_out, map(long.__lt__, talks_out))),
+        "over_average": Counter(compress(people_in, over_in))}
+    people = {person: {"extension": person, **{key: counts[person]
+                                                for key, counts in tallies.items()}}
+              for person in tallies["answered"]}
+    over_by_campaign = Counter(compress(names_in, over_in))
+    found = [(row, person, over) for row, person, talk, over in zip(
+        compress(range(len(view)), answered_in), people_in, talks_in, over_in)
+        if talk < short or talk > long or over]
+    found += [(row, person, False) for row, person, talk in zip(
+        compress(range(len(view)), answered_out), people_out, talks_out)
+        if talk < short or talk > long]
+    if view.ordered:
+        found.sort()
+    else:
+        started = view.started
+        found.sort(key=lambda f: (started[f[0]], view.id(f[0])))
+    callers, callees = view.caller, view.callee
+    rows_found = [row for row, _person, _over in found]
+    calls_found = []
+    for (row_at, person, over), call_id, started_at in zip(
+            found, view.ids(rows_found), view.started_texts(rows_found)):
+        inbound = directions[row_at] == INBOUND
+        talk = talks[row_at]
+        mean = average.get(campaigns[row_at]) if inbound else None
+        calls_found.append({
+            "id": call_id, "started_at": started_at,
+            "kind": "short" if talk < short else "long" if talk > long else "average",
+            "direction": directions[row_at],
+            "number": callers[row_at] if inbound else callees[row_at],
+            "campaign": campaigns[row_at], "person": person, "talk_seconds": talk,
+            "times_average": round(talk / mean, 1) if mean else None})
     rows = sorted(people.values(), key=lambda r: r["extension"])
     for row in rows:
         row["short_pct"] = _share(row["short"], row["answered"])
         row["long_pct"] = _share(row["long"], row["answered"])
         row["over_average_pct"] = _share(row["over_average"], row["answered"])
-    campaigns = [{"campaign": name, "answered": answered[name],
-                  "average": round(average[name], 1),
-                  "limit": round(factor * average[name], 1) if factor else None,
-                  "over_average": over_by_campaign[name]}
-                 for name in sorted(average, key=lambda n: (-answered[n], n))]
-    return {"calls": found, "people": rows, "campaigns": campaigns, "factor": factor}
+    by_campaign = [{"campaign": name, "answered": answered[name],
+                    "average": round(average[name], 1),
+                    "limit": round(factor * average[name], 1) if factor else None,
+                    "over_average": over_by_campaign[name]}
+                   for name in sorted(average, key=lambda n: (-answered[n], n))]
+    return {"calls": calls_found, "people": rows, "campaigns": by_campaign, "factor": factor}
 
 
 def parse_thresholds(args: Mapping[str, str], factor: float = 0.0
@@ -420,9 +353,9 @@ def parse_thresholds(args: Mapping[str, str], factor: float = 0.0
     """(short, long, factor) from args `short` and `long` (talk seconds, defaults 10 and
     600) and `factor` (times the campaign's average, 0 off or 1 to 100; default `factor`,
     the config's `[tracking] too_long_factor`)."""
-    short = _number(args, "short", 0, MAX_SECONDS)
-    long = _number(args, "long", 1, MAX_SECONDS)
-    asked = _number(args, "factor", 0, 100)
+    short = number_arg(args, "short", 0, MAX_SECONDS)
+    long = number_arg(args, "long", 1, MAX_SECONDS)
+    asked = number_arg(args, "factor", 0, 100)
     short = 10.0 if short is None else short
     long = 600.0 if long is None else long
     if long <= short:
@@ -434,36 +367,40 @@ def parse_thresholds(args: Mapping[str, str], factor: float = 0.0
 
 # -- calls per person per hour -----------------------------------------------------------------
 
-def answered_by_hour(calls: Iterable[dict]) -> dict[str, list[int]]:
+def answered_by_hour(calls: Calls) -> dict[str, list[int]]:
     """Inbound calls answered by each extension, by the local hour they came in: the
     answered calls of the per-person table (`per_person`), spread over the day."""
+    view = as_view(calls)
+    taken = [direction == INBOUND and status == ANSWERED and bool(by) for direction, status, by
+             in zip(view.direction, view.status, view.answered_by)]
     counts: dict[str, list[int]] = {}
-    for call in calls:
-        person = call["answered_by"]
-        if call["direction"] != INBOUND or call["status"] != ANSWERED or not person:
-            continue
+    for (person, hour), n in Counter(zip(compress(view.answered_by, taken),
+                                         compress(view.hour, taken))).items():
         hours = counts.get(person)
         if hours is None:
             hours = counts[person] = [0] * 24
-        hours[int(call["started_at"][11:13])] += 1
+        hours[hour] += n
     return dict(sorted(counts.items()))
 
 
 # -- categories by campaign ------------------------------------------------------------------
 
-def categories_by_campaign(calls: Iterable[dict]) -> dict:
+def categories_by_campaign(calls: Calls) -> dict:
     """Answered inbound calls by campaign and wrap-up category ("" for no category).
 
     `categories` are ordered by how often they were used, "" last; each row has `counts`
     (category -> calls) and `total`; `total` sums the rows.
     """
+    view = as_view(calls)
     table: dict[str, dict[str, int]] = {}
-    for call in calls:
-        if call["direction"] != INBOUND or call["status"] != ANSWERED:
+    for direction, status, wrap, name in zip(view.direction, view.status, view.wrapup,
+                                             view.campaign):
+        if direction != INBOUND or status != ANSWERED:
             continue
-        wrap = call.get("wrapup")
         category = (wrap.get("category") or "") if wrap else ""
-        counts = table.setdefault(call["campaign"], {})
+        counts = table.get(name)
+        if counts is None:
+            counts = table[name] = {}
         counts[category] = counts.get(category, 0) + 1
     used: dict[str, int] = {}
     for counts in table.values():
@@ -479,8 +416,9 @@ def categories_by_campaign(calls: Iterable[dict]) -> dict:
 
 # -- missed-call recovery -----------------------------------------------------------------------
 
-def recovery(entries: Iterable[dict], calls: Iterable[dict], start: date, end: date,
-             lead_values: Mapping[str, float]) -> dict:
+def recovery(entries: Iterable[dict], calls: Calls, start: date, end: date,
+             lead_values: Mapping[str, float],
+             day_of: Callable[[float], int] | None = None) -> dict:
     """How missed callers were won back, for queue entries whose first missed call fell on
     local days start..end, by campaign, by person (who cleared them) and in total.
 
@@ -489,18 +427,38 @@ def recovery(entries: Iterable[dict], calls: Iterable[dict], start: date, end: d
     an answered call cleared it (`how` called_back or called_again); time to call back runs
     from its first missed call to that answer. Value recovered is the clearing call's value
     (from `calls`, by id), or else the campaign's lead value.
+
+    With `day_of` (epoch seconds -> local date ordinal), the entries' times are epoch seconds
+    as the queue keeps them (`Tracker.callback_entries()`: no ISO text to make and parse);
+    the figures are the same, times counted in whole seconds as the ISO text shows them.
     """
-    values = {}
-    for call in calls:
-        if call.get("callback"):
-            values[call["id"]] = call["value"] or 0.0
-    low, high = start.isoformat(), end.isoformat()
+    view = as_view(calls)
+    value_of = view.value
+    recovered = view.rows_with(view.recovered)
+    values = {call_id: value_of[row] or 0.0
+              for call_id, row in zip(view.ids(recovered), recovered)}
+    if day_of is None:                  # ISO text, as /api/callbacks shows it
+        low, high = start.isoformat(), end.isoformat()
+
+        def day(text: str) -> str:
+            return text[:10]
+
+        def seconds_between(first: str, cleared: str) -> float:
+            return (datetime.fromisoformat(cleared) - datetime.fromisoformat(first)
+                    ).total_seconds()
+    else:
+        low, high = start.toordinal(), end.toordinal()
+        day = day_of
+
+        def seconds_between(first: float, cleared: float) -> float:
+            return float(_whole(cleared) - _whole(first))
     campaigns: dict[str, dict] = {}
     people: dict[str, dict] = {}
     total = _recovery_row("")
     for entry in entries:
         first = entry["first_missed_at"]
-        if not low <= first[:10] <= high:
+        first_day = day(first)
+        if not low <= first_day <= high:
             continue
         name = entry.get("campaign") or ""
         group = campaigns.get(name)
@@ -519,8 +477,7 @@ def recovery(entries: Iterable[dict], calls: Iterable[dict], start: date, end: d
                 row["waiting"] += 1
             continue
         cleared = entry["cleared_at"]
-        seconds = (datetime.fromisoformat(cleared) - datetime.fromisoformat(first)
-                   ).total_seconds()
+        seconds = seconds_between(first, cleared)
         value = values.get(entry.get("call_id")) or lead_values.get(name, 0.0)
         person = entry.get("cleared_by") or ""
         by = people.get(person)
@@ -530,7 +487,7 @@ def recovery(entries: Iterable[dict], calls: Iterable[dict], start: date, end: d
             row["recovered"] += 1
             row["_times"].append(seconds)
             row["within_hour"] += seconds <= 3600
-            row["same_day"] += cleared[:10] == first[:10]
+            row["same_day"] += day(cleared) == first_day
             row["value"] += value
     by_campaign = sorted(campaigns.values(), key=lambda r: (-r["missed"], r["name"]))
     by_person = sorted(people.values(), key=lambda r: r["name"])
@@ -539,6 +496,13 @@ def recovery(entries: Iterable[dict], calls: Iterable[dict], start: date, end: d
     for row in by_person:
         _finish_recovery(row, row["recovered"])
     return {"campaigns": by_campaign, "people": by_person, "total": total}
+
+
+def _whole(ts: float) -> int:
+    """The whole second ISO text shows for `ts` (localtime.IsoFormatter rounds to
+    microseconds, then drops the fraction)."""
+    whole = math.floor(ts)
+    return whole + 1 if ts - whole >= 0.9999995 else whole
 
 
 def _recovery_row(name: str) -> dict:
@@ -565,34 +529,3 @@ def _share(part: float, whole: float) -> float | None:
 
 def _ratio(amount: float, count: float, digits: int = 2) -> float | None:
     return round(amount / count, digits) if count else None
-
-
-def _text(args: Mapping[str, str], field: str) -> str | None:
-    value = args.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 100:
-        raise BadInput(field, "must be text of at most 100 characters")
-    return value.strip() or None
-
-
-def _flag(args: Mapping[str, str], field: str) -> bool:
-    value = _text(args, field)
-    if value not in (None, "1", "on", "true", "0", "false"):
-        raise BadInput(field, "must be 1 or 0")
-    return value in ("1", "on", "true")
-
-
-def _number(args: Mapping[str, str], field: str, low: float, high: float, *,
-            whole: bool = False) -> float | int | None:
-    value = _text(args, field)
-    if value is None:
-        return None
-    try:
-        number = int(value) if whole else float(value.replace(",", "."))
-    except ValueError:
-        raise BadInput(field, "must be a whole number" if whole else "must be a number") \
-            from None
-    if not math.isfinite(number) or not low <= number <= high:
-        raise BadInput(field, f"must be between {low:g} and {high:g}")
-    return number

@@ -15,8 +15,6 @@ message lamps and the SMS alerts listen to what it publishes (publish.py, wired 
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import heapq
 import logging
 import queue
@@ -24,7 +22,6 @@ import threading
 import time
 import zoneinfo
 from concurrent.futures import Future
-from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import compress
 from pathlib import Path
@@ -34,12 +31,15 @@ from firmware.config import Config, normalise_number
 from firmware.pbx.events import CallEvent
 from firmware.tracker import regions
 from firmware.tracker.callbacks import CallbackQueue, Entry
+from firmware.tracker.callview import CallView
 from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
 from firmware.tracker.history import TableHistory
 from firmware.tracker.index import CallIndex
 from firmware.tracker.listing import api_calls
+from firmware.tracker.localtime import iso_formatter
+from firmware.tracker.memory import fixed_mmap_threshold, no_cyclic_gc, release_free_memory
 from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED, TRUNKS_CHANGED,
                                        WAITING_CHANGED, WRAPUP_SAVED, Publisher)
 from firmware.tracker.query import CallFilter, day_bounds
@@ -55,7 +55,6 @@ WRITER_TIMEOUT = 10.0
 LED_TICK = 30.0          # seconds: how often an idle writer re-checks for overdue follow-ups
                          # (the callback LED and the message lamps light for them too)
 _STOP = object()
-_M_MMAP_THRESHOLD = -3                    # glibc's mallopt parameter
 
 
 class Tracker:
@@ -106,8 +105,8 @@ class Tracker:
             # callers' regions: a small table of names, never phonenumbers' geocoder
             regions.use(regions.load_names(self._config.box.country, self._data_dir))
             try:
-                _fixed_mmap_threshold()
-                with _no_cyclic_gc():
+                fixed_mmap_threshold()
+                with no_cyclic_gc():
                     self._index.loading()
                     try:
                         loaded = self._store.open_months(self._index.compact,
@@ -116,7 +115,7 @@ class Tracker:
                         self._index.loaded()
                     self._rebuild(loaded.dismissals)
                     self._index.table.pool.compact()
-                _release_free_memory()
+                release_free_memory()
                 self.contacts.open()
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
@@ -325,6 +324,13 @@ class Tracker:
         return [self._with_contact(call)
                 for call in api_calls(part, filter, self._tz, limit)]
 
+    def call_view(self, start: date | None, end: date | None) -> CallView:
+        """The calls of local days start..end (None: open) as columns for the reports
+        (callview.py): what `calls` lists, without a dict or ISO text per call."""
+        low, high = day_bounds(start, end, self._tz)
+        with self._lock:
+            return self._index.view(low, high)
+
     def call(self, call_id: str) -> dict | None:
         with self._lock:
             record = self._index.get(call_id)
@@ -360,7 +366,7 @@ class Tracker:
 
     def _answered_at(self, columns: Mapping[str, list]) -> dict[str, float]:
         """The latest answered call's start for each number missed among `columns`."""
-        return self._history.answered_for(compress(columns["caller"], columns["missed"]))
+        return self._history.answered_for(set(compress(columns["caller"], columns["missed"])))
 
     def callbacks(self) -> list[dict]:
         """The callback queue, longest-waiting first, in the /api/callbacks shape."""
@@ -374,9 +380,34 @@ class Tracker:
     def recovered_callbacks(self) -> list[dict]:
         """Cleared and dismissed queue entries (when, by whom, how), oldest first."""
         with self._lock:
-            return [{**c, "first_missed_at": iso(c["first_missed_at"], self._tz),
-                     "last_missed_at": iso(c["last_missed_at"], self._tz),
-                     "cleared_at": iso(c["cleared_at"], self._tz)} for c in self._queue.closed]
+            closed = self._queue.closed            # new dicts, ours to change
+        many = iso_formatter(self._tz).many       # a year's entries: times made in one go
+        for key in ("first_missed_at", "last_missed_at", "cleared_at"):
+            stamps = [entry[key] for entry in closed]
+            if None in stamps:                     # never in a sound journal
+                texts = [iso(stamp, self._tz) for stamp in stamps]
+            else:
+                texts = many(stamps)
+            for entry, text in zip(closed, texts):
+                entry[key] = text
+        return closed
+
+    def callback_entries(self) -> list[dict]:
+        """Every callback queue entry, closed (as `recovered_callbacks`) and waiting, with
+        their times as epoch seconds, for the recovery report (reports.recovery with
+        `day_of=self.local_day`): no ISO text made for entries nobody reads one by one."""
+        with self._lock:
+            closed = self._queue.closed
+            waiting = [{"number": e.number, "campaign": e.campaign,
+                        "missed_calls": e.missed_calls, "first_missed_at": e.first_missed_at,
+                        "last_missed_at": e.last_missed_at, "attempts": e.attempts,
+                        "last_attempt_at": e.last_attempt_at}
+                       for e in self._queue.waiting()]
+        return closed + waiting
+
+    def local_day(self, ts: float) -> int:
+        """The local date (an ordinal) of epoch seconds `ts` in the box's time zone."""
+        return iso_formatter(self._tz).day_hour(ts)[0]
 
     def storage_state(self) -> str:
         """"ok", or why writes are failing right now (the "storage" of /healthz)."""
@@ -391,11 +422,12 @@ class Tracker:
             return list(self._repaired)
 
     def _render_entry(self, entry: Entry) -> dict:
+        fmt = iso_formatter(self._tz)
         return {"number": entry.number, "missed_calls": entry.missed_calls,
-                "first_missed_at": iso(entry.first_missed_at, self._tz),
-                "last_missed_at": iso(entry.last_missed_at, self._tz),
+                "first_missed_at": fmt(entry.first_missed_at),
+                "last_missed_at": fmt(entry.last_missed_at),
                 "campaign": entry.campaign, "attempts": entry.attempts,
-                "last_attempt_at": iso(entry.last_attempt_at, self._tz),
+                "last_attempt_at": fmt(entry.last_attempt_at),
                 "contact": self.contacts.contact_for(entry.number)}
 
     def contact_name(self, number: str) -> str | None:
@@ -542,19 +574,6 @@ class Tracker:
         self._publish_trunks()
 
 
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cycle collector while loading: the history is ~100k new dicts that hold no
-    cycles, and collecting over and over while they pile up would double the start-up time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _by_end(starts, ended) -> Iterator[int]:
     """Rows (sorted by start) in the order their calls ended, ties in row order.
 
@@ -571,26 +590,6 @@ def _by_end(starts, ended) -> Iterator[int]:
         heapq.heappush(waiting, (ended[row], row))
     while waiting:
         yield heapq.heappop(waiting)[1]
-
-
-def _fixed_mmap_threshold() -> None:
-    """Big blocks (the call table's columns as they grow) straight from mmap, so that those
-    freed go back to the system at once: glibc otherwise raises the threshold after the
-    first free, and later columns grow inside its heap, leaving holes (6 MB with 100k
-    calls)."""
-    try:
-        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-    except (OSError, AttributeError):      # not glibc: nothing to do
-        pass
-
-
-def _release_free_memory() -> None:
-    """Hand the memory the start-up's parsing freed back to the system (glibc keeps it
-    otherwise, and the box's resident size would stay at the peak)."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):      # not glibc: nothing to do
-        pass
 
 
 def _initial_trunks(config: Config) -> dict[str, bool]:

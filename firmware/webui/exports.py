@@ -18,8 +18,6 @@ import io
 import re
 from datetime import datetime
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 COLUMNS = ("id", "started_at", "direction", "caller", "callee", "campaign", "source", "status",
            "wait_seconds", "talk_seconds", "answered_by", "target", "first_time", "line_type",
@@ -68,6 +66,9 @@ def to_csv(calls: list[dict]) -> str:
 
 
 def to_xlsx(calls: list[dict]) -> bytes:
+    from openpyxl import Workbook              # only when a file is asked for: 10 MB idle
+    from openpyxl.cell import WriteOnlyCell
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Calls")
     sheet.append(list(COLUMNS))

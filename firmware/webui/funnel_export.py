@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from firmware.webui.exports import _safe_text
 from firmware.webui.i18n import N_
@@ -50,6 +48,9 @@ def to_csv(figures: dict) -> str:
 
 
 def to_xlsx(figures: dict) -> bytes:
+    from openpyxl import Workbook              # only when a file is asked for: 10 MB idle
+    from openpyxl.cell import WriteOnlyCell
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Funnel"))
     sheet.append(header())

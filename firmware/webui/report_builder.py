@@ -12,7 +12,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from firmware.tracker import reports as calc
+from firmware.tracker import report_select as calc
 from firmware.tracker.errors import BadInput
 from firmware.tracker.query import parse_call_filter
 from firmware.webui.access import owner_required
@@ -57,8 +57,9 @@ def _builder_args(args) -> dict[str, Any]:
     return values
 
 
-def _builder_result(panel: Panel, values: dict) -> Table:
-    """Raises BadInput for a field it cannot use."""
+def _builder_result(panel: Panel, values: dict, page: slice | None = None) -> Table:
+    """The builder's table; its rows only those of `page` (all by default), while `total`
+    counts them all (`found`). Raises BadInput for a field it cannot use."""
     days = values["days"]
     call_args = {k: values[k] for k in CALL_KEYS if k != "days"}
     if days:
@@ -69,11 +70,13 @@ def _builder_result(panel: Panel, values: dict) -> Table:
     flt = parse_call_filter(call_args, panel.config)
     extra = calc.parse_report_filter(values)
     columns = calc.parse_columns(values["columns"])
-    calls = calc.select(panel.tracker.calls(flt), extra)
+    view = panel.tracker.call_view(flt.start, flt.end)
+    rows = calc.select(view, extra, flt)
     spec = builder_columns()
     period = f"{flt.start or ''}–{flt.end or ''}"
     return Table(_("Calls") + " " + period, [spec[c] for c in columns],
-                 calc.builder_rows(calls, columns))
+                 calc.builder_rows(view, columns, rows if page is None else rows[page]),
+                 found=len(rows))
 
 
 def _choices(panel: Panel) -> dict:
@@ -90,21 +93,20 @@ def builder():
     panel = get_panel()
     values = _builder_args(request.args)
     error = None
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    rows = slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE)    # only the page's rows are made
     try:
-        table = _builder_result(panel, values)
+        shown = _builder_result(panel, values, rows)
     except BadInput as exc:
         error = exc
         values = _builder_args(MultiDict())
-        table = _builder_result(panel, values)
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
-    pages = max(1, -(-len(table.rows) // PAGE_SIZE))
-    shown = Table(table.title, table.columns,
-                  table.rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
+        shown = _builder_result(panel, values, rows)
+    pages = max(1, -(-shown.found // PAGE_SIZE))
     query = _query(values)
-    return render_template("reports_builder.html", table=shown, total=len(table.rows),
+    return render_template("reports_builder.html", table=shown, total=shown.found,
                            page=page, pages=pages, values=values, query=query, error=error,
-                           chosen=[c.key for c in table.columns],
+                           chosen=[c.key for c in shown.columns],
                            saved_name=request.args.get("saved", ""),
                            **_choices(panel)), 400 if error else 200
 
@@ -139,7 +141,7 @@ def save_builder():
     try:
         if not 0 < len(name) <= MAX_NAME:
             raise BadInput("name", f"give the report a name of 1 to {MAX_NAME} characters")
-        _builder_result(panel, values)            # only what can be shown is saved
+        _builder_result(panel, values, slice(0))  # only what can be shown is saved
         saved().save(name, _query(values))
     except BadInput as exc:
         flash(_("Report not saved:") + f" {exc.field}: {translate_message(exc.message)}", "error")

@@ -1,9 +1,10 @@
 """The built-in reports (owner only): each turns the period's calls into the `Table`s drawn on
 the page and written to the CSV / XLSX file, so an export always equals the page.
 
-The figures come from firmware/tracker/reports.py (pure); this module fetches the calls
-through the tracker's interface, labels the columns in the reader's language and adds the
-heat maps (heat.py). The views are in reports.py.
+The figures come from firmware/tracker/reports.py (pure); this module reads the period's
+calls through the tracker's interface as columns (`Tracker.call_view`: no dict or ISO text a
+call), labels the columns in the reader's language and adds the heat maps (heat.py). The
+views are in reports.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Callable
 
 from firmware.tracker import reports as calc
 from firmware.tracker.errors import BadInput
-from firmware.tracker.query import CallFilter, parse_period
+from firmware.tracker.callview import CallView
+from firmware.tracker.query import parse_period
 from firmware.webui import heat
 from firmware.webui.i18n import Formatter
 from firmware.webui.i18n import gettext as _
@@ -48,15 +50,15 @@ def fmt_of(panel: Panel) -> Formatter:
     return Formatter(box.country, box.currency, box.timezone)
 
 
-def period_calls(panel: Panel, p: Params) -> list[dict]:
-    return panel.tracker.calls(CallFilter(start=p.start, end=p.end))
+def period_calls(panel: Panel, p: Params) -> CallView:
+    return panel.tracker.call_view(p.start, p.end)
 
 
 def people_of(panel: Panel) -> list[tuple[str, str]]:
     return [(e.number, e.name) for e in panel.config.extensions]
 
 
-def campaign_table(panel: Panel, calls: list[dict], p: Params) -> Table:
+def campaign_table(panel: Panel, calls: CallView, p: Params) -> Table:
     result = calc.campaigns_report(calls, panel.config.campaigns, p.start, p.end)
     result["total"]["name"] = _("Total")
     return Table(_("Calls from campaigns"), [
@@ -102,7 +104,7 @@ def _not_called_back(panel: Panel, p: Params) -> Report:
         note=_("The list as it stands now, whatever the period."))
 
 
-def person_table(panel: Panel, calls: list[dict], p: Params) -> tuple[Table, float]:
+def person_table(panel: Panel, calls: CallView, p: Params) -> tuple[Table, float]:
     week = calc.working_week(panel.config.hours.week)
     result = calc.per_person(calls, people_of(panel), p.start, p.end, week)
     for row in result["rows"]:
@@ -132,7 +134,7 @@ def _per_person(panel: Panel, p: Params) -> Report:
         heat=person_heat(panel, calls), heat_title=_("Calls per person per hour"))
 
 
-def person_heat(panel: Panel, calls: list[dict]) -> dict | None:
+def person_heat(panel: Panel, calls: CallView) -> dict | None:
     """Calls answered per person per hour (the table's answered calls), None without any."""
     names = dict(people_of(panel))
     by_hour = calc.answered_by_hour(calls)
@@ -190,7 +192,6 @@ def _load_heat(result: dict, days: list[str], hours: range, fmt: Formatter) -> d
 def _durations(panel: Panel, p: Params) -> Report:
     calls = period_calls(panel, p)
     result = calc.duration_outliers(calls, p.short, p.long, p.factor)
-    recordings = {c["id"]: c["recording"] for c in calls if c.get("recording")}
     fmt = fmt_of(panel)
     times = _("%(times)s× average", times=fmt.number(
         p.factor, 0 if float(p.factor).is_integer() else 1)) if p.factor else ""
@@ -198,7 +199,7 @@ def _durations(panel: Panel, p: Params) -> Report:
              "average": _("Too long") + f" ({times})"}
     for row in result["calls"]:
         row["kind"] = kinds[row["kind"]]
-        row["recording"] = recordings.get(row["id"])     # a player on the row (issue 16)
+        row["recording"] = recording_of(panel, row)      # a player on the row (issue 16)
     names = dict(people_of(panel))
     for row in result["people"]:
         row["person"] = " · ".join(x for x in (row["extension"], names.get(row["extension"]))
@@ -231,6 +232,15 @@ def _durations(panel: Panel, p: Params) -> Report:
     return Report("durations", _("Too short and too long calls"), tables, note=note)
 
 
+def recording_of(panel: Panel, row: dict) -> str | None:
+    """The recording URL of a call a report lists (what the tracker's `call_extras` add to
+    an /api/calls entry: a look-up by id), or None."""
+    call = dict(row)
+    for extra in panel.tracker.call_extras:
+        extra(call)
+    return call.get("recording")
+
+
 def _categories(panel: Panel, p: Params) -> Report:
     result = calc.categories_by_campaign(period_calls(panel, p))
     columns = [Column("campaign", _("Campaign"))]
@@ -250,10 +260,9 @@ def _categories(panel: Panel, p: Params) -> Report:
 
 def _recovery(panel: Panel, p: Params) -> Report:
     tracker = panel.tracker
-    entries = tracker.recovered_callbacks() + tracker.callbacks()
     lead = {c.name: c.lead_value for c in panel.config.campaigns}
-    result = calc.recovery(entries, tracker.calls(CallFilter(start=p.start)), p.start, p.end,
-                           lead)
+    result = calc.recovery(tracker.callback_entries(), tracker.call_view(p.start, None),
+                           p.start, p.end, lead, day_of=tracker.local_day)
     result["total"]["name"] = _("Total")
     names = dict(people_of(panel))
     for row in result["people"]:

@@ -17,8 +17,6 @@ from datetime import date, timedelta
 from typing import Any, Callable
 
 from flask import Response
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from firmware.webui.exports import _safe_text as safe_text
 from firmware.webui.i18n import Formatter, direction_label, line_type_label, status_label
@@ -39,6 +37,7 @@ class Table:
     columns: list[Column]
     rows: list[dict]
     total: dict | None = None
+    found: int | None = None     # the builder: calls in the whole result when `rows` is a page
 
     def all_rows(self) -> list[dict]:
         return self.rows + ([self.total] if self.total else [])
@@ -134,6 +133,9 @@ _XLSX_FORMATS = {"money": "#,##0.00", "pct": "0.0%", "seconds": "[h]:mm:ss",
 
 def to_xlsx(tables: list[Table], fmt: Formatter) -> bytes:
     """One sheet per table; strings typed as text (never a formula), times local."""
+    from openpyxl import Workbook              # only when a file is asked for: 10 MB idle
+    from openpyxl.cell import WriteOnlyCell
+
     book = Workbook(write_only=True)
     used: set[str] = set()
     for table in tables:

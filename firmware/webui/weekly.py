@@ -11,7 +11,6 @@ from flask import abort, render_template, request, url_for
 from firmware.webui.i18n import gettext as _
 
 from firmware.tracker import reports as calc
-from firmware.tracker.query import CallFilter
 from firmware.webui.access import owner_required
 from firmware.webui.modules import MODULES
 from firmware.webui.panel import get_panel
@@ -54,8 +53,8 @@ def summary_page(panel, template: str, start: date, end: date, modules: tuple[st
     people, _work = person_table(panel, calls, params)
     lead = {c.name: c.lead_value for c in panel.config.campaigns}
     tracker = panel.tracker
-    recovered = calc.recovery(tracker.recovered_callbacks() + tracker.callbacks(),
-                              tracker.calls(CallFilter(start=start)), start, end, lead)
+    recovered = calc.recovery(tracker.callback_entries(), tracker.call_view(start, None),
+                              start, end, lead, day_of=tracker.local_day)
     return render_template(
         template, s=summary, start=start, end=end,
         modules=[MODULES[name](summary, fmt) for name in modules],

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from firmware.tracker import report_select as sel
 from firmware.tracker import reports as r
 from firmware.tracker.errors import BadInput
 
@@ -326,7 +327,7 @@ def test_builder_filters():
     calls = [a, b, c]
 
     def ids(**args):
-        return [x["id"] for x in r.select(calls, r.parse_report_filter(args))]
+        return [calls[row]["id"] for row in sel.select(calls, sel.parse_report_filter(args))]
 
     assert ids() == [a["id"], b["id"], c["id"]]
     assert ids(category="Sale") == [a["id"]]
@@ -341,21 +342,21 @@ def test_builder_filters():
                 {"rating_min": "4", "rating_max": "2"}, {"talk_min": "9", "talk_max": "3"},
                 {"target": "maybe"}, {"tag": "x" * 101}):
         with pytest.raises(BadInput) as caught:
-            r.parse_report_filter(bad)
+            sel.parse_report_filter(bad)
         assert caught.value.field in bad
 
 
 def test_builder_columns_and_rows():
-    assert r.parse_columns([]) == r.DEFAULT_COLUMNS
-    assert r.parse_columns(["tags", "started_at", ""]) == ("started_at", "tags")
+    assert sel.parse_columns([]) == sel.DEFAULT_COLUMNS
+    assert sel.parse_columns(["tags", "started_at", ""]) == ("started_at", "tags")
     with pytest.raises(BadInput):
-        r.parse_columns(["started_at", "password"])
+        sel.parse_columns(["started_at", "password"])
     inbound = call("2024-06-03 09:00", wrapup={"rating": 4, "tags": ["a", "b"],
                                                "category": "Sale"},
                    callback={"how": "called_again"})
     outbound = call("2024-06-03 10:00", direction="outbound", ext="102", number=BOB)
     columns = ("started_at", "number", "person", "rating", "tags", "category", "callback")
-    assert r.builder_rows([inbound, outbound], columns) == [
+    assert sel.builder_rows([inbound, outbound], columns) == [
         {"started_at": "2024-06-03T09:00:00+02:00", "number": ANNA, "person": "101",
          "rating": 4, "tags": "a; b", "category": "Sale", "callback": "called_again"},
         {"started_at": "2024-06-03T10:00:00+02:00", "number": BOB, "person": "102",
