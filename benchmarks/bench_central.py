@@ -114,6 +114,25 @@ def best_of(func, repeat: int = 3) -> float:
     return min(times)
 
 
+MERGED_SQL = """
+SELECT day, campaign, source, line_type, sum(calls), sum(answered), sum(missed), sum(wait_sum),
+       sum(target), sum(first_time), sum(value_sum), sum(recovered)
+FROM call_rollups WHERE site_id <> 0 AND zone = %s AND day BETWEEN %s AND %s
+GROUP BY day, campaign, source, line_type
+"""
+MERGED_HOURS_SQL = ("SELECT hour, sum(calls) FROM hour_rollups WHERE site_id <> 0 AND zone = %s "
+                    "AND day BETWEEN %s AND %s GROUP BY hour")
+
+
+def merge_at_read_time(conn: psycopg.Connection, zone: str, start: date, end: date) -> dict:
+    """The all-sites year summary from every site's rollups merged at read time, not from site
+    0: what the central would do on Citus (docs/central.md, "Past one database"), where the
+    GROUP BY runs on each worker's shards; here it runs on the one server."""
+    groups = conn.execute(MERGED_SQL, (zone, start, end)).fetchall()
+    hours = conn.execute(MERGED_HOURS_SQL, (zone, start, end)).fetchall()
+    return rollup.summarize_rollups(groups, hours, start, end, 0)
+
+
 def measure(dsn: str, calls_to_ingest: int = 20_000) -> dict:
     year = (date(2024, 1, 1), date(2024, 12, 31))
     with connect(dsn) as conn:
@@ -123,6 +142,16 @@ def measure(dsn: str, calls_to_ingest: int = 20_000) -> dict:
         week = CallFilter(start=date(2024, 12, 23), end=date(2024, 12, 29))
         tz = ZoneInfo("Europe/Warsaw")
         calls_all = best_of(lambda: figures.calls(conn, None, tz, week, 100))
+        every = CallFilter()
+        merged = best_of(lambda: merge_at_read_time(conn, "Europe/Warsaw", *year))
+    # the same with PostgreSQL's default JIT (what the central's connections had before
+    # db.SESSION_SETTINGS): the "before" figures of docs/central.md
+    with psycopg.connect(dsn) as conn:
+        jit = {"all_sites": best_of(lambda: figures.summary(conn, None, "Europe/Warsaw", *year)),
+               "one_site": best_of(lambda: figures.summary(conn, site, site.timezone, *year)),
+               "calls_all": best_of(lambda: figures.calls(conn, None, tz, every, 1000))}
+    with connect(dsn) as conn:
+        calls_all_1000 = best_of(lambda: figures.calls(conn, None, tz, every, 1000))
     server_cpu: list[float] = []
     bodies = [_bodies(f"Site {n + 1}", calls_to_ingest // INGEST_SITES, n)
               for n in range(INGEST_SITES)]
@@ -136,7 +165,8 @@ def measure(dsn: str, calls_to_ingest: int = 20_000) -> dict:
     ingest_rate = calls_to_ingest / (time.perf_counter() - began)
     client_cpu = time.process_time() - client_began
     return {"all_sites": all_sites, "one_site": one_site, "ingest_rate": ingest_rate,
-            "calls_all": calls_all,
+            "calls_all": calls_all, "merged": merged, "jit": jit,
+            "calls_all_1000": calls_all_1000,
             "client_ms": client_cpu * 1e6 / calls_to_ingest,      # CPU ms per 1,000 calls
             "server_ms": sum(server_cpu) * 1e6 / calls_to_ingest}
 
@@ -212,6 +242,16 @@ def run(sites: int = 50, calls: int = 2000, big_site: int = 100_000) -> list[dic
         row("central: a week's calls, all sites (first page)",
             f"{got['calls_all'] * 1000:.0f} ms", "", "figures.calls, 100 newest: each "
             "site's (site_id, offered_at) index backwards"),
+        row("central: the 1,000 newest calls, all sites", f"{got['calls_all_1000'] * 1000:.0f} ms",
+            "", "figures.calls without a filter (/api/calls' default limit), best of 3"),
+        row("central: with PostgreSQL's JIT on (before)",
+            f"{got['jit']['all_sites'] * 1000:.0f} / {got['jit']['one_site'] * 1000:.0f} / "
+            f"{got['jit']['calls_all'] * 1000:.0f} ms", "",
+            "year summary all sites / one site / the 1,000 newest calls of all sites, on a "
+            "connection with the default jit = on (the central now sets jit = off)"),
+        row("central: all-sites year summary merged at read time",
+            f"{got['merged'] * 1000:.0f} ms", "", "every site's rollups grouped per query "
+            "instead of site 0's rows: the read Citus would spread over its workers"),
     ]
     for what, seconds, size_bytes in http["requests"]:
         rows.append(row(f"central over HTTP: {what}", f"{seconds * 1000:.0f} ms", "",
