@@ -4,7 +4,7 @@ ingestion, and the central's memory.
 A private PostgreSQL 15 cluster (tests/central/pg.py) is filled with generated calls made by
 the server itself and loaded with COPY (benchmarks/central_data.py): `--sites` sites x
 `--calls` calls each over 2024, Site 1 with `--big-site` calls. `--full` is the issue's scale,
-200 x 100,000 = 20M rows (`make bench-central-full`, ~15-25 min on a busy 2-core VM); the
+200 x 100,000 = 20M rows (`make bench-central-full`, 13-16 min on a busy 2-core VM); the
 default, 50 sites with Site 1 at the full 100,000 and the others at 2,000, is 198k rows so
 `make bench` stays bounded. The rollups are built by the central's own start-up code
 (rollup.ensure). Then, best of 3:
@@ -262,7 +262,8 @@ def run(sites: int = 50, calls: int = 2000, big_site: int = 100_000) -> list[dic
                     f"{http['rss_after'] / 1024:.0f} MB RSS", "not growing with the rows",
                     f"{ok(grown < 64)}; {http['rss_start'] / 1024:.0f} MB after start and "
                     f"one request, +{grown:.0f} MB after all of them, peak "
-                    f"{http['hwm'] / 1024:.0f} MB, at {rows_total:,} rows"))
+                    f"{http['hwm'] / 1024:.0f} MB ({http['hwm_start'] / 1024:.0f} MB "
+                    f"before the requests), at {rows_total:,} rows"))
     rows.append(row("central: the whole run", f"{total_seconds:.0f} s", "",
                     f"cluster, load, rollups, measurements, removal; {load}"))
     return rows

@@ -115,7 +115,8 @@ class CentralProcess:
 
 
 def measure(dsn: str, port: int) -> dict:
-    """{"requests": [(what, best seconds, bytes)], "rss_start", "rss_after", "hwm"} (kB)."""
+    """{"requests": [(what, best seconds, bytes)], "rss_start", "rss_after", "hwm_start",
+    "hwm"} (kB; hwm: the peak RSS so far)."""
     central = CentralProcess(dsn, port)
     try:
         central.get("/api/sites")                  # first request: imports, pools
@@ -132,4 +133,4 @@ def measure(dsn: str, port: int) -> dict:
     finally:
         central.stop()
     return {"requests": timed, "rss_start": started["VmRSS"], "rss_after": after["VmRSS"],
-            "hwm": after["VmHWM"]}
+            "hwm_start": started["VmHWM"], "hwm": after["VmHWM"]}
