@@ -66,8 +66,8 @@ def migrate(conn: psycopg.Connection) -> list[str]:
 
 # What every connection of the central sets first. No JIT: the central's queries are short
 # (rollup rows, one index range per site), but PostgreSQL's cost estimates grow with the
-# tables and past jit_above_cost it compiled for ~1 s queries that run in 80 ms (the
-# all-sites call list at 1M rows; docs/central.md, "Measured at 20M").
+# tables, and past jit_optimize_above_cost it spent ~1 s compiling a query that then ran in
+# 80 ms (the all-sites call list at 1M rows; docs/central.md, "Measured at 20M rows").
 SESSION_SETTINGS = "SET jit = off"
 
 
