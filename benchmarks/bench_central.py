@@ -4,7 +4,7 @@ ingestion, and the central's memory.
 A private PostgreSQL 15 cluster (tests/central/pg.py) is filled with generated calls made by
 the server itself and loaded with COPY (benchmarks/central_data.py): `--sites` sites x
 `--calls` calls each over 2024, Site 1 with `--big-site` calls. `--full` is the issue's scale,
-200 x 100,000 = 20M rows (`make bench-central-full`, 13-16 min on a busy 2-core VM); the
+200 x 100,000 = 20M rows (`make bench-central-full`, 12-16 min on a busy 2-core VM); the
 default, 50 sites with Site 1 at the full 100,000 and the others at 2,000, is 198k rows so
 `make bench` stays bounded. The rollups are built by the central's own start-up code
 (rollup.ensure). Then, best of 3:
