@@ -64,6 +64,26 @@ def migrate(conn: psycopg.Connection) -> list[str]:
     return applied
 
 
+# What every connection of the central sets first. No JIT: the central's queries are short
+# (rollup rows, one index range per site), but PostgreSQL's cost estimates grow with the
+# tables, and past jit_optimize_above_cost it spent ~1 s compiling a query that then ran in
+# 80 ms (the all-sites call list at 1M rows; docs/central.md, "Measured at 20M rows").
+SESSION_SETTINGS = "SET jit = off"
+
+
+def connect(dsn: str, **kwargs) -> psycopg.Connection:
+    """A connection with the central's session settings."""
+    conn = psycopg.connect(dsn, **{"connect_timeout": 10, **kwargs})
+    try:
+        conn.execute(SESSION_SETTINGS)
+        if not conn.autocommit:
+            conn.commit()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def connect_waiting(dsn: str, *, timeout: float | None = None, interval: float = 2.0,
                     sleep: Callable[[float], None] = time.sleep) -> psycopg.Connection:
     """A connection, waiting (and saying so) while the database is down; raises after
@@ -72,7 +92,7 @@ def connect_waiting(dsn: str, *, timeout: float | None = None, interval: float =
     said = False
     while True:
         try:
-            return psycopg.connect(dsn, connect_timeout=10)
+            return connect(dsn)
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             if deadline is not None and time.monotonic() >= deadline:
@@ -103,7 +123,7 @@ class Database:
         try:
             conn = self._idle.get_nowait()
         except queue.Empty:
-            conn = psycopg.connect(self.dsn, connect_timeout=10)
+            conn = connect(self.dsn)
         try:
             with conn.transaction():
                 yield conn

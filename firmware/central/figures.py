@@ -184,10 +184,18 @@ def calls(conn: psycopg.Connection, site: SiteInfo | None, tz: tzinfo, flt: Call
     sites = all_sites(conn)
     sql = (f"SELECT site_id, doc, offered_at, call_id FROM calls WHERE {' AND '.join(where)} "
            "ORDER BY offered_at DESC, call_id DESC LIMIT %s")
-    if site is None:          # the newest of each site's newest (its index, backwards)
-        sql = (f"SELECT c.site_id, c.doc FROM sites s CROSS JOIN LATERAL ("
-               f"{sql.replace('WHERE TRUE', 'WHERE site_id = s.id')}) c "
-               "ORDER BY c.offered_at DESC, c.call_id DESC LIMIT %s")
+    if site is None:
+        # The newest of each site's newest (its index, backwards) as narrow keys, not whole
+        # rows (sites x limit docs copied and sorted: 0.15 against 0.10 s at 1M rows); then
+        # only the `limit` + 1 chosen rows are read whole, by primary key.
+        newest = sql.replace("SELECT site_id, doc, offered_at, call_id",
+                             "SELECT site_id, offered_at, call_id"
+                             ).replace("WHERE TRUE", "WHERE site_id = s.id")
+        sql = ("SELECT c.site_id, c.doc FROM (SELECT n.site_id, n.offered_at, n.call_id "
+               f"FROM sites s CROSS JOIN LATERAL ({newest}) n "
+               "ORDER BY n.offered_at DESC, n.call_id DESC LIMIT %s) top "
+               "JOIN calls c ON c.site_id = top.site_id AND c.call_id = top.call_id "
+               "ORDER BY top.offered_at DESC, top.call_id DESC")
         args = [*args, limit + 1]
     rows = conn.execute(sql, [*args, limit + 1]).fetchall()
     out = []

@@ -30,10 +30,11 @@ class PgCluster:
     """initdb + pg_ctl start; `dsn(dbname)` to connect, `stop()` / `start()` to simulate an
     outage, `destroy()` to remove it all."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, settings: dict[str, str] | None = None):
         if not (PG_BIN / "initdb").exists():
             raise PgUnavailable(f"no {PG_BIN}/initdb (apt install postgresql)")
         self.port = port
+        self.settings = dict(settings or {})     # extra server settings (benchmarks)
         self.root = Path(tempfile.mkdtemp(prefix="callbox-pg-"))
         self.data = self.root / "data"
         self.sockets = self.root / "sock"
@@ -52,6 +53,7 @@ class PgCluster:
     def start(self) -> None:
         options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        options += "".join(f" -c {key}={value}" for key, value in self.settings.items())
         subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l",
                                      str(self.log), "-o", options, "-w", "-t", "60", "start"]),
                        check=True, capture_output=True, timeout=90)
