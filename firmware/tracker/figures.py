@@ -67,7 +67,12 @@ def unrecovered_value(col: Columns, answered_at: Mapping[str, float]) -> float:
 def caller_regions(col: Columns) -> list[dict]:
     """Up to REGIONS_SHOWN `{"region", "calls"}`, most calls first (then by name); callers
     that cannot be placed count as "unknown"."""
-    counts = Counter(col["region"])
+    return regions_of(Counter(col["region"]))
+
+
+def regions_of(counts: Counter) -> list[dict]:
+    """`caller_regions` from the callers' region counts (a copy is changed, not `counts`)."""
+    counts = Counter(counts)
     if "" in counts:
         counts[UNKNOWN] += counts.pop("")
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:REGIONS_SHOWN]
@@ -79,7 +84,12 @@ def answered_by_hour(col: Columns) -> list[dict]:
     by who answered them and the local hour they came in, one entry per person who answered
     any (by extension; "" for calls nobody has claimed, e.g. forwarded to a mobile, last)."""
     answered = col["answered"]
-    counts = Counter(zip(compress(col["answered_by"], answered), compress(col["hour"], answered)))
+    return by_person_hour(Counter(zip(compress(col["answered_by"], answered),
+                                      compress(col["hour"], answered))))
+
+
+def by_person_hour(counts: Mapping[tuple, int]) -> list[dict]:
+    """`answered_by_hour` from {(who answered, hour): calls}."""
     people = sorted({person for person, _hour in counts}, key=lambda p: (p == "", p))
     return [{"extension": person, "calls": [counts.get((person, h), 0) for h in range(24)]}
             for person in people]

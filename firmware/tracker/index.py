@@ -13,10 +13,12 @@ The tracker's lock guards every use.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left, bisect_right
 from datetime import tzinfo
 from itertools import compress, repeat
 from typing import Any, Iterable, Iterator, Mapping
 
+from firmware.tracker import dayparts
 from firmware.tracker.callrecord import CallRecord
 from firmware.tracker.calltable import ID_COUNTERS, CallTable, IdColumn, derived_id, stem_of
 from firmware.tracker.callview import TableView
@@ -49,6 +51,10 @@ class CallIndex:
         # made on the first report (rounding 100k floats costs 35 ms a column), then kept
         # up to date; None until then (1.6 MB with 100k calls)
         self._rounded: dict[str, array] | None = None
+        # the dashboard's additive figures per local day (dayparts.py), made when first asked
+        # and dropped for a day whenever a call of that day is added, changed or removed
+        self._parts: dict[int, dict] = {}
+        self._parts_within: float | None = None
 
     def __len__(self) -> int:
         return len(self.table)
@@ -99,6 +105,8 @@ class CallIndex:
             counted.append(_counted(record))
         table.append_rows(rows)
         self._rounded = None
+        for day in set(days):
+            self._parts.pop(day, None)
         self._days.extend(days)
         self._hours.extend(hours)
         self._regions.extend(regions)
@@ -129,6 +137,7 @@ class CallIndex:
         if self._rounded is not None:
             for name, column in self._rounded.items():
                 column.insert(at, round(table.floats[name][at], 1))
+        self._parts.pop(day, None)
         self._days.insert(at, day)
         self._hours.insert(at, hour)
         self._regions.insert(at, self._region_code(record))
@@ -145,6 +154,7 @@ class CallIndex:
             self._delete(row)
             self._insert(record)
             return record
+        self._parts.pop(self._days[row], None)
         table.put(row, table.row_values(record))
         if self._rounded is not None:
             for name, column in self._rounded.items():
@@ -154,6 +164,7 @@ class CallIndex:
         return record
 
     def _delete(self, row: int) -> None:
+        self._parts.pop(self._days[row], None)
         self.table.delete(row)
         for column in (self._days, self._hours, self._regions, self._counted,
                        *(self._rounded or {}).values()):
@@ -162,6 +173,7 @@ class CallIndex:
     def retime(self, tz: tzinfo) -> None:
         """Recompute the local days and hours for time zone `tz`."""
         self._tz = tz
+        self._parts.clear()
         day_hour = iso_formatter(tz).day_hour
         pairs = [day_hour(start) for start in self.table.starts]
         self._days = array("i", [day for day, _ in pairs])
@@ -190,13 +202,47 @@ class CallIndex:
                          self._hours[first:last], self._tz,
                          {name: column[first:last] for name, column in self._rounded.items()})
 
-    def stats_between(self, low: float, high: float) -> dict[str, Any]:
-        """The stat columns (stats.COLUMNS) of counted calls that started in [low, high).
+    def day_parts(self, low: float, high: float, within: float) -> dict[int, dict]:
+        """{local day: its additive figures} for the days of the calls started in
+        [low, high) (dayparts.py); made for the days not kept yet, then kept. `within` is
+        `[tracking] answer_within_seconds` (a change of it drops every kept day)."""
+        if within != self._parts_within:
+            self._parts.clear()
+            self._parts_within = within
+        first, last = self.table.rows_between(low, high)
+        days = self._days
+        kept, wanted = self._parts, {}
+        at = first
+        while at < last:
+            day = days[at]
+            upto = min(bisect_right(days, day, at), last)
+            if day in kept and (at, upto) == self._day_rows(day):
+                wanted[day] = kept[day]
+            else:
+                made = dayparts.part_of(self._stats_rows(at, upto, dayparts.PART_COLUMNS),
+                                        within)
+                wanted[day] = made
+                if (at, upto) == self._day_rows(day):       # a whole day: keep it
+                    kept[day] = made
+            at = upto
+        return wanted
+
+    def _day_rows(self, day: int) -> tuple[int, int]:
+        return bisect_left(self._days, day), bisect_right(self._days, day)
+
+    def stats_between(self, low: float, high: float, only: Iterable[str] | None = None
+                      ) -> dict[str, Any]:
+        """The stat columns (stats.COLUMNS, or those named in `only`) of counted calls that
+        started in [low, high)."""
+        return self._stats_rows(*self.table.rows_between(low, high), only)
+
+    def _stats_rows(self, first: int, last: int, only: Iterable[str] | None = None
+                    ) -> dict[str, Any]:
+        """The stat columns of the counted calls among rows first..last-1.
 
         Each column is one C-level pass over a slice of the table (a copy of the slice when
         every call in it counts); names come from the pool a look-up per code."""
         table = self.table
-        first, last = table.rows_between(low, high)
         pool = table.pool
         mask = self._counted[first:last]
         every = 0 not in mask
@@ -216,44 +262,62 @@ class CallIndex:
             meaning = {code: change(values[code]) for code in set(codes)}
             return list(map(meaning.__getitem__, codes))
 
-        # answered and missed in one pass over the status codes: 1 answered, 2 missed
-        status = cut(table.codes["status"])
-        kinds = dict.fromkeys(set(status), 0)
-        for kind, text in ((1, ANSWERED), (2, MISSED)):
-            code = pool.find(text)
-            if code in kinds:
-                kinds[code] = kind
-        kind_of = bytes(map(kinds.__getitem__, status))
-        answered = array("b", kind_of.translate(_IS_ONE))
-        missed = array("b", kind_of.translate(_IS_TWO))
-        reasons: list = [None] * len(status)            # only missed calls have one
-        reason_codes = cut(table.codes["missed_reason"])
-        for row in compress(range(len(status)), missed):
-            reasons[row] = values[reason_codes[row]] or "unknown"
-        line_types = decoded("line_type", lambda kind: kind or "unknown")
-        # who answered: "" when nobody claimed it, None for a call not answered
-        answered_by = [by if was else None for by, was in zip(
-            decoded("answered_by", lambda by: by or ""), answered)]
-        rows = range(first, last) if every else list(compress(range(first, last), mask))
-        built = {
-            "started": cut(table.starts), "id": IdColumn(table, rows),
-            "day": cut(self._days), "hour": cut(self._hours),
-            "answered": answered, "missed": missed, "wait": cut(table.floats["wait_seconds"]),
-            "target": cut(table.flags["target"]), "first_time": cut(table.flags["first_time"]),
-            "campaign": named("campaign"), "source": named("source"),
-            "value": cut(table.floats["value"]), "line_type": line_types,
-            "recovered": cut(table.recovered), "missed_reason": reasons,
-            "caller": named("caller"), "lead_value": cut(table.floats["lead_value"]),
-            "region": list(map(pool.values.__getitem__, cut(self._regions))),
-            "answered_by": answered_by, "talk": cut(table.floats["talk_seconds"]),
+        status_kinds: list = []
+
+        def kinds() -> tuple[array, array]:
+            """answered and missed in one pass over the status codes: 1 answered, 2 missed"""
+            if not status_kinds:
+                status = cut(table.codes["status"])
+                kind = dict.fromkeys(set(status), 0)
+                for number, text in ((1, ANSWERED), (2, MISSED)):
+                    code = pool.find(text)
+                    if code in kind:
+                        kind[code] = number
+                kind_of = bytes(map(kind.__getitem__, status))
+                status_kinds.extend((array("b", kind_of.translate(_IS_ONE)),
+                                     array("b", kind_of.translate(_IS_TWO))))
+            return status_kinds[0], status_kinds[1]
+
+        def reasons() -> list:
+            missed = kinds()[1]
+            out: list = [None] * len(missed)            # only missed calls have one
+            reason_codes = cut(table.codes["missed_reason"])
+            for row in compress(range(len(missed)), missed):
+                out[row] = values[reason_codes[row]] or "unknown"
+            return out
+
+        def answered_by() -> list:
+            """who answered: "" when nobody claimed it, None for a call not answered"""
+            return [by if was else None for by, was in zip(
+                decoded("answered_by", lambda by: by or ""), kinds()[0])]
+
+        def rows() -> Any:
+            return range(first, last) if every else list(compress(range(first, last), mask))
+
+        builders = {
+            "started": lambda: cut(table.starts), "id": lambda: IdColumn(table, rows()),
+            "day": lambda: cut(self._days), "hour": lambda: cut(self._hours),
+            "answered": lambda: kinds()[0], "missed": lambda: kinds()[1],
+            "wait": lambda: cut(table.floats["wait_seconds"]),
+            "target": lambda: cut(table.flags["target"]),
+            "first_time": lambda: cut(table.flags["first_time"]),
+            "campaign": lambda: named("campaign"), "source": lambda: named("source"),
+            "value": lambda: cut(table.floats["value"]),
+            "line_type": lambda: decoded("line_type", lambda kind: kind or "unknown"),
+            "recovered": lambda: cut(table.recovered), "missed_reason": reasons,
+            "caller": lambda: named("caller"), "lead_value": lambda: cut(table.floats["lead_value"]),
+            "region": lambda: list(map(pool.values.__getitem__, cut(self._regions))),
+            "answered_by": answered_by, "talk": lambda: cut(table.floats["talk_seconds"]),
         }
-        missing = [name for name in COLUMNS if name not in built]
+        wanted = COLUMNS if only is None else tuple(only)
+        built = {name: builders[name]() for name in wanted if name in builders}
+        missing = [name for name in wanted if name not in built]
         if missing:          # a column added to stats.COLUMNS: made from records (slower)
-            made = [stat_row(table.record(row), self._tz) for row in rows]
+            made = [stat_row(table.record(row), self._tz) for row in rows()]
             for name in missing:
                 at = COLUMNS.index(name)
                 built[name] = [values[at] for values in made]
-        return {name: built[name] for name in COLUMNS}
+        return {name: built[name] for name in wanted}
 
     def new_id(self, started_at: float) -> str:
         """Short, sortable and unique: base36 milliseconds of the start, then a counter."""

@@ -44,7 +44,7 @@ from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED,
                                        WAITING_CHANGED, WRAPUP_SAVED, Publisher)
 from firmware.tracker.query import CallFilter, day_bounds
 from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
-from firmware.tracker.stats import summarize
+from firmware.tracker.stats import NONADDITIVE_COLUMNS, summarize
 from firmware.tracker.store import Store, month_of
 from firmware.tracker.wrapup import validate_wrapup
 
@@ -342,15 +342,17 @@ class Tracker:
             raise BadInput("from", "must not be after 'to'")
         before = start - timedelta(days=(end - start).days + 1)     # for `previous`
         low, high = day_bounds(before, end, self._tz)
+        within = self._config.tracking.answer_within_seconds
         with self._lock:
-            columns = self._index.stats_between(low, high)
+            # what adds up over days is kept per day (dayparts.py); only the rest is cut
+            parts = self._index.day_parts(low, high, within)
+            columns = self._index.stats_between(low, high, NONADDITIVE_COLUMNS)
             waiting = len(self._queue)
             # The dict is only ever written by the writer thread under this lock; figures
             # read it after the lock is let go, so take a snapshot of the numbers needed.
             answered_at = self._answered_at(columns)
-        figures = summarize(columns, start, end, waiting,
-                            answer_within_seconds=self._config.tracking.answer_within_seconds,
-                            answered_at=answered_at,
+        figures = summarize(columns, start, end, waiting, answer_within_seconds=within,
+                            answered_at=answered_at, parts=parts,
                             too_long_factor=self._config.tracking.too_long_factor)
         figures["currency"] = self._config.box.currency
         return figures

@@ -11,15 +11,12 @@ anyone holding records (e.g. the panel with a filtered list) can use `columns_of
 
 from __future__ import annotations
 
-import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from datetime import date, timedelta, tzinfo
-from itertools import compress
 from typing import Any, Iterable, Mapping, Sequence
 
-from firmware.tracker import figures
+from firmware.tracker import dayparts, figures
 from firmware.tracker.callrecord import as_record
 from firmware.tracker.localtime import iso_formatter
 from firmware.tracker.regions import caller_region
@@ -123,82 +120,91 @@ def columns_of(records: Iterable[dict[str, Any]], tz: tzinfo) -> dict[str, list]
 def summarize(columns: Mapping[str, Sequence], start: date, end: date,
               to_call_back: int, *, answer_within_seconds: float = 10,
               answered_at: Mapping[str, float] | None = None,
-              with_previous: bool = True, too_long_factor: float = 3.0) -> dict:
+              with_previous: bool = True, too_long_factor: float = 3.0,
+              parts: Mapping[int, Mapping[str, Any]] | None = None) -> dict:
     """The /api/summary figures over the calls whose local day is in [start, end].
 
     `columns` must be sorted by start time (as StatColumns and columns_of keep them) and, for
     `previous`, hold the period of as many days just before too. `answered_at` is the start
     of the latest answered call with each number, in either direction (what the tracker
     knows); without it, the answered inbound calls among `columns` stand in.
-    `too_long_factor` is `[tracking] too_long_factor` (the `too_long` figure).
+    `too_long_factor` is `[tracking] too_long_factor` (the `too_long` figure). `parts` are
+    the days' additive figures the tracker keeps (dayparts.py; made from `columns` when not
+    given): with them, `columns` need only NONADDITIVE_COLUMNS.
     """
     if answered_at is None:
         answered_at = figures.latest_answered(columns)
     result = _summarize(columns, start, end, to_call_back, answer_within_seconds, answered_at,
-                        too_long_factor)
+                        too_long_factor, parts)
     if with_previous:
         days = (end - start).days + 1
         result["previous"] = _summarize(columns, start - timedelta(days=days),
                                         start - timedelta(days=1), to_call_back,
-                                        answer_within_seconds, answered_at, too_long_factor)
+                                        answer_within_seconds, answered_at, too_long_factor,
+                                        parts)
     return result
+
+
+# what the figures that do not add up over days read (with parts kept, only these are cut)
+NONADDITIVE_COLUMNS = ("started", "day", "answered", "missed", "caller", "lead_value",
+                       "campaign", "talk")
 
 
 def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_back: int,
                answer_within_seconds: float, answered_at: Mapping[str, float],
-               too_long_factor: float = 3.0) -> dict:
+               too_long_factor: float = 3.0,
+               parts: Mapping[int, Mapping[str, Any]] | None = None) -> dict:
     first, last = start.toordinal(), end.toordinal()
     days = columns["day"]
     lo, hi = bisect_left(days, first), bisect_right(days, last)
     col = {name: values[lo:hi] for name, values in columns.items()} \
         if (lo, hi) != (0, len(days)) else columns
-    total = hi - lo
-    by_day, calls_by_day = [], []
-    values, days = col["value"], col["day"]
-    answered_col, missed_col = col["answered"], col["missed"]
-    at = 0
+    if parts is None:
+        parts = dayparts.parts_by_day(col, first, last, answer_within_seconds)
+    by_day, calls_by_day, period = [], [], []
     for day in range(first, last + 1):
-        upto = bisect_right(days, day, at)
+        part = parts.get(day)
         text = date.fromordinal(day).isoformat()
-        by_day.append({"date": text, "value": round(math.fsum(values[at:upto]), 2)})
-        calls_by_day.append({"date": text, "answered": sum(answered_col[at:upto]),
-                             "missed": sum(missed_col[at:upto])})
-        at = upto
-    hours = Counter(col["hour"])
-    answered, missed = sum(col["answered"]), sum(col["missed"])
+        if part is None:
+            by_day.append({"date": text, "value": 0.0})
+            calls_by_day.append({"date": text, "answered": 0, "missed": 0})
+            continue
+        period.append(part)
+        by_day.append({"date": text, "value": round(part["value"], 2)})
+        calls_by_day.append({"date": text, "answered": part["answered"],
+                             "missed": part["missed"]})
+    total = dayparts.merge(period)
+    count, answered, missed = total["calls"], total["answered"], total["missed"]
     return {
         "answered": answered,
         "missed": missed,
         "to_call_back": to_call_back,
-        "avg_wait_seconds": round(math.fsum(col["wait"]) / total, 1) if total else 0.0,
-        "target_calls": sum(col["target"]),
-        "first_time_callers": sum(col["first_time"]),
-        "top_campaigns": _top(col["campaign"], values),
-        "top_sources": _top(col["source"], values),
-        "calls_by_hour": [hours.get(h, 0) for h in range(24)],
+        "avg_wait_seconds": round(total["wait"] / count, 1) if count else 0.0,
+        "target_calls": total["target"],
+        "first_time_callers": total["first_time"],
+        "top_campaigns": _top(total["campaigns"]),
+        "top_sources": _top(total["sources"]),
+        "calls_by_hour": [total["hours"].get(h, 0) for h in range(24)],
         "value_over_time": by_day,
-        "caller_line_types": dict(Counter(col["line_type"]).most_common()),
+        "caller_line_types": dict(total["line_types"].most_common()),
         # the second wave's figures (CONTRACT.md "Figures added to /api/summary")
-        "answered_within": figures.answered_within(col, answer_within_seconds),
-        "missed_by_reason": figures.missed_by_reason(col),
+        "answered_within": {"seconds": answer_within_seconds,
+                            "share": round(total["fast"] / count, 4) if count else 0},
+        "missed_by_reason": dict(total["missed_reasons"].most_common()),
         "unrecovered_value": figures.unrecovered_value(col, answered_at),
-        "caller_regions": figures.caller_regions(col),
+        "caller_regions": figures.regions_of(total["regions"]),
         # extras (CONTRACT.md allows added keys)
         "calls": answered + missed,
-        "value": round(math.fsum(values), 2),
-        "callbacks_recovered": sum(col["recovered"]),
+        "value": round(total["value"], 2),
+        "callbacks_recovered": total["recovered"],
         "calls_over_time": calls_by_day,
-        "answered_by_hour": figures.answered_by_hour(col),
+        "answered_by_hour": figures.by_person_hour(total["answered_by_hour"]),
         "too_long": figures.too_long(col, too_long_factor),
     }
 
 
-def _top(names: Sequence[str], values: Sequence[float]) -> list[dict]:
-    """Up to TOP_N of {"name", "calls", "value"}: most calls first, then most value, then name."""
-    calls: Counter[str] = Counter(names)
-    value: dict[str, float] = dict.fromkeys(calls, 0.0)
-    for name, amount in zip(compress(names, values), compress(values, values)):   # not 0
-        value[name] += amount
-    ranked = sorted(calls, key=lambda n: (-calls[n], -value[n], n))[:TOP_N]
-    return [{"name": n, "calls": calls[n], "value": round(value[n], 2)} for n in ranked]
-
+def _top(named: Mapping[str, Sequence]) -> list[dict]:
+    """Up to TOP_N of {"name", "calls", "value"} from {name: (calls, value)}: most calls
+    first, then most value, then name."""
+    ranked = sorted(named, key=lambda n: (-named[n][0], -named[n][1], n))[:TOP_N]
+    return [{"name": n, "calls": named[n][0], "value": round(named[n][1], 2)} for n in ranked]

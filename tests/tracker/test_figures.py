@@ -325,3 +325,36 @@ def test_without_region_names_callers_are_unknown_and_nothing_fails(monkeypatch,
     regions.use(regions.EMPTY)
     figures = summarize(columns_of(records, te.WARSAW), MONDAY, MONDAY, 0)
     assert figures["caller_regions"] == [{"region": "unknown", "calls": 7}]
+
+
+def test_kept_day_figures_follow_every_change_of_their_day(make_tracker):
+    """The dashboard keeps each day's additive figures (dayparts.py); a wrap-up, a call
+    added to a day already summed, or a new day must give what a fresh pass over the calls
+    gives."""
+    from firmware.tracker.service import day_bounds
+    from firmware.tracker.stats import summarize as fresh_summarize
+
+    tracker = make_tracker()
+    te.feed(tracker, *monday_calls())
+    week = (MONDAY, date(2024, 5, 12))
+
+    def fresh():
+        low, high = day_bounds(date(2024, 4, 29), week[1], tracker._tz)
+        columns = tracker._index.stats_between(low, high)
+        figures = fresh_summarize(columns, *week, len(tracker._queue),
+                                  answered_at=tracker._answered_at(columns))
+        figures["currency"] = tracker._config.box.currency
+        return figures
+
+    first = tracker.summary(*week)
+    assert first == fresh() and first["answered"] == 4
+    call = next(c for c in tracker.calls(CallFilter(start=MONDAY, end=MONDAY))
+                if c["status"] == "answered")
+    tracker.wrapup(call["id"], {"value": 1234})
+    after_wrapup = tracker.summary(*week)
+    assert after_wrapup == fresh() and after_wrapup["value"] == first["value"] - call["value"] + 1234
+    te.feed(tracker, te.inbound(te.at(2024, 5, 6, 20), te.FIXED, ring=2, talk=50),
+            te.inbound(te.at(2024, 5, 9, 9), te.MOBILE2, ring=3, talk=None))
+    later = tracker.summary(*week)
+    assert later == fresh()
+    assert (later["answered"], later["missed"]) == (5, after_wrapup["missed"] + 1)
