@@ -105,10 +105,7 @@ class EventBus:
             self._subscribers.append(callback)
 
     def publish(self, event: CallEvent) -> None:
-        # DEBUG, not INFO: the call path logs its own one-line story ("answered by", "cancelled");
-        # a full event repr per step cost ~5% of a call's CPU and SD-card writes via journald.
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("call event %s", event)
+        logger.info("call event %s", event)
         for callback in list(self._subscribers):
             try:
                 callback(event)
