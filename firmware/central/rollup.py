@@ -24,7 +24,7 @@ import psycopg
 
 from firmware.tracker.localtime import iso_formatter
 from firmware.tracker.query import day_bounds
-from firmware.tracker.stats import TOP_N
+from firmware.tracker.stats import top_named
 
 logger = logging.getLogger(__name__)
 
@@ -249,8 +249,8 @@ def summarize_rollups(groups: Iterable[tuple], hours: Iterable[tuple], start: da
         "avg_wait_seconds": round(float(wait) / total, 1) if total else 0.0,
         "target_calls": target,
         "first_time_callers": first,
-        "top_campaigns": _top(campaigns),
-        "top_sources": _top(sources),
+        "top_campaigns": top_named(campaigns),
+        "top_sources": top_named(sources),
         "calls_by_hour": [per_hour[h] for h in range(24)],
         "value_over_time": [{"date": (start + timedelta(n)).isoformat(),
                              "value": round(float(by_day.get(start + timedelta(n), 0)), 2)}
@@ -260,9 +260,3 @@ def summarize_rollups(groups: Iterable[tuple], hours: Iterable[tuple], start: da
         "value": round(float(value), 2),
         "callbacks_recovered": recovered,
     }
-
-
-def _top(table: dict[str, list]) -> list[dict]:
-    ranked = sorted(table, key=lambda n: (-table[n][0], -table[n][1], n))[:TOP_N]
-    return [{"name": n, "calls": table[n][0], "value": round(float(table[n][1]), 2)}
-            for n in ranked]

@@ -25,19 +25,6 @@ UNKNOWN = "unknown"
 Columns = Mapping[str, Sequence]
 
 
-def answered_within(col: Columns, seconds: float) -> dict:
-    """`{"seconds": N, "share": x}`: the share of the calls answered with a wait <= N, over
-    all of them (answered and missed); 0 when there are none."""
-    total = len(col["started"])
-    fast = sum(map(float(seconds).__ge__, compress(col["wait"], col["answered"])))
-    return {"seconds": seconds, "share": round(fast / total, 4) if total else 0}
-
-
-def missed_by_reason(col: Columns) -> dict[str, int]:
-    """Counts of the missed calls by `missed_reason`, the most frequent first."""
-    return dict(Counter(compress(col["missed_reason"], col["missed"])).most_common())
-
-
 def latest_answered(col: Columns) -> dict[str, float]:
     """The start of the latest answered call per caller among `col` (inbound calls only: the
     stand-in when nobody passes what the tracker knows of both directions)."""
@@ -64,14 +51,10 @@ def unrecovered_value(col: Columns, answered_at: Mapping[str, float]) -> float:
     return round(math.fsum(lost), 2)
 
 
-def caller_regions(col: Columns) -> list[dict]:
-    """Up to REGIONS_SHOWN `{"region", "calls"}`, most calls first (then by name); callers
-    that cannot be placed count as "unknown"."""
-    return regions_of(Counter(col["region"]))
-
-
 def regions_of(counts: Counter) -> list[dict]:
-    """`caller_regions` from the callers' region counts (a copy is changed, not `counts`)."""
+    """Up to REGIONS_SHOWN `{"region", "calls"}` from the callers' region counts, most calls
+    first (then by name); callers that cannot be placed count as "unknown" (a copy of
+    `counts` is changed, not `counts`)."""
     counts = Counter(counts)
     if "" in counts:
         counts[UNKNOWN] += counts.pop("")

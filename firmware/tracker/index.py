@@ -216,13 +216,14 @@ class CallIndex:
         while at < last:
             day = days[at]
             upto = min(bisect_right(days, day, at), last)
-            if day in kept and (at, upto) == self._day_rows(day):
+            whole = (at, upto) == self._day_rows(day)
+            if whole and day in kept:
                 wanted[day] = kept[day]
             else:
                 made = dayparts.part_of(self._stats_rows(at, upto, dayparts.PART_COLUMNS),
                                         within)
                 wanted[day] = made
-                if (at, upto) == self._day_rows(day):       # a whole day: keep it
+                if whole:                                  # a whole day: keep it
                     kept[day] = made
             at = upto
         return wanted

@@ -182,8 +182,8 @@ def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_
         "avg_wait_seconds": round(total["wait"] / count, 1) if count else 0.0,
         "target_calls": total["target"],
         "first_time_callers": total["first_time"],
-        "top_campaigns": _top(total["campaigns"]),
-        "top_sources": _top(total["sources"]),
+        "top_campaigns": top_named(total["campaigns"]),
+        "top_sources": top_named(total["sources"]),
         "calls_by_hour": [total["hours"].get(h, 0) for h in range(24)],
         "value_over_time": by_day,
         "caller_line_types": dict(total["line_types"].most_common()),
@@ -203,8 +203,9 @@ def _summarize(columns: Mapping[str, Sequence], start: date, end: date, to_call_
     }
 
 
-def _top(named: Mapping[str, Sequence]) -> list[dict]:
+def top_named(named: Mapping[str, Sequence]) -> list[dict]:
     """Up to TOP_N of {"name", "calls", "value"} from {name: (calls, value)}: most calls
-    first, then most value, then name."""
+    first, then most value, then name (the box's day parts and the central's rollups)."""
     ranked = sorted(named, key=lambda n: (-named[n][0], -named[n][1], n))[:TOP_N]
-    return [{"name": n, "calls": named[n][0], "value": round(named[n][1], 2)} for n in ranked]
+    return [{"name": n, "calls": named[n][0], "value": round(float(named[n][1]), 2)}
+            for n in ranked]
