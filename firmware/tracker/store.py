@@ -106,21 +106,26 @@ class Store:
 
     # -- start-up -------------------------------------------------------------------------
 
+    def _begin_open(self) -> Loaded:
+        """What both ways of opening do first: take the folder lock and remove a rewrite a
+        crash left unfinished."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock()
+        except OSError as exc:
+            raise StoreError(f"{self.folder}: cannot open the call store: {exc}") from exc
+        for leftover in sorted(self.folder.glob("calls-*.jsonl.tmp")):
+            logger.warning("%s: unfinished rewrite from a crash removed", leftover.name)
+            leftover.unlink()
+        return Loaded()
+
     def open(self, make_record: Callable[[dict[str, Any]], Any] | None = None) -> Loaded:
         """Take the folder lock, repair damaged files, and replay every month in order.
 
         `make_record` turns each loaded record into its in-memory form once its month is
         replayed (so one month of plain dicts at most is in memory at a time).
         """
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._lock()
-        except OSError as exc:
-            raise StoreError(f"{self.folder}: cannot open the call store: {exc}") from exc
-        loaded = Loaded()
-        for leftover in sorted(self.folder.glob("calls-*.jsonl.tmp")):
-            logger.warning("%s: unfinished rewrite from a crash removed", leftover.name)
-            leftover.unlink()
+        loaded = self._begin_open()
         for path in sorted(p for p in self.folder.iterdir() if FILE_RE.match(p.name)):
             docs = self._load_file(path, loaded)
             touched = journal.replay(docs, loaded.records, loaded.dismissals, path.name)
@@ -140,15 +145,7 @@ class Store:
         it is read, so the plain dicts of no more than a megabyte of lines are in memory at
         once: memory a start-up peak used stays in the process's resident size.
         """
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._lock()
-        except OSError as exc:
-            raise StoreError(f"{self.folder}: cannot open the call store: {exc}") from exc
-        loaded = Loaded()
-        for leftover in sorted(self.folder.glob("calls-*.jsonl.tmp")):
-            logger.warning("%s: unfinished rewrite from a crash removed", leftover.name)
-            leftover.unlink()
+        loaded = self._begin_open()
         count = 0
         for path in sorted(p for p in self.folder.iterdir() if FILE_RE.match(p.name)):
             month: dict[str, Any] = {}
