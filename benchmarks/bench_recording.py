@@ -8,6 +8,11 @@
   from getrusage (user + system), never wall clock. RUNS pairs of runs, the median shown
   with the spread (the machine is shared). Beside it, by thread CPU time: the worker
   thread's own CPU plus what the relay's loop thread spent more with the tap on.
+  Both runs of a pair pin the relay process to one CPU and the sender to another: on this
+  2-vCPU VM the loop thread's own cost moves by up to 0.45% a call with where the scheduler
+  puts it (any second busy thread does it: a GIL-free sha256 thread of 0.17% a call raised
+  the loop by 0.40-0.47% unpinned, by nothing pinned), which is the VM's placement, not
+  the recorder's work (docs/recordings.md). One unpinned pair is shown beside it.
 - Size: the files of that run, in KB per recorded minute.
 - Store: opening the recordings index and recording one more call (begin, end, link: three
   fdatasync'd lines) with 1k / 10k / 100k recordings stored, and the retention plan over them.
@@ -21,6 +26,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 import random
 import statistics
 import tempfile
@@ -36,7 +42,7 @@ logger = logging.getLogger("bench_recording")
 
 CALLS = 20
 SECONDS = 8.0
-RUNS = 3
+RUNS = 5
 CAMPAIGN = "+48221234567"
 CONFIG = f"""
 [box]
@@ -103,25 +109,45 @@ async def _relay_main(conn, calls: int, seconds: float, record: bool, folder: st
         conn.send(result)
 
 
-def _relay_process(conn, calls, seconds, record, folder) -> None:
+def _cpus() -> list[int]:
+    """Two CPUs for the relay and the sender, or [] where there are fewer (no pinning)."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
+    return cpus[:2] if len(cpus) >= 2 else []
+
+
+def _pin(cpu: int | None) -> None:
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})       # this process, and the threads it starts
+
+
+def _relay_process(conn, calls, seconds, record, folder, cpu=None) -> None:
+    _pin(cpu)
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(_relay_main(conn, calls, seconds, record, folder))
 
 
-def _sender_process(conn, calls, duration) -> None:
+def _sender_process(conn, calls, duration, cpu=None) -> None:
+    _pin(cpu)
     bench_media.PAYLOAD = _noise_payload()
     bench_media._sender_process(conn, calls, duration)
 
 
-def measure(calls: int, seconds: float, record: bool) -> dict:
+def measure(calls: int, seconds: float, record: bool, pinned: bool = True) -> dict:
+    """One run; `pinned`: the relay on one CPU, the sender on another (see the docstring)."""
+    relay_cpu, sender_cpu = (_cpus() or [None, None]) if pinned else (None, None)
     context = multiprocessing.get_context("spawn")
     relay_conn, relay_end = context.Pipe()
     sender_conn, sender_end = context.Pipe()
     with tempfile.TemporaryDirectory(prefix="bench-rec-") as folder:
         relay = context.Process(target=_relay_process,
-                                args=(relay_end, calls, seconds, record, folder), daemon=True)
+                                args=(relay_end, calls, seconds, record, folder, relay_cpu),
+                                daemon=True)
         sender = context.Process(target=_sender_process,
-                                 args=(sender_end, calls, bench_media.WARMUP + seconds),
+                                 args=(sender_end, calls, bench_media.WARMUP + seconds,
+                                       sender_cpu),
                                  daemon=True)
         relay.start()
         sender.start()
@@ -298,6 +324,11 @@ def run() -> list[dict]:
                for p, r in pairs]
     workers = [r["worker_pct_per_call"] for _, r in pairs]
     extra = statistics.median(extras)
+    loose_plain = measure(CALLS, SECONDS, record=False, pinned=False)
+    loose = measure(CALLS, SECONDS, record=True, pinned=False)
+    loose_extra = loose["pct_core_per_call"] - loose_plain["pct_core_per_call"]
+    loose_loop = loose["loop_pct_per_call"] - loose_plain["loop_pct_per_call"]
+    pinning = "relay and sender pinned to two CPUs" if _cpus() else "one CPU: nothing pinned"
     plain, recorded = sorted(pairs, key=lambda pair: pair[1]["pct_core_per_call"] -
                              pair[0]["pct_core_per_call"])[len(pairs) // 2]
     recorded = {**recorded, "dropped": sum(r["dropped"] for _, r in pairs),
@@ -323,7 +354,10 @@ def run() -> list[dict]:
                  f"(worker + the loop's extra) {statistics.median(threads):.3f}% "
                  f"({_spread(threads)}), the worker alone {statistics.median(workers):.3f}% "
                  f"({_spread(workers)}); {recorded['dropped']} packets dropped for the "
-                 f"files; {SECONDS:.0f} s windows"},
+                 f"files; {SECONDS:.0f} s windows; {pinning}. One pair unpinned: "
+                 f"{loose_extra:.3f}% (the loop thread {loose_loop:+.3f}%, the worker "
+                 f"{loose['worker_pct_per_call']:.3f}%): the loop's cost moves with where "
+                 f"the VM runs it, see docs/recordings.md"},
     ]
     try:
         play = playback_start()
