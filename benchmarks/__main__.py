@@ -72,7 +72,9 @@ def store_rows(module) -> list[dict]:
             f"recording one call ({r['size']:,} stored)",
             f"{r['ms']:.2f} ms, {r['bytes']:,.0f} B written", "cost flat; <= 4 KB written",
             f"{ok(flat and small)}; median of 200 (submit + flush + fsync), p95 "
-            f"{r['p95']:.2f} ms, {ratio:.2f}x the 1k time; store load {r['load']:.2f} s"))
+            f"{r['p95']:.2f} ms, {ratio:.2f}x the 1k time; store load {r['load']:.2f} s; "
+            f"of the bytes, {r['in_progress_bytes']:,.0f} B are the call's events noted "
+            f"while it runs (unsynced, tracker/inflight.py)"))
     biggest = results[-1]
     rows.append(row(
         f"dashboard / summary over {biggest['size'] // 1000}k calls",

@@ -138,10 +138,11 @@ def measure(size: int, calls: int, base: Path, config) -> dict:
     gc.collect()
     gc.freeze()             # as the box does once its history is loaded (firmware/box.py)
     try:
-        store = tracker._store
-        written = store.bytes_written
+        store, in_progress = tracker._store, tracker._in_progress
+        written, noted = store.bytes_written, in_progress.bytes_written
         times = record_calls(tracker, calls, YEAR_START + YEAR_SECONDS + 86400)
         per_call_bytes = (store.bytes_written - written) / calls
+        in_progress_bytes = (in_progress.bytes_written - noted) / calls
         summaries, summary_cpu = [], []
         for _ in range(5):
             begin, cpu = time.perf_counter(), time.process_time()
@@ -163,7 +164,8 @@ def measure(size: int, calls: int, base: Path, config) -> dict:
         tracker.stop()
         gc.unfreeze()
     return {"size": size, "ms": statistics.median(times) * 1000,
-            "p95": sorted(times)[int(len(times) * 0.95)] * 1000, "bytes": per_call_bytes,
+            "p95": sorted(times)[int(len(times) * 0.95)] * 1000, "bytes": per_call_bytes + in_progress_bytes,
+            "in_progress_bytes": in_progress_bytes,
             "load": load, "summary": min(summaries) * 1000,
             "summary_cpu": min(summary_cpu) * 1000, "summary_first": summaries[0] * 1000,
             "week": week_ms,

@@ -85,6 +85,10 @@ class CallAssembler:
     def __len__(self) -> int:
         return len(self._open)
 
+    def open_calls(self) -> list[str]:
+        """The ids of the calls started and not ended, oldest first."""
+        return list(self._open)
+
     def feed(self, event: ev.CallEvent, config: Config) -> FinishedCall | None:
         if isinstance(event, ev.CallOffered):
             self._drop_stale(event.at)

@@ -15,7 +15,6 @@ message lamps and the SMS alerts listen to what it publishes (publish.py, wired 
 
 from __future__ import annotations
 
-import heapq
 import logging
 import queue
 import threading
@@ -25,25 +24,28 @@ from concurrent.futures import Future
 from datetime import date, timedelta
 from itertools import compress
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 from firmware.config import Config, normalise_number
-from firmware.pbx.events import CallEvent
+from firmware.pbx.events import CallEnded, CallEvent
 from firmware.tracker import regions
 from firmware.tracker.callbacks import CallbackQueue, Entry
 from firmware.tracker.callview import CallView
+from firmware.tracker.calltable import rows_by_end
 from firmware.tracker.contact_store import ContactStore
 from firmware.tracker.errors import BadInput, StoreError
 from firmware.tracker.figures import campaign_figures
 from firmware.tracker.history import TableHistory
 from firmware.tracker.index import CallIndex
+from firmware.tracker.inflight import CallsInProgress
 from firmware.tracker.listing import api_calls
 from firmware.tracker.localtime import iso_formatter
 from firmware.tracker.memory import fixed_mmap_threshold, no_cyclic_gc, release_free_memory
 from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED, TRUNKS_CHANGED,
                                        WAITING_CHANGED, WRAPUP_SAVED, Publisher)
 from firmware.tracker.query import CallFilter, day_bounds
-from firmware.tracker.records import CallAssembler, build_record, iso, record_value, to_api
+from firmware.tracker.records import (CallAssembler, FinishedCall, build_record, iso,
+                                      record_value, to_api)
 from firmware.tracker.stats import NONADDITIVE_COLUMNS, summarize
 from firmware.tracker.store import Store, month_of
 from firmware.tracker.wrapup import validate_wrapup
@@ -72,6 +74,7 @@ class Tracker:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._assembler = CallAssembler()
+        self._in_progress = CallsInProgress(self._data_dir)     # inflight.py
         self._queue = CallbackQueue()
         self._index = CallIndex(self._tz)
         self._history = TableHistory(self._index.table)
@@ -115,10 +118,14 @@ class Tracker:
                         self._index.loaded()
                     self._rebuild(loaded.dismissals)
                     self._index.table.pool.compact()
+                for call in self._in_progress.recover(self._config):
+                    self._record(call)
+                self._in_progress.open(empty=not self._pending)
                 release_free_memory()
                 self.contacts.open()
             except BaseException:
                 self._store.close()            # release the folder lock for the next try
+                self._in_progress.close(calls_open=True)
                 self.contacts.close()
                 raise
             self._repaired = list(loaded.damaged_files)
@@ -144,6 +151,7 @@ class Tracker:
                 logger.error("%d call records could not be written and are lost",
                              len(self._pending))
             self._store.close()
+            self._in_progress.close(calls_open=len(self._assembler) > 0)
             self.contacts.close()
         logger.info("tracker stopped")
 
@@ -216,9 +224,18 @@ class Tracker:
             self._inbox.put((self._publish, ("contact.changed", contact), None))
 
     def _on_event(self, event: CallEvent) -> None:
+        ended = isinstance(event, CallEnded)
+        if not ended:
+            self._in_progress.note(event)
         finished = self._assembler.feed(event, self._config)
         if finished is None:
             return
+        self._record(finished)
+        self._in_progress.note(event)        # after the record is durable (inflight.py)
+        if not self._assembler:
+            self._in_progress.idle()
+
+    def _record(self, finished: FinishedCall) -> None:
         record = self._index.compact(build_record(
             finished, self._index.new_id(finished.offered_at), self._config, self._history))
         record.callback = self._queue.apply(record)     # set before the index holds it
@@ -278,7 +295,7 @@ class Tracker:
         a fold in the order calls ended, each record made only for its turn."""
         table = self._index.table
         ended = table.floats["ended_at"]
-        rows = _by_end(table.starts, ended)
+        rows = rows_by_end(table.starts, ended)
         marks = sorted(range(len(dismissals)), key=lambda n: dismissals[n]["at"])
         target_seconds = self._config.tracking.target_call_seconds
         next_mark = 0
@@ -574,24 +591,6 @@ class Tracker:
     def _publish_state(self) -> None:
         self._show_waiting()
         self._publish_trunks()
-
-
-def _by_end(starts, ended) -> Iterator[int]:
-    """Rows (sorted by start) in the order their calls ended, ties in row order.
-
-    A call ends after it starts, so a heap of the calls begun but not yet given out is
-    enough (a few calls, not a sorted list of 100k), unless a hand-edited record ended
-    before it started: then a plain sort."""
-    if any(end < start for start, end in zip(starts, ended)):
-        yield from sorted(range(len(ended)), key=ended.__getitem__)
-        return
-    waiting: list[tuple[float, int]] = []
-    for row, start in enumerate(starts):
-        while waiting and waiting[0][0] <= start:
-            yield heapq.heappop(waiting)[1]
-        heapq.heappush(waiting, (ended[row], row))
-    while waiting:
-        yield heapq.heappop(waiting)[1]
 
 
 def _initial_trunks(config: Config) -> dict[str, bool]:

@@ -18,7 +18,7 @@ from firmware.tracker.index import CallIndex
 from firmware.tracker.listing import api_calls
 from firmware.tracker.query import CallFilter, matches
 from firmware.tracker.records import to_api
-from firmware.tracker.service import _by_end
+from firmware.tracker.calltable import rows_by_end as _by_end
 from firmware.tracker.stats import COLUMNS, columns_of, summarize
 from firmware.tracker.store import Store
 
