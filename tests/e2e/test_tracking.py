@@ -143,3 +143,27 @@ def test_sigkill_during_calls_loses_no_completed_call(tracked):
         answered = [c for c in api(box, "/api/calls")["calls"] if c["status"] == "answered"]
         assert recorded > 0, killed_log[-1500:] + "\n".join(outputs)
         assert len(answered) >= before + recorded, (len(answered), before, recorded)
+
+
+def test_a_caller_ringing_when_the_box_is_killed_is_called_back_after_the_restart(tracked):
+    """SIGKILL while the desk phone rings: the restarted box lists the caller to call back."""
+    box = tracked
+    register(box, "101", "127.0.0.11", box.base + 4)
+    ringing = phone(box, "phone_ring_cancel.xml", "101", "127.0.0.11", box.base + 4)
+    time.sleep(0.3)
+    caller = trunk(box, "trunk_cancel.xml", "+48600555666", "-d", "5000")
+    in_progress = box.folder / "data" / "calls_in_progress.jsonl"
+    deadline = time.monotonic() + 4          # the phone rings for 5 s before the caller gives up
+    while b"CallRinging" not in (in_progress.read_bytes() if in_progress.exists() else b""):
+        assert time.monotonic() < deadline, box.log()[-3000:]
+        time.sleep(0.05)
+    box.proc.send_signal(signal.SIGKILL)
+    box.proc.wait()
+    for proc in (caller, ringing):
+        proc.kill()
+        finish(proc, 5)
+    box.start()
+    assert [c["number"] for c in api(box, "/api/callbacks")["callbacks"]] == ["+48600555666"]
+    [call] = api(box, f"/api/calls?{around_now()}")["calls"]
+    assert (call["status"], call["missed_reason"], call["campaign"]) == \
+        ("missed", "failed", "Shop window")
