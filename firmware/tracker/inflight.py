@@ -56,8 +56,10 @@ def parse_line(line: bytes) -> ev.CallEvent | None:
         event = cls(**doc)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not isinstance(event.call_id, str) or not isinstance(event.at, (int, float)):
-        return None
+    for name, value in dataclasses.asdict(event).items():     # every field a string but `at`
+        wanted = (int, float) if name == "at" else str
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            return None
     return event
 
 

@@ -7,10 +7,9 @@ and only then shows it to readers. Wrap-ups and dismissals from the web panel go
 same thread. Readers (the web server's threads) take the lock, copy what they need out of the
 in-memory index, and compute outside of it where they can.
 
-State held here: the in-memory index, the number history, the callback queue, the calls in
-progress (CallAssembler) and the trunk states. All of it but the calls in progress is rebuilt
-from the journal at start-up. The tracker drives no hardware: the LEDs, the desk phones'
-message lamps and the SMS alerts listen to what it publishes (publish.py, wired in box.py).
+State: the index, the number history, the callback queue, the calls in progress (their
+events also on disk, inflight.py) and the trunk states, all rebuilt at start-up. It drives no
+hardware: the LEDs, lamps and SMS alerts listen to what it publishes (publish.py, box.py).
 """
 
 from __future__ import annotations
@@ -119,7 +118,10 @@ class Tracker:
                     self._rebuild(loaded.dismissals)
                     self._index.table.pool.compact()
                 for call in self._in_progress.recover(self._config):
-                    self._record(call)
+                    try:
+                        self._record(call)
+                    except Exception:          # one odd call must not keep the box down
+                        logger.exception("call %s in progress: not recorded", call.call_id)
                 self._in_progress.open(empty=not self._pending)
                 release_free_memory()
                 self.contacts.open()

@@ -123,3 +123,13 @@ def test_a_call_forgotten_long_ago_ends_at_most_max_call_minutes_after_its_last_
                      event_line(ev.CallOffered("new", te.SHOP, te.MOBILE2, START + 6 * 3600)))
     ended = {c.call_id: c.ended_at for c in CallsInProgress(tmp_path).recover(cfg)}
     assert ended == {"old": START + 5 + cfg.sip.max_call_minutes * 60, "new": START + 6 * 3600}
+
+
+def test_junk_in_the_file_never_keeps_the_tracker_from_starting(tmp_path, make_tracker):
+    (tmp_path / FILE_NAME).write_bytes(
+        b'{"event":"CallOffered","call_id":"j1","dialled":5,"caller":null,"at":1.0}\n'
+        b'{"event":"CallOffered","call_id":"j2","dialled":"+4822","caller":"x","at":true}\n'
+        b'{"event":"Nope","call_id":"j3","at":1.0}\n[1, 2]\n\xff\xfe\n' +
+        event_line(ev.CallOffered("c1", te.SHOP, te.MOBILE, START)))
+    tracker = make_tracker()
+    assert [c["caller"] for c in tracker.calls(CallFilter())] == [te.MOBILE]
