@@ -1,5 +1,5 @@
 """Where a caller is from, in English, for the `caller_regions` figure: cities of the box's own
-country, the country for everyone else.
+country, the country for everyone else. The panel shows them in its language (`localized`).
 
 Why not `phonenumbers.geocoder` in the box: importing it loads every prefix of every country in
 every language, about 100 MB of memory for the life of the process (a Pi has 1 GB, the box
@@ -43,11 +43,14 @@ _TYPES = {name.lower(): value for name, value in vars(phonenumbers.PhoneNumberTy
 @dataclass(frozen=True)
 class RegionNames:
     """English names: `countries` by region code ("PL": "Poland"), `places` by prefix of
-    country code and national number ("4822": "Warsaw") for the country code `home`."""
+    country code and national number ("4822": "Warsaw") for the country code `home`;
+    `local`: the panel's other languages, English name -> that language's name, where
+    phonenumbers has one ("pl": {"Warsaw": "Warszawa", "Germany": "Niemcy"})."""
 
     countries: dict[str, str] = field(default_factory=dict)
     places: dict[str, str] = field(default_factory=dict)
     home: int = 0
+    local: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 EMPTY = RegionNames()
@@ -58,6 +61,12 @@ def use(names: RegionNames) -> None:
     """Make `names` the table `caller_region` uses by default (the tracker does, at start)."""
     global _current
     _current = names
+
+
+def localized(region: str, language: str, names: RegionNames | None = None) -> str:
+    """`region` (an English name, as the records and the API keep it) in `language`, for the
+    panel; the English name where phonenumbers has no other."""
+    return (names or _current).local.get(language, {}).get(region, region)
 
 
 def caller_region(number: str, line_type: str | None, cache: dict | None = None,
@@ -119,19 +128,40 @@ import json, sys
 from phonenumbers.geodata import GEOCODE_DATA
 from phonenumbers.geodata.locale import LOCALE_DATA
 
-def english(names):
-    name = names.get("en")
+def named(names, language):
+    name = names.get(language)
     while isinstance(name, str) and name.startswith("*"):
         name = names.get(name[1:])
     return name
 
 home = sys.argv[1]
-countries = {region: english(names) for region, names in LOCALE_DATA.items()}
-places = {prefix: english(names) for prefix, names in GEOCODE_DATA.items()
+languages = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
+tables = list(LOCALE_DATA.values()) + [names for prefix, names in GEOCODE_DATA.items()
+                                       if home and prefix.startswith(home)]
+countries = {region: named(names, "en") for region, names in LOCALE_DATA.items()}
+places = {prefix: named(names, "en") for prefix, names in GEOCODE_DATA.items()
           if home and prefix.startswith(home)}
+try:                                   # country names: Babel's CLDR has every language
+    from babel import Locale
+    territories = {language: Locale.parse(language).territories for language in languages}
+except Exception:
+    territories = {}
+local = {}
+for language in languages:
+    mapping = local.setdefault(language, {})
+    for region, english in countries.items():
+        own = territories.get(language, {}).get(region)
+        if english and own and own != english:
+            mapping[english] = own
+    for names in tables:                # places, and countries Babel did not name
+        english, own = named(names, "en"), named(names, language)
+        if english and own and own != english:
+            mapping.setdefault(english, own)
 json.dump({"countries": {k: v for k, v in countries.items() if v},
-           "places": {k: v for k, v in places.items() if v}}, sys.stdout)
+           "places": {k: v for k, v in places.items() if v}, "local": local}, sys.stdout)
 """
+LANGUAGES = ("pl", "ru", "bg")          # the panel's languages besides English (webui/i18n.py)
+CACHE_FORMAT = 2                        # 2: with `local`
 
 
 def extract(country: str) -> RegionNames:
@@ -139,7 +169,8 @@ def extract(country: str) -> RegionNames:
     (its 100 MB go with it). RuntimeError when the child fails."""
     home = phonenumbers.country_code_for_region(country) if country else 0
     try:
-        child = subprocess.Popen([sys.executable, "-c", _EXTRACT, str(home or "")],
+        child = subprocess.Popen([sys.executable, "-c", _EXTRACT, str(home or ""),
+                                  ",".join(LANGUAGES)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             # lowest priority: it runs while SIP and the panel start, and must not slow them
@@ -157,7 +188,8 @@ def extract(country: str) -> RegionNames:
         data = json.loads(out)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         raise RuntimeError(f"cannot read phonenumbers' region names: {exc}") from exc
-    return RegionNames(data["countries"], data["places"] if home else {}, home)
+    return RegionNames(data["countries"], data["places"] if home else {}, home,
+                       data.get("local", {}))
 
 
 _loaded: dict[str, RegionNames] = {}       # one extraction per country per process
@@ -177,10 +209,12 @@ def load_names(country: str, folder: Path | None) -> RegionNames:
 def _load(country: str, folder: Path | None) -> RegionNames:
     path = None
     if folder is not None:
-        path = Path(folder) / f"regions-{country or 'none'}-{phonenumbers.__version__}.json"
+        path = Path(folder) / (f"regions-{country or 'none'}-{phonenumbers.__version__}"
+                               f"-{CACHE_FORMAT}.json")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return RegionNames(data["countries"], data["places"], data["home"])
+            return RegionNames(data["countries"], data["places"], data["home"],
+                               data["local"])
         except FileNotFoundError:
             pass
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -193,7 +227,11 @@ def _load(country: str, folder: Path | None) -> RegionNames:
     if path is not None:
         try:
             atomic_write(path, json.dumps({"countries": names.countries, "places": names.places,
-                                           "home": names.home}).encode(), 0o640)
+                                           "home": names.home, "local": names.local}).encode(),
+                         0o640)
         except OSError as exc:
             logger.warning("cannot cache region names in %s: %s", path, exc)
+        for stale in path.parent.glob("regions-*.json"):   # an older phonenumbers or format
+            if stale != path:
+                stale.unlink(missing_ok=True)
     return names

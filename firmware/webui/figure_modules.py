@@ -10,7 +10,8 @@ from flask import current_app, has_app_context
 from markupsafe import Markup, escape
 
 from firmware.webui import charts, heat
-from firmware.webui.i18n import Formatter
+from firmware.tracker.regions import localized
+from firmware.webui.i18n import Formatter, current_language
 from firmware.webui.i18n import gettext as _
 from firmware.webui.module_base import Module
 
@@ -47,8 +48,10 @@ def reasons(summary: dict, fmt: Formatter, large: bool = False) -> Module:
 
 def regions(summary: dict, fmt: Formatter, large: bool = False) -> Module:
     title = _("Where callers are from")
-    rows = _share_rows([(_("Unknown") if r["region"] == "unknown" else r["region"],
-                         r["calls"]) for r in summary["caller_regions"]], fmt)
+    language = current_language()
+    rows = _share_rows([(_("Unknown") if r["region"] == "unknown"
+                         else localized(r["region"], language), r["calls"])
+                        for r in summary["caller_regions"]], fmt)
     chart = charts.rows(rows, title=title, width=_width(large)) if rows else None
     return Module("regions", title, chart, [(r[0], r[2]) for r in rows])
 

@@ -187,8 +187,11 @@ def test_region_names_come_from_a_cached_table_not_the_geocoder(tmp_path):
     import subprocess
     import sys
     regions._loaded.clear()
+    (tmp_path / "regions-PL-8.13.0.json").write_text("{}")     # an older cache: replaced
     names = regions.load_names("PL", tmp_path)
     assert names.places["4822"] == "Warsaw" and names.countries["DE"] == "Germany"
+    assert names.local["pl"]["Warsaw"] == "Warszawa" and names.local["bg"]["Germany"] == \
+        "Германия"
     [cached] = tmp_path.glob("regions-PL-*.json")
     regions._loaded.clear()
     assert regions.load_names("PL", tmp_path) == names          # read back from the file

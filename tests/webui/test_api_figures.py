@@ -130,3 +130,15 @@ def test_campaigns_bad_input(client, week, query, field):
 def test_campaigns_are_for_the_owner(client, week):
     assert client.get("/api/campaigns").status_code == 401
     assert client.get("/api/campaigns", headers=STAFF).status_code == 403
+
+
+def test_the_panel_names_callers_regions_in_the_readers_language(owner, week):
+    """The API keeps the English names (stable keys); the panel shows the reader's."""
+    page = "/dashboard/regions?from=2024-05-06&to=2024-05-12"
+    english = owner.get(page).get_data(as_text=True)
+    assert ">Warsaw<" in english and ">Poland<" in english
+    owner.get("/language/pl?next=/")
+    polish = owner.get(page).get_data(as_text=True)
+    assert "Warszawa" in polish and "Polska" in polish and ">Warsaw<" not in polish
+    owner.get("/language/bg?next=/")
+    assert "Полша" in owner.get(page).get_data(as_text=True)

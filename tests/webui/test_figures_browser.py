@@ -136,6 +136,10 @@ def test_dashboard_shows_the_added_figures_with_trends(live, chromium):
     page.goto(f"{live.url}/dashboard/regions?{WEEK}")
     assert "Poland" in page.locator("table.data").inner_text()
     shot(page, "figures-03-module-regions")
+    page.goto(f"{live.url}/language/pl?next=/dashboard/regions?{WEEK.replace('&', '%26')}")
+    assert "Warszawa" in page.locator("table.data").inner_text()      # the reader's language
+    shot(page, "figures-03-module-regions-pl")
+    page.goto(f"{live.url}/language/en?next=/")
     page.goto(f"{live.url}/reports/weekly?week=2024-05-06")
     weekly = figures_on(page)
     assert weekly["answered_within"] == shown["answered_within"]
