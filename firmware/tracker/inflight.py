@@ -74,7 +74,7 @@ class CallsInProgress:
 
     def recover(self, config: Config) -> list[FinishedCall]:
         """The calls the file says were in progress when the box stopped, each ended at the
-        newest moment the file knows of. Call `done()` once they are recorded."""
+        newest moment the file knows of; open() once they are recorded."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
