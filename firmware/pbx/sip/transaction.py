@@ -51,6 +51,7 @@ COMPLETED, CONFIRMED, ACCEPTED, TERMINATED = "Completed", "Confirmed", "Accepted
 MAX_SERVER_TRANSACTIONS = 4096     # ~30 s each: far above what an office's phones keep live
 MAX_SERVER_BYTES = 16 * 1024 * 1024  # their requests' bytes: 256 of 64 KB, or 4096 of 4 KB
 SHED_SCAN = 256                      # oldest transactions looked at per request at the cap
+FEW_HOSTS = 16                       # a table of up to this many hosts: each asked once
 
 
 class Overloaded(SipError, RuntimeError):
@@ -453,7 +454,9 @@ class TransactionTable:
         self.protected: Callable[[str], bool] = lambda host: False
         self.shed = 0                                       # transactions shed so far
         self.server_bytes = 0                               # request bytes of live servers
-        self._by_age: dict[int, tuple[ServerTransaction, int]] = {}  # oldest first: (txn, size)
+        # oldest first: (txn, size of its request, its peer's host)
+        self._by_age: dict[int, tuple[ServerTransaction, int, str]] = {}
+        self._host_counts: dict[str, int] = {}              # live server transactions per host
         self._clients: dict[tuple, ClientTransaction] = {}
         self._servers: dict[tuple, ServerTransaction] = {}
         self._keys: dict[int, list[tuple]] = {}  # id(txn) -> its keys in _clients/_servers
@@ -522,7 +525,9 @@ class TransactionTable:
         key = _server_key(request)
         self._servers[key] = txn
         self._keys[id(txn)] = [key]
-        self._by_age[id(txn)] = (txn, size)
+        host = _host(source)
+        self._by_age[id(txn)] = (txn, size, host)
+        self._host_counts[host] = self._host_counts.get(host, 0) + 1
         self.server_bytes += size
         txn._watch = self._schedule
         return txn, txn.start(now)
@@ -533,7 +538,8 @@ class TransactionTable:
 
         Looks at no more than SHED_SCAN of the oldest per call and asks `protected` once per
         host, so a table full of protected peers' transactions (a flood spoofed from a trunk's
-        address) costs a stranger's request a bounded amount of work.
+        address) costs a stranger's request a bounded amount of work. A table of at most
+        FEW_HOSTS hosts, all protected (an office's phones at the cap), costs no scan at all.
         """
         known: dict[str, bool] = {}
 
@@ -547,11 +553,16 @@ class TransactionTable:
             return (len(self._by_age) >= self.max_servers
                     or self.server_bytes + size > self.max_bytes) and bool(self._by_age)
 
-        for txn, _ in list(itertools.islice(self._by_age.values(), SHED_SCAN)):
-            if not full():
-                return
-            if not is_protected(_host(txn.peer)):
-                self._shed(txn)
+        # The usual overload is an office's phones (or a flood spoofed from a trunk): the
+        # table holds a few hosts, all protected. Asked about at once, they spare the scan,
+        # which would shed none of theirs.
+        hosts = self._host_counts
+        if len(hosts) > FEW_HOSTS or not all(map(is_protected, hosts)):
+            for txn, _, peer_host in list(itertools.islice(self._by_age.values(), SHED_SCAN)):
+                if not full():
+                    return
+                if not is_protected(peer_host):
+                    self._shed(txn)
         if not full():
             return
         if not is_protected(host):
@@ -583,6 +594,11 @@ class TransactionTable:
         entry = self._by_age.pop(id(txn), None)
         if entry is not None:
             self.server_bytes -= entry[1]
+            left = self._host_counts[entry[2]] - 1
+            if left:
+                self._host_counts[entry[2]] = left
+            else:
+                del self._host_counts[entry[2]]
         txn._watch = None
 
     def receive_request(self, request: Request, source: tuple[str, int], now: float,
