@@ -123,17 +123,19 @@ class Headers:
         self._memo = {}
         return self
 
-    def _index(self) -> dict[str, list[str]]:
-        """Values per lookup key, built once per state of the headers."""
+    def _index(self) -> dict[str, tuple[str, ...]]:
+        """Values per lookup key, built once per state of the headers.
+
+        Tuples, not lists: the cycle collector stops tracking a tuple of strings at its first
+        pass, and a server transaction keeps its request for 32 s (Timer J), so under load
+        lists would be walked by every full collection."""
         try:
             return self._memo["_index"]
         except KeyError:
-            index: dict[str, list[str]] = {}
+            index: dict[str, tuple[str, ...]] = {}
             for key, _, value in self._items:
-                if key in index:
-                    index[key].append(value)
-                else:
-                    index[key] = [value]
+                values = index.get(key)
+                index[key] = (value,) if values is None else values + (value,)
             self._memo["_index"] = index
             return index
 
