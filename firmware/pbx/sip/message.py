@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -276,6 +277,10 @@ def _max_forwards_of(headers: Headers) -> int | None:
     return int(value)
 
 
+def _to_uri_of(headers: Headers) -> SipUri:
+    return parse_uri(headers.memo("to", _to_of).uri)
+
+
 def _contacts_of(headers: Headers) -> tuple[NameAddr, ...]:
     return tuple(NameAddr(None, "*") if v == "*" else parse_name_addr(v)
                  for v in headers.get_all("Contact"))
@@ -302,6 +307,11 @@ class _Message:
     @property
     def to(self) -> NameAddr:
         return self.headers.memo("to", _to_of)
+
+    @property
+    def to_uri(self) -> SipUri:
+        """The To URI parsed: a REGISTER's address-of-record (checked, then read, per request)."""
+        return self.headers.memo("to_uri", _to_uri_of)
 
     @property
     def vias(self) -> list[str]:
@@ -651,8 +661,10 @@ def new_branch(seed: str | None = None) -> str:
 
 
 def new_tag() -> str:
-    """A random From/To tag (RFC 3261 19.3: at least 32 bits of randomness)."""
-    return secrets.token_hex(6)
+    """A random From/To tag (RFC 3261 19.3: at least 32 bits of randomness).
+
+    os.urandom, as secrets.token_hex uses, without its two Python calls: one tag a response."""
+    return os.urandom(6).hex()
 
 
 def new_call_id(host: str) -> str:

@@ -15,7 +15,7 @@ import re
 
 from .errors import SipParseError
 from .message import Request, parse_via
-from .uri import is_token, parse_uri
+from .uri import is_token
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _check_uri(req: Request) -> Problem | None:
     if req.method == "REGISTER":
         # A registrar needs a SIP or SIPS address-of-record (RFC 4475 3.3.4 unksm2).
         try:
-            scheme = parse_uri(req.to.uri).scheme
+            scheme = req.to_uri.scheme
         except SipParseError as exc:
             return _bad(f"To of a REGISTER: {exc.reason}")
         if scheme not in ("sip", "sips"):
