@@ -225,8 +225,10 @@ class SipEndpoint:
             return
         if method == "REGISTER":
             self.respond(txn, self.registrar.handle(request, source, self.wall()))
+            request.headers.forget_views()      # answered: kept for retransmissions only
         elif method == "OPTIONS":
             self.respond(txn, self._options(request))
+            request.headers.forget_views()
         elif method in CALL_METHODS and self.calls is not None:
             self.feed(RequestIn(request, txn, source))
         elif method in KNOWN_METHODS:

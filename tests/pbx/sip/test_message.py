@@ -506,3 +506,13 @@ def test_headers_index_lists_repeated_headers_in_order():
     assert headers.get_all("Via") == ["a", "b", "c"]
     assert headers.get_all("Route") == ["<sip:r1>", "<sip:r2>"]
     assert headers.name_counts() == {"via": 2, "route": 2} and "ROUTE" in headers
+
+
+def test_forgotten_views_are_parsed_again_alike():
+    message = parse_message(invite())
+    before = (message.from_, message.to, message.top_via, message.contacts, message.cseq,
+              message.call_id, message.to_uri)
+    message.headers.forget_views()
+    assert (message.from_, message.to, message.top_via, message.contacts, message.cseq,
+            message.call_id, message.to_uri) == before
+    assert message.to_bytes() == parse_message(invite()).to_bytes()
