@@ -518,11 +518,15 @@ class TransactionTable:
         """
         if request.method == "ACK":
             raise TransactionStateError("ACK never creates a server transaction")
+        return self._new_server(request, source, now, reliable, size, _server_key(request))
+
+    def _new_server(self, request: Request, source: tuple[str, int], now: float,
+                    reliable: bool, size: int, key: tuple
+                    ) -> tuple[ServerTransaction, list[Action]]:
         if len(self._by_age) >= self.max_servers or self.server_bytes + size > self.max_bytes:
             self._make_room(_host(source), size)
         cls = InviteServerTransaction if request.method == "INVITE" else NonInviteServerTransaction
         txn = cls(request, source, reliable=reliable, timers=self.timers)
-        key = _server_key(request)
         self._servers[key] = txn
         self._keys[id(txn)] = [key]
         host = _host(source)
@@ -609,12 +613,13 @@ class TransactionTable:
         branch and sent-by alone, which lets one host's request (a copied branch, or a forged
         one) be taken for another's retransmission and answered to the wrong address.
         """
-        txn = self.server_for(request)
+        key = _server_key(request)
+        txn = self._servers.get(key)
         if txn is not None and txn.peer == source:
             return txn.receive(request, now)
         if request.method == "ACK":
             return [Deliver(request, None)]  # the ACK for a 2xx belongs to the dialog
-        return self.new_server(request, source, now, reliable, size=size)[1]
+        return self._new_server(request, source, now, reliable, size, key)[1]
 
     # -- timers ---------------------------------------------------------------------------
 
