@@ -50,8 +50,10 @@ _DUMMY_PASSWORD = "\x00callbox-no-such-user\x00"
 Secret = Union[str, Mapping[str, str]]
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+# quoted-string "unrolled" (runs of plain characters between escapes): the same matches as
+# (?:[^"\\]|\\.)*, without a branch per character of a 40-character nonce
 _PARAM_RE = re.compile(
-    r'[\s,]*(' + _TOKEN + r')\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)', re.S
+    r'[\s,]*(' + _TOKEN + r')\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s,"]*))\s*(?:,|$)', re.S
 )
 _SCHEME_RE = re.compile(r"\s*(" + _TOKEN + r")(?:\s+|$)")
 _ESCAPE_RE = re.compile(r"\\(.)", re.S)
