@@ -18,9 +18,9 @@ from firmware.pbx.sip.transaction import (
     Timeout,
     Timers,
     TransactionStateError,
-    TransactionTable,
     TransportError,
 )
+from firmware.pbx.sip.txntable import TransactionTable
 
 UAC = ("192.0.2.10", 5060)
 UAS = ("192.0.2.20", 5060)
@@ -483,7 +483,7 @@ def test_large_requests_are_capped_by_bytes():
 
 
 def test_registered_phones_are_kept_and_always_get_in():
-    from firmware.pbx.sip.transaction import Overloaded
+    from firmware.pbx.sip.txntable import Overloaded
     table = TransactionTable(max_servers=20)
     table.protected = lambda host: host.startswith("192.168.")
     phones = _flood(table, 10, hosts=lambda i: f"192.168.1.{i}")          # 10 phones first
@@ -521,7 +521,7 @@ def test_shed_transactions_do_not_linger_on_the_timer_heap():
 
 def test_a_table_full_of_protected_peers_costs_a_stranger_little():
     """A flood spoofed from a trunk's address fills the table with protected transactions."""
-    from firmware.pbx.sip.transaction import Overloaded
+    from firmware.pbx.sip.txntable import Overloaded
     table = TransactionTable(max_servers=2000)
     asked = []
     table.protected = lambda host: asked.append(host) or host == "198.51.100.2"
