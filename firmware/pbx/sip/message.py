@@ -142,7 +142,9 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of header ``name`` (the whole line, not split at commas)."""
-        values = self._index().get(_name_info(name)[0])
+        info = _NAMES.get(name) or _name_info(name)     # ~20 a REGISTER: the cache inline
+        index = self._memo.get("_index") or self._index()
+        values = index.get(info[0])
         return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
