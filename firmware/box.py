@@ -215,9 +215,7 @@ class Box:
         sheds load (asked only when it is full)."""
         if self.defence.is_trusted(host):
             return True
-        now = time.time()
-        return any(b.source_host == host for ext in self.bindings.extensions()
-                   for b in self.bindings.contacts(ext, now))
+        return self.bindings.reached_from(host, time.time())
 
     def _receive(self, data, source) -> None:
         self.endpoint.on_datagram(data, source)

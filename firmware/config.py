@@ -226,7 +226,13 @@ class Config:
     recording: "Recording" = field(default_factory=lambda: Recording())
 
     def extension(self, number: str) -> Extension | None:
-        return next((e for e in self.extensions if e.number == number), None)
+        return self._extensions_by_number.get(number)
+
+    @functools.cached_property
+    def _extensions_by_number(self) -> dict[str, Extension]:
+        """Asked for every digest check (REGISTER, INVITE): one lookup, not a walk of them
+        all. The first of a number wins, as the walk had it."""
+        return {e.number: e for e in reversed(self.extensions)}
 
     def campaign_for(self, e164: str) -> Campaign | None:
         return next((c for c in self.campaigns if c.number == e164), None)

@@ -41,6 +41,8 @@ class Bindings:
 
     def __init__(self) -> None:
         self._by_extension: dict[str, list[Binding]] = {}
+        # source host -> extensions holding a binding from there (expired ones too, until read)
+        self._by_host: dict[str, set[str]] = {}
         self.changed = False   # set on any change; the owner saves and clears it
 
     def contacts(self, extension: str, now: float) -> list[Binding]:
@@ -48,6 +50,16 @@ class Bindings:
         if len(current) != len(self._by_extension.get(extension, ())):
             self._set(extension, current)
         return current
+
+    def reached_from(self, host: str, now: float) -> bool:
+        """Whether a live binding came from `host`: a registered phone's address (the
+        transaction table keeps their transactions when it sheds load). Asked per request at
+        the table's cap, so it looks only at the extensions registered from there."""
+        for extension in self._by_host.get(host, ()):
+            for binding in self._by_extension.get(extension, ()):
+                if binding.source_host == host and binding.expires_at > now:
+                    return True
+        return False
 
     def find(self, extension: str, contact: str) -> Binding | None:
         return next((b for b in self._by_extension.get(extension, ()) if b.contact == contact),
@@ -64,10 +76,19 @@ class Bindings:
         self._set(extension, kept)
 
     def _set(self, extension: str, bindings: list[Binding]) -> None:
+        old_hosts = {b.source_host for b in self._by_extension.get(extension, ())}
         if bindings:
             self._by_extension[extension] = bindings
         else:
             self._by_extension.pop(extension, None)
+        new_hosts = {b.source_host for b in bindings}
+        for host in old_hosts - new_hosts:
+            extensions = self._by_host[host]
+            extensions.discard(extension)
+            if not extensions:
+                del self._by_host[host]
+        for host in new_hosts - old_hosts:
+            self._by_host.setdefault(host, set()).add(extension)
         self.changed = True
 
     def extensions(self) -> list[str]:
@@ -84,6 +105,7 @@ class Bindings:
                 binding = Binding(**item)
                 if binding.expires_at > now:
                     bindings._by_extension.setdefault(str(extension), []).append(binding)
+                    bindings._by_host.setdefault(binding.source_host, set()).add(str(extension))
         return bindings
 
 

@@ -26,8 +26,8 @@ from firmware.pbx.callio import (
 from firmware.pbx.sip.errors import SipError, SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response, parse_message
 from firmware.pbx.sip.transaction import (
-    ClientTransaction, Deliver, Overloaded, Send, ServerTransaction, Timeout, TransactionTable,
-    TransportError)
+    ClientTransaction, Deliver, Send, ServerTransaction, Timeout, TransportError)
+from firmware.pbx.sip.txntable import Overloaded, TransactionTable
 from firmware.pbx.sip.validate import check_request
 from firmware.pbx.transport import Address
 
@@ -225,8 +225,10 @@ class SipEndpoint:
             return
         if method == "REGISTER":
             self.respond(txn, self.registrar.handle(request, source, self.wall()))
+            request.headers.forget_views()      # answered: kept for retransmissions only
         elif method == "OPTIONS":
             self.respond(txn, self._options(request))
+            request.headers.forget_views()
         elif method in CALL_METHODS and self.calls is not None:
             self.feed(RequestIn(request, txn, source))
         elif method in KNOWN_METHODS:

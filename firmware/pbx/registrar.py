@@ -19,7 +19,7 @@ from firmware.pbx import credentials
 from firmware.pbx.sip.digest import DigestServer
 from firmware.pbx.sip.errors import SipParseError
 from firmware.pbx.sip.message import Request, Response, make_response
-from firmware.pbx.sip.uri import parse_name_addr, parse_uri, split_header_list
+from firmware.pbx.sip.uri import parse_name_addr, parse_uri
 from firmware.pbx.transport import Address
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Registrar:
 
     def handle(self, request: Request, source: Address, now: float) -> Response:
         try:
-            extension = parse_uri(request.to.uri).user or ""
+            extension = request.to_uri.user or ""
         except SipParseError:
             return make_response(request, 400, "Bad To URI")
         verdict = credentials.check(self.digest, request.headers.get("Authorization"),
@@ -70,8 +70,7 @@ class Registrar:
         return make_response(request, 401, "Unauthorized", to_tag=self.to_tag(), headers=headers)
 
     def _update(self, request: Request, extension: str, source: Address, now: float) -> Response:
-        contacts = [c for value in request.headers.get_all("Contact")
-                    for c in split_header_list(value)]
+        contacts = request.headers.get_all("Contact")    # split at commas already
         default = _int(request.headers.get("Expires"), DEFAULT_EXPIRES)
         call_id = request.call_id
         cseq, _ = request.cseq
@@ -83,10 +82,14 @@ class Registrar:
             return self._ok(request, extension, now)
         if "*" in contacts:
             return make_response(request, 400, "Wildcard Contact must stand alone")
+        try:
+            parsed = request.contacts       # parsed once (the endpoint's checks read them)
+        except SipParseError:
+            parsed = None                   # a bad one: found below, in order
         changes: list[tuple[str, int]] = []
-        for text in contacts:
+        for i, text in enumerate(contacts):
             try:
-                contact = parse_name_addr(text)
+                contact = parse_name_addr(text) if parsed is None else parsed[i]
                 parse_uri(contact.uri)
             except SipParseError:
                 return make_response(request, 400, "Bad Contact")

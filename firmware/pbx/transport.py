@@ -178,6 +178,10 @@ class SipTransport:
         loop = asyncio.get_running_loop()
         self._udp, _ = await loop.create_datagram_endpoint(
             lambda: _Udp(self), local_addr=(self.host, self.port), reuse_port=False)
+        # asyncio reads each datagram into a fresh 256 KB buffer; above the box's fixed mmap
+        # threshold (tracker/memory.py) that is an mmap and a munmap for every datagram. No
+        # UDP datagram is larger than 64 KB, and a 64 KB buffer comes from the heap.
+        self._udp.max_size = MAX_DATAGRAM
         self._tcp = await loop.create_server(lambda: _TcpConnection(self), self.host, self.port,
                                              reuse_address=True)
         logger.info("sip: listening on %s:%d (UDP and TCP)", self.host, self.port)

@@ -102,3 +102,22 @@ def test_authenticated_as_someone_else_is_refused():
         assert registrar.bindings.contacts("101", 1000.0) == []
     finally:
         del PASSWORDS["102"]
+
+
+@pytest.mark.parametrize("contact,status,reason", [
+    ('<sip:101@10.0.0.7>, <sip:101@10.0.0.8;x="y">', 400, "Bad Contact"),     # second is bad
+    ("<sip:101@10.0.0.7>;expires=30, <sip:101@10.0.0.8", 423, "Interval Too Brief"),  # in order
+    ("<mailto:101@example.com>", 400, "Bad Contact"),                           # not a SIP URI
+    ("*, <sip:101@10.0.0.7>", 400, "Wildcard Contact must stand alone"),
+    ("<sip:101@10.0.0.7>, <sip:101@10.0.0.8>;expires=120", 200, "OK"),
+])
+def test_contacts_are_checked_one_by_one_in_order(contact, status, reason):
+    response = register(make(), contact=contact)
+    assert (response.status, response.reason) == (status, reason)
+
+
+def test_a_to_uri_that_is_no_sip_uri_is_a_bad_request():
+    raw = (b"REGISTER sip:box SIP/2.0\r\nVia: SIP/2.0/UDP x;branch=z9hG4bKq\r\n"
+           b"From: <sip:101@box>;tag=f\r\nTo: <sip:101@box:99999>\r\nCall-ID: q\r\n"
+           b"CSeq: 1 REGISTER\r\nContact: <sip:101@10.0.0.7>\r\nContent-Length: 0\r\n\r\n")
+    assert make().handle(parse_message(raw), NAT, 1000.0).status == 400

@@ -1,6 +1,7 @@
 """Issue 14.10: TCP slots per source address, real sockets on loopback."""
 
 import asyncio
+import socket
 
 from firmware.pbx import transport as transport_module
 from firmware.pbx.transport import SipTransport
@@ -60,5 +61,29 @@ def test_one_host_cannot_take_every_slot_and_a_banned_host_gets_none(monkeypatch
                 writer.close()
             await sip.close()
         assert sip.per_host == {} or all(v > 0 for v in sip.per_host.values())
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+
+
+def test_the_largest_udp_datagram_arrives_whole():
+    """The receive buffer is cut from asyncio's 256 KB to 64 KB (no mmap per datagram): a
+    datagram of the largest size IPv4 carries (65,507 bytes) still arrives in one piece."""
+    async def body():
+        received = []
+        port = free_port_block(1)
+        sip = SipTransport("127.0.0.1", port, lambda data, source: received.append(data))
+        await sip.start()
+        try:
+            big = OPTIONS + b"x" * (65507 - len(OPTIONS))
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                sender.sendto(big, ("127.0.0.1", port))
+                sender.sendto(OPTIONS, ("127.0.0.1", port))
+            for _ in range(100):
+                if len(received) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert received == [big, OPTIONS]
+        finally:
+            await sip.close()
 
     asyncio.run(asyncio.wait_for(body(), 20))

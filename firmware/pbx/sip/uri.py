@@ -55,7 +55,7 @@ def parse_params(text: str) -> Params:
     """
     if not text:
         return ()
-    return tuple((n.lower(), v or None) for n, v in _PARAM_RE.findall(text))
+    return tuple([(n.lower(), v or None) for n, v in _PARAM_RE.findall(text)])
 
 
 def format_params(params: Params) -> str:

@@ -15,7 +15,7 @@ import re
 
 from .errors import SipParseError
 from .message import Request, parse_via
-from .uri import is_token, parse_uri
+from .uri import is_token
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ Problem = tuple[int, str, list[tuple[str, str]]]
 SINGLE_VALUE_HEADERS = ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length",
                         "Content-Type", "Expires", "Min-Expires", "Date", "MIME-Version")
 MANDATORY_HEADERS = ("To", "From", "Call-ID", "CSeq", "Via")
+_SINGLE_KEYS = tuple((name, name.lower()) for name in SINGLE_VALUE_HEADERS)
+_MANDATORY_KEYS = tuple((name, name.lower()) for name in MANDATORY_HEADERS)
 # Methods whose body is a session description we must understand (RFC 3261 8.2.3).
 SDP_METHODS = frozenset(("INVITE", "UPDATE", "PRACK"))
 KNOWN_ENCODINGS = frozenset(("identity",))
@@ -48,11 +50,11 @@ def _media_type(value: str) -> str:
 def _check_syntax(req: Request) -> Problem | None:
     headers = req.headers
     counts = headers.name_counts()
-    for name in MANDATORY_HEADERS:
-        if name.lower() not in counts:
+    for name, key in _MANDATORY_KEYS:
+        if key not in counts:
             return _bad(f"missing {name}")
-    for name in SINGLE_VALUE_HEADERS:
-        if counts.get(name.lower(), 0) > 1:
+    for name, key in _SINGLE_KEYS:
+        if counts.get(key, 0) > 1:
             return _bad(f"more than one {name}")
     try:
         # Each view parses and memoises; parse_message has done most of them already.
@@ -90,7 +92,7 @@ def _check_uri(req: Request) -> Problem | None:
     if req.method == "REGISTER":
         # A registrar needs a SIP or SIPS address-of-record (RFC 4475 3.3.4 unksm2).
         try:
-            scheme = parse_uri(req.to.uri).scheme
+            scheme = req.to_uri.scheme
         except SipParseError as exc:
             return _bad(f"To of a REGISTER: {exc.reason}")
         if scheme not in ("sip", "sips"):

@@ -486,3 +486,33 @@ def test_stream_framing_refuses_a_non_ascii_digit_length():
     buffer = bytearray(b"OPTIONS sip:a SIP/2.0\r\nContent-Length: \xb2\r\n\r\n")
     with pytest.raises(SipParseError):
         frame_stream(buffer)
+
+
+def test_the_to_uri_is_parsed_once_and_follows_a_changed_to():
+    message = parse_message(invite())
+    assert (message.to_uri.user, message.to_uri.host) == ("102", "pbx.example.com")
+    assert message.to_uri is message.to_uri                         # memoised
+    message.headers.set("To", "<sips:103@other.example.com>;tag=x")
+    assert (message.to_uri.scheme, message.to_uri.user) == ("sips", "103")
+    message.headers.set("To", "<mailto:x@example.com>")
+    with pytest.raises(SipParseError):
+        message.to_uri  # noqa: B018
+
+
+def test_headers_index_lists_repeated_headers_in_order():
+    headers = Headers([("Via", "a"), ("Route", "<sip:r1>"), ("via", "b, c"),
+                       ("Route", "<sip:r2>")])
+    assert headers.get("Via") == "a" and headers.count("Via") == 2
+    assert headers.get_all("Via") == ["a", "b", "c"]
+    assert headers.get_all("Route") == ["<sip:r1>", "<sip:r2>"]
+    assert headers.name_counts() == {"via": 2, "route": 2} and "ROUTE" in headers
+
+
+def test_forgotten_views_are_parsed_again_alike():
+    message = parse_message(invite())
+    before = (message.from_, message.to, message.top_via, message.contacts, message.cseq,
+              message.call_id, message.to_uri)
+    message.headers.forget_views()
+    assert (message.from_, message.to, message.top_via, message.contacts, message.cseq,
+            message.call_id, message.to_uri) == before
+    assert message.to_bytes() == parse_message(invite()).to_bytes()

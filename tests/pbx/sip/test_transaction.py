@@ -18,9 +18,9 @@ from firmware.pbx.sip.transaction import (
     Timeout,
     Timers,
     TransactionStateError,
-    TransactionTable,
     TransportError,
 )
+from firmware.pbx.sip.txntable import TransactionTable
 
 UAC = ("192.0.2.10", 5060)
 UAS = ("192.0.2.20", 5060)
@@ -483,7 +483,7 @@ def test_large_requests_are_capped_by_bytes():
 
 
 def test_registered_phones_are_kept_and_always_get_in():
-    from firmware.pbx.sip.transaction import Overloaded
+    from firmware.pbx.sip.txntable import Overloaded
     table = TransactionTable(max_servers=20)
     table.protected = lambda host: host.startswith("192.168.")
     phones = _flood(table, 10, hosts=lambda i: f"192.168.1.{i}")          # 10 phones first
@@ -521,7 +521,7 @@ def test_shed_transactions_do_not_linger_on_the_timer_heap():
 
 def test_a_table_full_of_protected_peers_costs_a_stranger_little():
     """A flood spoofed from a trunk's address fills the table with protected transactions."""
-    from firmware.pbx.sip.transaction import Overloaded
+    from firmware.pbx.sip.txntable import Overloaded
     table = TransactionTable(max_servers=2000)
     asked = []
     table.protected = lambda host: asked.append(host) or host == "198.51.100.2"
@@ -530,3 +530,40 @@ def test_a_table_full_of_protected_peers_costs_a_stranger_little():
     with pytest.raises(Overloaded):
         _flood(table, 1, start=5000)
     assert len(asked) <= 2                          # once for the trunk, once for the stranger
+
+
+def test_an_office_at_the_cap_sheds_its_own_oldest_and_asks_once_per_host():
+    """Phones registering faster than Timer J lets their transactions go fill the table with
+    protected hosts' transactions: each new request then sheds the oldest, asking about
+    each host once, without looking at the oldest transactions one by one."""
+    table = TransactionTable(max_servers=300)
+    asked = []
+    table.protected = lambda host: asked.append(host) or host.startswith("192.168.")
+    _flood(table, 300, hosts=lambda i: f"192.168.1.{i % 3}")
+    asked.clear()
+    for i in range(300, 310):
+        assert kinds(_flood(table, 1, start=i, hosts=lambda i: "192.168.1.0")[0]) == ["Deliver"]
+    branches = {t.request.top_via.branch for t in table.transactions()}
+    assert len(table) == 300 and table.shed == 10
+    assert branches == {f"z9hG4bKf{i}" for i in range(10, 310)}        # the 10 oldest went
+    assert len(asked) <= 3 * 10
+
+
+def test_among_few_hosts_a_strangers_transaction_is_still_shed_first():
+    table = TransactionTable(max_servers=20)
+    table.protected = lambda host: host.startswith("192.168.")
+    _flood(table, 5, hosts=lambda i: "192.168.1.5")                     # a phone's, oldest
+    _flood(table, 1, start=5, hosts=lambda i: "203.0.113.9")            # a stranger's
+    _flood(table, 14, start=6, hosts=lambda i: "192.168.1.6")
+    _flood(table, 1, start=20, hosts=lambda i: "192.168.1.5")           # the phone again
+    branches = {t.request.top_via.branch for t in table.transactions()}
+    assert "z9hG4bKf5" not in branches and "z9hG4bKf0" in branches and len(table) == 20
+
+
+def test_the_per_host_counts_end_with_the_transactions():
+    table = TransactionTable(max_servers=50)
+    _flood(table, 80, hosts=lambda i: f"192.0.2.{i % 7}")
+    for txn in table.transactions():
+        txn.send_response(make_response(txn.request, 200, "OK"), 1.0)
+    run_timers(table, 100.0)
+    assert len(table) == 0 and table._host_counts == {}
