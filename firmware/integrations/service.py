@@ -105,13 +105,16 @@ class Integrations:
 
     def listen(self, event: str, data: dict) -> None:
         """A tracker event (on its writer thread): queue what each integration wants."""
-        now = self._clock()
         config = self.config
+        hooks = [hook for hook in config.webhooks if event in hook.events]
+        wants_ga4 = config.ga4 is not None and ga4.wanted(event, data)
+        if not hooks and not wants_ga4:
+            return          # nothing queued: the sender sleeps on (no wake-up per call)
+        now = self._clock()
         extra = _call_end(event, data)
-        for hook in config.webhooks:
-            if event in hook.events:
-                self._add_webhook(hook.url, event, data, now, extra=extra)
-        if config.ga4 is not None and ga4.wanted(event, data):
+        for hook in hooks:
+            self._add_webhook(hook.url, event, data, now, extra=extra)
+        if wants_ga4:
             body = ga4.event_body(data, config.box.currency, self._ga4_key)
             self._add(GA4_TARGET, data.get("id", ""), "phone_call", body, now, ga4.MAX_AGE,
                       extra=extra)

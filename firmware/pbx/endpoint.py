@@ -71,10 +71,19 @@ class SipEndpoint:
         self.arm_timer = arm_timer   # the box calls tick() at (or after) this deadline
         self.counters = {"received": 0, "malformed": 0, "dropped": 0, "overloaded": 0}
         self._opening: set[asyncio.Task] = set()
+        self._depth = 0              # > 0 inside an entry point: the timer is armed on its way out
         self.audio = None            # the audio desk (pbx/audiodesk.py), when the box has one
 
     # -- incoming -----------------------------------------------------------------------
     def on_datagram(self, data: bytes, source: Address) -> None:
+        self._depth += 1
+        try:
+            self._take(data, source)
+        finally:
+            self._depth -= 1
+            self._arm()
+
+    def _take(self, data: bytes, source: Address) -> None:
         self.counters["received"] += 1
         now = self.clock()
         if self.gate is not None and not self.gate.allow(source, self.wall(), data):
@@ -108,14 +117,17 @@ class SipEndpoint:
                                message.uri, source, exc)
                 return
             self._run(actions, source)
-        self._arm()
 
     def tick(self) -> None:
         """Fire due timers: transactions' (retransmissions, timeouts), then calls'."""
-        self._run(self.table.tick(self.clock()), None)
-        if self.calls is not None:
-            self.feed(Tick())
-        self._arm()
+        self._depth += 1
+        try:
+            self._run(self.table.tick(self.clock()), None)
+            if self.calls is not None:
+                self.feed(Tick())
+        finally:
+            self._depth -= 1
+            self._arm()
 
     def next_deadline(self) -> float | None:
         deadlines = [d for d in (self.table.next_deadline,
@@ -124,6 +136,10 @@ class SipEndpoint:
         return min(deadlines) if deadlines else None
 
     def _arm(self) -> None:
+        # Once per entry (datagram, timer, call input), not after every send inside it: the
+        # deadlines were looked up ~25 times a call, and nothing fires before we return.
+        if self._depth:
+            return
         deadline = self.next_deadline()
         if deadline is not None:
             self.arm_timer(deadline)
@@ -134,6 +150,14 @@ class SipEndpoint:
         self.execute(self.calls.receive(event, self.clock(), self.wall()))
 
     def execute(self, actions: list) -> None:
+        self._depth += 1
+        try:
+            self._execute(actions)
+        finally:
+            self._depth -= 1
+            self._arm()
+
+    def _execute(self, actions: list) -> None:
         for action in actions:
             if isinstance(action, Respond):
                 self.respond(action.txn, action.response)
@@ -159,7 +183,6 @@ class SipEndpoint:
                 self._open_media(action.call_id)
             elif getattr(action, "audio_action", False) and self.audio is not None:
                 self.audio.execute(action)       # voicemail, prompts (pbx/audiodesk.py)
-        self._arm()
 
     def _open_media(self, call_id: str) -> None:
         task = asyncio.get_running_loop().create_task(self._opened(call_id))

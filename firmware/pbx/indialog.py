@@ -296,11 +296,23 @@ class InDialog:
             self._arm(call, "2xx", 64 * T1, (ok, 64 * T1, 64 * T1))
 
     # -- SDP ---------------------------------------------------------------------------------
+    _last_sdp: tuple[bytes, SessionDescription] | None = None
+
+    def parse_sdp(self, body: bytes) -> SessionDescription:
+        """`body` parsed, read-only. set_remote_from and rewrite take each body in turn, so
+        the last one parsed is kept for the next (rewrite_for_relay copies before changing)."""
+        last = self._last_sdp
+        if last is not None and last[0] == body:
+            return last[1]
+        sd = SessionDescription.parse(body)
+        self._last_sdp = (body, sd)
+        return sd
+
     def rewrite(self, body: bytes, call: Call, side: str) -> bytes:
         """`body` with the relay's own address and the port of `side` ("a" caller, "b"
         callee). Only the trunk is told the public address (the box behind NAT); phones on
         the LAN get the local one."""
-        sd = SessionDescription.parse(body)
+        sd = self.parse_sdp(body)
         toward_trunk = (side == "a") == (call.direction == "inbound") \
             and call.direction != "internal"
         host = (self.config.sip.public_address or self.host) if toward_trunk else self.host
@@ -309,7 +321,7 @@ class InDialog:
     def set_remote_from(self, call: Call, leg: CallLeg, body: bytes) -> None:
         """Where `leg`'s party wants its audio, from its SDP. An address the relay must not
         send to (loopback named by a peer that is not itself on loopback) is refused."""
-        sd = SessionDescription.parse(body)
+        sd = self.parse_sdp(body)
         endpoint = audio_endpoint(sd)
         if endpoint is None or call.media is None:
             return

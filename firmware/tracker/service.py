@@ -245,8 +245,12 @@ class Tracker:
         self._index.add(record)
         self._history.add(record, self._config.tracking.target_call_seconds)
         self._show_waiting()
-        logger.info("call %s recorded: %s %s -> %s, %s", record.id, record.direction,
-                    record.caller, record.callee, record.status)
+        # The one INFO line of a finished call (the call events themselves are logged at DEBUG)
+        logger.info("call %s recorded: %s %s -> %s, %s%s, campaign %s, wait %.0f s, talk %.0f s",
+                    record.id, record.direction, record.caller, record.callee, record.status,
+                    f" by {record.answered_by}" if record.answered_by
+                    else f" ({record.missed_reason or record.end_reason})",
+                    record.campaign or "-", record.wait_seconds, record.talk_seconds)
         if self._listeners:
             call = to_api(record, self._tz)
             self._publish("call.ended", call)

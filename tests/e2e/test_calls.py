@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.panel_api import make_owner, wait_call
 from tests.e2e.rig import (
     BoxProcess, box_config, finish, free_port_block, scenario, sipp, sipp_background)
 
@@ -28,8 +29,9 @@ def rig(tmp_path, need):
             '[tracking]\nring_timeout_seconds = 6\n'
     config = tmp_path / "callbox.toml"
     config.write_text(box_config(base, base + 1, 30000 + (base % 100) * 200, trunk))
+    make_owner(tmp_path / "data")
     box = BoxProcess(config, tmp_path / "data").start()
-    box.sip_port, box.base, box.folder = base, base, tmp_path
+    box.sip_port, box.base, box.folder, box.web_port = base, base, tmp_path, base + 1
     yield box
     box.stop()
     print(box.log()[-6000:])   # shown by pytest when the test failed
@@ -100,8 +102,9 @@ def test_trunk_call_answered_by_101_with_audio_both_ways(rig):
                for data, source in from_trunk)
     assert all(data[12:] == b"P" * 160 and source == ("127.0.0.1", box_a)
                for data, source in from_phone)
-    box.wait_for(r"call: \S+ answered by 101")
-    box.wait_for(r"CallEnded\(call_id='\S+', reason='completed'")
+    call = wait_call(box, direction="inbound", caller="+48600111222", callee=CAMPAIGN,
+                     status="answered", answered_by="101")
+    assert call["talk_seconds"] > 0
 
 
 def trunk_call(box, script, *args, calls=1):
@@ -131,7 +134,8 @@ def test_caller_hangs_up_while_two_phones_ring(rig):
     ok(trunk_call(box, "trunk_cancel.xml", "-d", "1000"))   # it gets 487 and ACKs it
     for each in phones:
         ok(each)                                                # both got CANCEL
-    box.wait_for(r"reason='caller_hangup'")
+    call = wait_call(box, direction="inbound", status="missed", missed_reason="caller_hangup")
+    assert sorted(call["rang"]) == ["101", "102"]
 
 
 def test_102_answers_and_101_gets_cancel(rig):
@@ -144,8 +148,8 @@ def test_102_answers_and_101_gets_cancel(rig):
     ok(trunk_call(box, "trunk_call.xml", "-d", "1000"))
     ok(fast)
     ok(slow)
-    box.wait_for(r"answered by 102")
-    box.wait_for(r"reason='completed'")
+    call = wait_call(box, direction="inbound", status="answered", answered_by="102")
+    assert sorted(call["rang"]) == ["101", "102"]
 
 
 @pytest.mark.parametrize("case", ["ring_timeout", "nobody_registered", "unknown_number"])
@@ -165,10 +169,10 @@ def test_calls_nobody_takes(rig, case):
                        args=["-key", "dialled", dialled, "-key", "caller", "+48600111222"]))
     for each in procs:
         ok(each)
-    if case == "ring_timeout":
-        box.wait_for(r"reason='ring_timeout'")
-    elif case == "nobody_registered":
-        box.wait_for(r"reason='nobody_available'")
+    if case != "unknown_number":
+        wait_call(box, direction="inbound", callee=CAMPAIGN, status="missed",
+                  missed_reason={"ring_timeout": "ring_timeout",
+                                 "nobody_registered": "nobody_available"}[case])
 
 
 VERIFY = """<recv request="INVITE">
@@ -213,8 +217,8 @@ def test_101_calls_out_and_answers_the_trunks_challenge(rig, code):
     ok(provider)
     if code == "407":
         _check_proxy_authorization(box.folder)
-    box.wait_for(r"DialledOut\(call_id='\S+', extension='101', number='\+48600000000'")
-    box.wait_for(r"reason='completed'")
+    wait_call(box, direction="outbound", caller="101", callee="+48600000000",
+              status="answered")
 
 
 def test_bye_from_the_phone_side_ends_both_legs(rig):
@@ -225,7 +229,7 @@ def test_bye_from_the_phone_side_ends_both_legs(rig):
     time.sleep(0.3)
     ok(trunk_call(box, "trunk_call_gets_bye.xml"))   # the trunk receives the BYE
     ok(answering)                                     # the phone's BYE got its 200
-    box.wait_for(r"reason='completed'")
+    wait_call(box, direction="inbound", status="answered", answered_by="101")
 
 
 def test_hold_re_invite_is_relayed_with_the_box_in_the_media_path(rig):
@@ -235,7 +239,7 @@ def test_hold_re_invite_is_relayed_with_the_box_in_the_media_path(rig):
     time.sleep(0.3)
     ok(trunk_call(box, "trunk_call_held.xml"))   # got a=sendonly on the box's address
     ok(holding)                                   # got a=recvonly back, then BYE -> 200
-    box.wait_for(r"reason='completed'")
+    wait_call(box, direction="inbound", status="answered", answered_by="101")
 
 
 def test_101_dials_102_and_the_desk_phone_rings(rig):
@@ -247,6 +251,5 @@ def test_101_dials_102_and_the_desk_phone_rings(rig):
     ok(phone(box, "phone_call_out.xml", "101", "127.0.0.11", box.base + 4, "-au", "101",
              "-ap", "secret-101-pw", "-key", "dialled", "102", "-d", "300"))
     ok(callee)
-    box.wait_for(r"DialledOut\(call_id='\S+', extension='101', number='102'")
-    box.wait_for(r"answered by 102")
-    box.wait_for(r"recorded: internal")
+    wait_call(box, direction="internal", caller="101", callee="102", status="answered",
+              answered_by="102")

@@ -10,6 +10,7 @@ import time
 import urllib.request
 
 from tests.e2e.dnsmasq import Dnsmasq
+from tests.e2e.panel_api import make_owner, wait_call
 from tests.e2e.rig import BoxProcess, box_config, finish, free_port_block, scenario, \
     sipp_background
 
@@ -191,8 +192,9 @@ def test_a_call_out_over_a_tcp_trunk(tmp_path, need):
                                  f'port = {base + 5}\ntransport = "tcp"\n'
                                  'username = "48221234567"\npassword = "trunk-secret"\n'
                                  'register = false\n'))
+    make_owner(tmp_path / "data")
     box = BoxProcess(config, tmp_path / "data").start()
-    box.sip_port, box.base, box.folder = base, base, tmp_path
+    box.sip_port, box.base, box.folder, box.web_port = base, base, tmp_path, base + 1
     try:
         register(box, "101", "127.0.0.11", base + 6)
         script = scenario("trunk_answer_auth.xml", tmp_path, CODE="401", REASON="Unauthorized",
@@ -205,7 +207,8 @@ def test_a_call_out_over_a_tcp_trunk(tmp_path, need):
                        "-d", "300")
         ok(caller)
         ok(provider)
-        box.wait_for(r"reason='completed'")
+        wait_call(box, direction="outbound", caller="101", callee="+48600000000",
+                  status="answered")
         box.wait_for(rf"sip: connected to tcp:127\.0\.0\.2:{base + 5}")
     finally:
         box.stop()
@@ -227,8 +230,9 @@ def test_calls_out_and_in_through_a_trunk_known_by_its_srv_record(tmp_path, need
                                  '[[trunk]]\nname = "provider"\nhost = "trunk.test"\n'
                                  'username = "48221234567"\npassword = "trunk-secret"\n'
                                  'register = false\n'))
+    make_owner(tmp_path / "data")
     box = BoxProcess(config, tmp_path / "data").start()
-    box.sip_port, box.base, box.folder = base, base, tmp_path
+    box.sip_port, box.base, box.folder, box.web_port = base, base, tmp_path, base + 1
     try:
         deadline = time.monotonic() + 10
         while health(base + 1)["trunk_routes"]["provider"]["state"] != "resolved":
@@ -245,7 +249,8 @@ def test_calls_out_and_in_through_a_trunk_known_by_its_srv_record(tmp_path, need
                        "-d", "300")
         ok(caller)
         ok(provider)
-        box.wait_for(r"reason='completed'")
+        wait_call(box, direction="outbound", caller="101", callee="+48600000000",
+                  status="answered")
         answering = phone(box, "phone_answer.xml", "101", "127.0.0.11", base + 6, "-d", "300")
         time.sleep(0.3)
         ok(sipp_background(str(scenario("trunk_call.xml", tmp_path)), f"127.0.0.1:{base}",
