@@ -273,6 +273,15 @@ API_FIELDS = ("id", "started_at", "direction", "caller", "callee", "campaign", "
               "line_type", "wrapup")
 
 
+def log_summary(record) -> str:
+    """A recorded call in one log line's words (after "call <id> recorded: ")."""
+    how = f" by {record.answered_by}" if record.answered_by \
+        else f" ({record.missed_reason or record.end_reason})"
+    return (f"{record.direction} {record.caller} -> {record.callee}, {record.status}{how}, "
+            f"campaign {record.campaign or '-'}, wait {record.wait_seconds:.0f} s, "
+            f"talk {record.talk_seconds:.0f} s")
+
+
 def to_api(record: Mapping[str, Any], tz: tzinfo) -> dict[str, Any]:
     """The /api/calls shape (the contract's keys first, then our extras)."""
     r = as_record(record)

@@ -44,7 +44,7 @@ from firmware.tracker.publish import (CALL_MISSED, CALL_RECORDED, QUEUE_CHANGED,
                                        WAITING_CHANGED, WRAPUP_SAVED, Publisher)
 from firmware.tracker.query import CallFilter, day_bounds
 from firmware.tracker.records import (CallAssembler, FinishedCall, build_record, iso,
-                                      record_value, to_api)
+                                      log_summary, record_value, to_api)
 from firmware.tracker.stats import NONADDITIVE_COLUMNS, summarize
 from firmware.tracker.store import Store, month_of
 from firmware.tracker.wrapup import validate_wrapup
@@ -246,11 +246,7 @@ class Tracker:
         self._history.add(record, self._config.tracking.target_call_seconds)
         self._show_waiting()
         # The one INFO line of a finished call (the call events themselves are logged at DEBUG)
-        logger.info("call %s recorded: %s %s -> %s, %s%s, campaign %s, wait %.0f s, talk %.0f s",
-                    record.id, record.direction, record.caller, record.callee, record.status,
-                    f" by {record.answered_by}" if record.answered_by
-                    else f" ({record.missed_reason or record.end_reason})",
-                    record.campaign or "-", record.wait_seconds, record.talk_seconds)
+        logger.info("call %s recorded: %s", record.id, log_summary(record))
         if self._listeners:
             call = to_api(record, self._tz)
             self._publish("call.ended", call)
