@@ -164,7 +164,8 @@ def measure(size: int, calls: int, base: Path, config) -> dict:
         tracker.stop()
         gc.unfreeze()
     return {"size": size, "ms": statistics.median(times) * 1000,
-            "p95": sorted(times)[int(len(times) * 0.95)] * 1000, "bytes": per_call_bytes + in_progress_bytes,
+            "p95": sorted(times)[int(len(times) * 0.95)] * 1000,
+            "bytes": per_call_bytes + in_progress_bytes,
             "in_progress_bytes": in_progress_bytes,
             "load": load, "summary": min(summaries) * 1000,
             "summary_cpu": min(summary_cpu) * 1000, "summary_first": summaries[0] * 1000,

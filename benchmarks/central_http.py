@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,8 +110,6 @@ class CentralProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
-        import shutil
-
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -22,7 +22,6 @@ tracker's lock guards every use).
 from __future__ import annotations
 
 import heapq
-
 import math
 from array import array
 from bisect import bisect_left, bisect_right

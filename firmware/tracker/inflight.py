@@ -23,7 +23,6 @@ Why it is shaped like this:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -43,8 +42,7 @@ EVENT_TYPES = {cls.__name__: cls for cls in (ev.CallOffered, ev.DialledOut, ev.C
 
 
 def event_line(event: ev.CallEvent) -> bytes:
-    doc = dataclasses.asdict(event)
-    doc["event"] = type(event).__name__
+    doc = {**vars(event), "event": type(event).__name__}     # flat: strings and a float
     return (json.dumps(doc, separators=(",", ":")) + "\n").encode()
 
 
@@ -56,7 +54,7 @@ def parse_line(line: bytes) -> ev.CallEvent | None:
         event = cls(**doc)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    for name, value in dataclasses.asdict(event).items():     # every field a string but `at`
+    for name, value in vars(event).items():        # every field a string but `at`
         wanted = (int, float) if name == "at" else str
         if not isinstance(value, wanted) or isinstance(value, bool):
             return None

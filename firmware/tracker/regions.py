@@ -44,8 +44,9 @@ _TYPES = {name.lower(): value for name, value in vars(phonenumbers.PhoneNumberTy
 class RegionNames:
     """English names: `countries` by region code ("PL": "Poland"), `places` by prefix of
     country code and national number ("4822": "Warsaw") for the country code `home`;
-    `local`: the panel's other languages, English name -> that language's name, where
-    phonenumbers has one ("pl": {"Warsaw": "Warszawa", "Germany": "Niemcy"})."""
+    `local`: the panel's other languages, English name -> that language's name where one is
+    known (countries from Babel's CLDR, places from phonenumbers: "pl": {"Warsaw": "Warszawa",
+    "Germany": "Niemcy"})."""
 
     countries: dict[str, str] = field(default_factory=dict)
     places: dict[str, str] = field(default_factory=dict)
@@ -65,7 +66,7 @@ def use(names: RegionNames) -> None:
 
 def localized(region: str, language: str, names: RegionNames | None = None) -> str:
     """`region` (an English name, as the records and the API keep it) in `language`, for the
-    panel; the English name where phonenumbers has no other."""
+    panel; the English name where no other is known."""
     return (names or _current).local.get(language, {}).get(region, region)
 
 
@@ -136,11 +137,11 @@ def named(names, language):
 
 home = sys.argv[1]
 languages = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else []
-tables = list(LOCALE_DATA.values()) + [names for prefix, names in GEOCODE_DATA.items()
-                                       if home and prefix.startswith(home)]
+home_places = {prefix: names for prefix, names in GEOCODE_DATA.items()
+               if home and prefix.startswith(home)}
+tables = [*LOCALE_DATA.values(), *home_places.values()]
 countries = {region: named(names, "en") for region, names in LOCALE_DATA.items()}
-places = {prefix: named(names, "en") for prefix, names in GEOCODE_DATA.items()
-          if home and prefix.startswith(home)}
+places = {prefix: named(names, "en") for prefix, names in home_places.items()}
 try:                                   # country names: Babel's CLDR has every language
     from babel import Locale
     territories = {language: Locale.parse(language).territories for language in languages}

@@ -226,8 +226,7 @@ class Tracker:
             self._inbox.put((self._publish, ("contact.changed", contact), None))
 
     def _on_event(self, event: CallEvent) -> None:
-        ended = isinstance(event, CallEnded)
-        if not ended:
+        if not isinstance(event, CallEnded):
             self._in_progress.note(event)
         finished = self._assembler.feed(event, self._config)
         if finished is None:

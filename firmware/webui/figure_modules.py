@@ -9,8 +9,8 @@ from datetime import date
 from flask import current_app, has_app_context
 from markupsafe import Markup, escape
 
-from firmware.webui import charts, heat
 from firmware.tracker.regions import localized
+from firmware.webui import charts, heat
 from firmware.webui.i18n import Formatter, current_language
 from firmware.webui.i18n import gettext as _
 from firmware.webui.module_base import Module

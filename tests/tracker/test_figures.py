@@ -361,3 +361,8 @@ def test_kept_day_figures_follow_every_change_of_their_day(make_tracker):
     later = tracker.summary(*week)
     assert later == fresh()
     assert (later["answered"], later["missed"]) == (5, after_wrapup["missed"] + 1)
+
+
+def test_region_names_are_kept_in_every_language_of_the_panel():
+    from firmware.webui.i18n import LANGUAGES
+    assert set(regions.LANGUAGES) == set(LANGUAGES) - {"en"}
